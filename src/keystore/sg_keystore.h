@@ -1,0 +1,88 @@
+/*
+ * sg_keystore.h - key custody behind one narrow interface.
+ *
+ * A keystore generates key pairs, signs digests with them and destroys them,
+ * always by *handle*: an opaque byte string the keystore hands out at
+ * generation and the store persists next to the key version.  For the
+ * software ("DISK") keystore the handle is the private key sealed with
+ * AES-256-GCM under the master key; for a PKCS#11 ("HSM") keystore it is the
+ * object's CKA_ID inside the token.  Callers (the API and the job workers)
+ * never see private key bytes: this interface is narrow enough to run in a
+ * separate process one day.
+ *
+ * Back-ends are const tables of functions (sg_keystore_ops); a keystore is
+ * opened once at start and shared by all threads, so every operation must be
+ * thread-safe and must not serialise concurrent signatures on one lock.
+ */
+#ifndef SG_KEYSTORE_H
+#define SG_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sg_err.h"
+#include "sg_crypto.h"
+
+/* Identifies one key version to the keystore (for caching and binding). */
+typedef struct sg_key_ref {
+	const char *version_id;   /* stable unique id of the key version, e.g. "<key-uuid>/3" */
+	sg_key_alg alg;
+	const uint8_t *handle;    /* as returned by generate */
+	size_t handle_len;
+} sg_key_ref;
+
+typedef struct sg_keystore sg_keystore;
+
+typedef struct sg_keystore_ops {
+	const char *storage;      /* "DISK" or "HSM": the SPEC storage value it serves */
+
+	/*
+	 * Create a key pair of algorithm alg for the key version version_id.
+	 * On success *handle (malloc'd, *handle_len bytes) is what to persist and
+	 * *spki (malloc'd) is the public key as SubjectPublicKeyInfo DER.
+	 */
+	int (*generate)(sg_keystore *ks, const char *version_id, sg_key_alg alg,
+	    uint8_t **handle, size_t *handle_len, uint8_t **spki, size_t *spki_len);
+
+	/* Sign a digest (params already checked with sg_sign_params_check). */
+	int (*sign)(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
+	    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *siglen);
+
+	/*
+	 * Load the private key for X.509 work (CSR, self-signed certificate).
+	 * Only keystores whose keys can live in process memory implement it;
+	 * others leave it NULL and certificate requests go through `sign`.
+	 */
+	int (*load)(sg_keystore *ks, const sg_key_ref *ref, sg_privkey **out);
+
+	/* Destroy the private part; the handle is useless afterwards.  Idempotent. */
+	int (*destroy)(sg_keystore *ks, const sg_key_ref *ref);
+
+	/* Free everything (wipes cached keys). */
+	void (*close)(sg_keystore *ks);
+} sg_keystore_ops;
+
+struct sg_keystore {
+	const sg_keystore_ops *ops;
+	void *impl;
+};
+
+/* Convenience wrappers that dispatch through ops. */
+int sg_keystore_generate(sg_keystore *ks, const char *version_id, sg_key_alg alg,
+    uint8_t **handle, size_t *handle_len, uint8_t **spki, size_t *spki_len) SG_WUR;
+int sg_keystore_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
+    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *siglen) SG_WUR;
+int sg_keystore_load(sg_keystore *ks, const sg_key_ref *ref, sg_privkey **out) SG_WUR;
+int sg_keystore_destroy(sg_keystore *ks, const sg_key_ref *ref) SG_WUR;
+void sg_keystore_close(sg_keystore *ks);
+
+/*
+ * The software keystore.  Private keys are sealed with AES-256-GCM under a
+ * 32-byte master key read from master_key_path, which is generated there with
+ * mode 0600 when it does not exist.  The key version id is bound into each
+ * seal as associated data, so a sealed key copied to another version row does
+ * not open.  cache_keys: keep unsealed keys in memory (wiped on destroy and
+ * close) instead of unsealing on every signature.
+ */
+int sg_keystore_soft_open(const char *master_key_path, int cache_keys, sg_keystore **out) SG_WUR;
+
+#endif

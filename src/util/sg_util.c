@@ -1,0 +1,163 @@
+/* sg_util.c - identifiers, clocks, strings, files (see sg_util.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+#include "sg_util.h"
+
+int
+sg_uuid(char out[SG_UUID_LEN + 1])
+{
+	uint8_t b[16];
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return SG_ERR_CRYPTO;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	static const char digits[] = "0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = digits[b[i] >> 4];
+		out[o++] = digits[b[i] & 15];
+	}
+	out[o] = 0;
+	return SG_OK;
+}
+
+int64_t
+sg_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+sg_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+sg_time_format(int64_t ms, char out[32])
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	char base[24];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+size_t
+sg_strlcpy(char *dst, const char *src, size_t dstsize)
+{
+	size_t n = strlen(src);
+	if (dstsize > 0) {
+		size_t c = n < dstsize - 1 ? n : dstsize - 1;
+		memcpy(dst, src, c);
+		dst[c] = 0;
+	}
+	return n;
+}
+
+int
+sg_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	if (s == NULL || *s == 0)
+		return SG_ERR_INVALID_ARGUMENT;
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != 0 || v < min || v > max)
+		return SG_ERR_INVALID_ARGUMENT;
+	*out = (int64_t)v;
+	return SG_OK;
+}
+
+int
+sg_read_file(const char *path, size_t max, uint8_t **out, size_t *outlen)
+{
+	int r = SG_ERR_IO;
+	uint8_t *p = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return errno == ENOENT ? SG_ERR_NOT_FOUND : SG_ERR_IO;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 8192;
+			uint8_t *np = realloc(p, ncap);
+			if (np == NULL) {
+				r = SG_ERR_NOMEM;
+				goto out;
+			}
+			p = np;
+			cap = ncap;
+		}
+		size_t n = fread(p + len, 1, 4096, f);
+		len += n;
+		if (len > max) {
+			r = SG_ERR_TOO_LARGE;
+			goto out;
+		}
+		if (n < 4096) {
+			if (ferror(f))
+				goto out;
+			break;
+		}
+	}
+	p[len] = 0;
+	*out = p;
+	*outlen = len;
+	p = NULL;
+	r = SG_OK;
+out:
+	if (p != NULL) {
+		OPENSSL_cleanse(p, cap);
+		free(p);
+	}
+	fclose(f);
+	return r;
+}
+
+int
+sg_write_file(const char *path, const void *p, size_t n, unsigned mode)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+		return SG_ERR_INVALID_ARGUMENT;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		return SG_ERR_IO;
+	const uint8_t *b = p;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(fd, b + done, n - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			unlink(tmp);
+			return SG_ERR_IO;
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		unlink(tmp);
+		return SG_ERR_IO;
+	}
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		return SG_ERR_IO;
+	}
+	return SG_OK;
+}
