@@ -1,0 +1,159 @@
+/*
+ * Internal interfaces of the sg_mldsa library, shared by its translation units and by
+ * the unit tests; not part of the public API. poly.c holds arithmetic in R_q (NTT,
+ * Montgomery reduction, rounding, hints), sample.c the FIPS 204 §7.3 samplers,
+ * encode.c the byte encodings of §7.1-7.2 and the SPKI wrapper, mldsa.c the
+ * algorithms of §5-6. Polynomials are arrays of 256 int32_t coefficients; each
+ * function states the range its inputs must be in and the range of its outputs.
+ */
+#ifndef SG_MLDSA_INTERNAL_H
+#define SG_MLDSA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sg_keccak.h"
+#include "sg_mldsa.h"
+
+#define MLDSA_N 256
+#define MLDSA_Q 8380417
+#define MLDSA_D 13
+#define MLDSA_K_MAX 8
+#define MLDSA_L_MAX 7
+#define MLDSA_CTILDE_MAX 64
+#define MLDSA_OMEGA_MAX 80
+
+typedef struct {
+  int32_t c[MLDSA_N];
+} mldsa_poly;
+
+/* One row of FIPS 204 Table 1 plus the derived encoding sizes. */
+typedef struct {
+  sg_mldsa_param id;
+  const char *name;
+  unsigned k, l;
+  unsigned eta;
+  unsigned tau;
+  unsigned omega;
+  unsigned ctilde_bytes; /* lambda / 4 */
+  int32_t beta;          /* tau * eta */
+  int32_t gamma1;
+  int32_t gamma2;
+  unsigned z_bits;       /* 1 + bitlen(gamma1 - 1) */
+  unsigned w1_bits;      /* bitlen((q - 1) / (2 gamma2) - 1) */
+  unsigned eta_bits;     /* bitlen(2 eta) */
+  size_t pk_bytes, sk_bytes, sig_bytes, spki_bytes;
+} mldsa_params;
+
+/* The parameter row for p, or NULL if p is not a parameter set. */
+const mldsa_params *sg_mldsa_params(sg_mldsa_param p);
+
+/* ---- arithmetic (poly.c) ---- */
+
+/* a * 2^-32 mod q for |a| < 2^31 q; result in (-q, q). */
+int32_t sg_mldsa_montgomery(int64_t a);
+/* a mod q in [-6283009, 6283008] for |a| < 2^31 - 2^22. */
+int32_t sg_mldsa_reduce32(int32_t a);
+/* a mod q in [0, q) for |a| < 2^31 - 2^22. */
+int32_t sg_mldsa_freeze(int32_t a);
+
+/* In-place forward NTT (Alg. 41). Input |c| < q; output |c| < q. */
+void sg_mldsa_ntt(mldsa_poly *a);
+/*
+ * In-place inverse NTT (Alg. 42) times the Montgomery factor 2^32: the output is
+ * NTT^-1(a) * 2^32 mod q, which cancels the 2^-32 of a preceding Montgomery product.
+ * Input |c| < q; output |c| < q.
+ */
+void sg_mldsa_invntt_mont(mldsa_poly *a);
+/* r = a o b * 2^-32 (pointwise). Inputs |c| < q (or one < 9q); output |c| < q. */
+void sg_mldsa_poly_mul(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b);
+/* acc += a o b as 64-bit integers; at most 8 such terms before sg_mldsa_poly_from_acc. */
+void sg_mldsa_poly_mul_acc(int64_t acc[MLDSA_N], const mldsa_poly *a, const mldsa_poly *b);
+/* r = acc * 2^-32 mod q, |r| < q, and zero acc. */
+void sg_mldsa_poly_from_acc(mldsa_poly *r, int64_t acc[MLDSA_N]);
+/* Map every coefficient (|c| < 2^31 - 2^22) to [0, q). */
+void sg_mldsa_poly_freeze(mldsa_poly *a);
+/* Map every coefficient (|c| < 2^31 - 2^22) to the centred range [-(q-1)/2, (q-1)/2]. */
+void sg_mldsa_poly_center(mldsa_poly *a);
+/*
+ * 1 if some centred coefficient has |c| >= bound, else 0, without branching on the
+ * coefficients. Input in the centred range.
+ */
+int sg_mldsa_poly_exceeds(const mldsa_poly *a, int32_t bound);
+
+/* Power2Round (Alg. 35) of a in [0, q): t1 in [0, 2^10), t0 in (-2^12, 2^12]. */
+void sg_mldsa_poly_power2round(mldsa_poly *t1, mldsa_poly *t0, const mldsa_poly *a);
+/* HighBits (Alg. 37) of a in [0, q), in place. */
+void sg_mldsa_poly_highbits(mldsa_poly *a, int32_t gamma2);
+/* 1 if some LowBits (Alg. 38) of a in [0, q) has |r0| >= bound, else 0 (constant time). */
+int sg_mldsa_poly_lowbits_exceed(const mldsa_poly *a, int32_t gamma2, int32_t bound);
+/*
+ * h = MakeHint(-ct0, r + ct0) (Alg. 39): h_i = [HighBits(r_i + ct0_i) != HighBits(r_i)]
+ * as bytes 0/1, with r in [0, q) and ct0 centred. Returns the number of ones.
+ */
+unsigned sg_mldsa_poly_make_hint(uint8_t h[MLDSA_N], const mldsa_poly *r,
+                                 const mldsa_poly *ct0, int32_t gamma2);
+/* UseHint (Alg. 40) in place on a in [0, q) with hint bytes h (0/1). */
+void sg_mldsa_poly_use_hint(mldsa_poly *a, const uint8_t h[MLDSA_N], int32_t gamma2);
+
+/* ---- sampling (sample.c) ---- */
+
+/* RejNTTPoly (Alg. 30) on rho || col || row: Ahat[row][col], coefficients in [0, q). */
+void sg_mldsa_sample_ntt(mldsa_poly *a, const uint8_t rho[32], uint8_t col, uint8_t row);
+/* RejBoundedPoly (Alg. 31) on rho' || IntegerToBytes(index, 2); coefficients in [-eta, eta]. */
+void sg_mldsa_sample_bounded(mldsa_poly *a, const uint8_t rhoprime[64], uint16_t index,
+                             unsigned eta);
+/* One polynomial of ExpandMask (Alg. 34): rho'' || IntegerToBytes(index, 2). */
+void sg_mldsa_sample_mask(mldsa_poly *y, const uint8_t rhopp[64], uint16_t index,
+                          const mldsa_params *prm);
+/* SampleInBall (Alg. 29) on the whole commitment hash ctilde. */
+void sg_mldsa_sample_in_ball(mldsa_poly *c, const uint8_t *ctilde, size_t ctilde_bytes,
+                             unsigned tau);
+
+/* ---- encodings (encode.c) ---- */
+
+/* SimpleBitPack / SimpleBitUnpack (Alg. 16/18) with bits per coefficient. */
+void sg_mldsa_pack_simple(uint8_t *out, const mldsa_poly *a, unsigned bits);
+void sg_mldsa_unpack_simple(mldsa_poly *a, const uint8_t *in, unsigned bits);
+/* BitPack (Alg. 17): coefficients in [-lo, hi] stored as hi - c in bits bits. */
+void sg_mldsa_pack_signed(uint8_t *out, const mldsa_poly *a, unsigned bits, int32_t hi);
+/* BitUnpack (Alg. 19): c = hi - v for each bits-bit v. */
+void sg_mldsa_unpack_signed(mldsa_poly *a, const uint8_t *in, unsigned bits, int32_t hi);
+
+/* pkEncode / pkDecode (Alg. 22/23). */
+void sg_mldsa_pk_encode(uint8_t *pk, const mldsa_params *prm, const uint8_t rho[32],
+                        const mldsa_poly *t1);
+void sg_mldsa_pk_decode(const mldsa_params *prm, const uint8_t *pk, uint8_t rho[32],
+                        mldsa_poly *t1);
+
+/* skEncode (Alg. 24). */
+void sg_mldsa_sk_encode(uint8_t *sk, const mldsa_params *prm, const uint8_t rho[32],
+                        const uint8_t key[32], const uint8_t tr[64], const mldsa_poly *s1,
+                        const mldsa_poly *s2, const mldsa_poly *t0);
+/*
+ * skDecode (Alg. 25) plus validation: returns 0, or -1 if a coefficient of s1 or s2 is
+ * outside [-eta, eta]. The check does not branch per coefficient; the outputs are
+ * written either way and the caller must wipe them.
+ */
+int sg_mldsa_sk_decode(const mldsa_params *prm, const uint8_t *sk, uint8_t rho[32],
+                       uint8_t key[32], uint8_t tr[64], mldsa_poly *s1, mldsa_poly *s2,
+                       mldsa_poly *t0);
+
+/* sigEncode (Alg. 26) with hint bytes h[i][j] in {0, 1} and at most omega ones. */
+void sg_mldsa_sig_encode(uint8_t *sig, const mldsa_params *prm, const uint8_t *ctilde,
+                         const mldsa_poly *z, const uint8_t h[][MLDSA_N]);
+/*
+ * sigDecode (Alg. 27) with HintBitUnpack (Alg. 21): returns 0, or -1 if the hint
+ * encoding is malformed (indices not strictly increasing within a polynomial, counts
+ * decreasing or above omega, non-zero padding). Signatures are public: branches.
+ */
+int sg_mldsa_sig_decode(const mldsa_params *prm, const uint8_t *sig, uint8_t *ctilde,
+                        mldsa_poly *z, uint8_t h[][MLDSA_N]);
+
+/* w1Encode (Alg. 28) of one polynomial with coefficients in [0, (q-1)/(2 gamma2)). */
+void sg_mldsa_w1_encode(uint8_t *out, const mldsa_poly *w1, const mldsa_params *prm);
+
+/* DER OID (tag, length, value) of a pre-hash function; *len receives its length. */
+const uint8_t *sg_mldsa_hash_oid(sg_mldsa_hash_alg alg, size_t *len);
+
+#endif
