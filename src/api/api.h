@@ -1,0 +1,135 @@
+/*
+ * api.h - what the files of src/api share (not exported).
+ *
+ * A request arrives in http.c, which collects the body (bounded by
+ * SG_API_MAX_BODY), gives it an id, authenticates it (auth.c), and finds its
+ * handler in the route table (router.c).  A handler fills an api_resp; the
+ * helpers below build JSON bodies and the one error shape of SPEC §3.
+ */
+#ifndef SG_API_INTERNAL_H
+#define SG_API_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "sg_api.h"
+#include "sg_util.h"
+
+#define API_MAX_PARAMS 4
+
+typedef struct api_req {
+	sg_service *svc;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	const uint8_t *body;
+	size_t body_len;
+	char request_id[SG_UUID_LEN + 1];
+	char client_ip[64];
+	char user_agent[256];
+	const char *params[API_MAX_PARAMS];  /* path parameters, in order */
+	size_t nparams;
+	/* Set by auth.c for authenticated routes. */
+	sg_principal principal;
+	sg_tenant tenant;
+	const uint8_t *peer_cert_der;        /* TLS client certificate, if any */
+	size_t peer_cert_len;
+	int peer_cert_verified;
+} api_req;
+
+typedef struct api_resp {
+	unsigned status;
+	char *body;               /* malloc'd */
+	size_t body_len;
+	const char *content_type;
+	char location[512];       /* optional Location header */
+	char error_code[40];      /* for the access log */
+} api_resp;
+
+typedef void (*api_handler)(api_req *req, api_resp *resp);
+
+/* ---- responses ---- */
+/* Serialise j (stolen: decref'd here) as the body with the given status. */
+void api_json(api_resp *resp, unsigned status, json_t *j);
+/* The SPEC error shape for err, with a message meant for the client. */
+void api_error(api_req *req, api_resp *resp, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Error with an explicit HTTP status and code string. */
+void api_error_code(api_req *req, api_resp *resp, unsigned status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void api_text(api_resp *resp, unsigned status, const char *content_type, const char *text);
+/* HTTP status and stable code string for an sg_err. */
+void api_err_map(int err, unsigned *status, const char **code);
+
+/* ---- request helpers ---- */
+/* Parse the body as a JSON object; on failure answers 400 and returns NULL. */
+json_t *api_body_object(api_req *req, api_resp *resp);
+/*
+ * Typed field access.  Each answers 400 INVALID_ARGUMENT naming the field and
+ * returns non-zero when the field is required but missing or has the wrong
+ * type; *out is left untouched when the field is absent.
+ */
+int api_field_str(api_req *req, api_resp *resp, json_t *obj, const char *name,
+    int required, size_t maxlen, const char **out);
+int api_field_int(api_req *req, api_resp *resp, json_t *obj, const char *name,
+    int required, int64_t min, int64_t max, int64_t *out);
+int api_field_bool(api_req *req, api_resp *resp, json_t *obj, const char *name, int *out);
+/* Reject any field not in the NULL-terminated list (typos must not pass silently). */
+int api_fields_known(api_req *req, api_resp *resp, json_t *obj, const char *const *known);
+const char *api_header(api_req *req, const char *name);
+const char *api_query(api_req *req, const char *name);
+/* Names and aliases: 1..128 of [A-Za-z0-9._-], starting with a letter or digit. */
+int api_valid_name(const char *s);
+/* 1 when the principal holds any of the role bits. */
+int api_has_role(const api_req *req, unsigned roles);
+
+/* ---- auth.c ---- */
+/* Authenticate; on failure fills resp (401) and returns non-zero. */
+int api_authenticate(api_req *req, api_resp *resp);
+/*
+ * Create an API key for a principal: stores its hash, returns the key text
+ * (malloc'd; the caller wipes it with sg_free_secret_str after answering).
+ */
+int api_issue_api_key(sg_store *store, const sg_principal *p, const char *fixed_key,
+    sg_api_key *rec, char **key_text) SG_WUR;
+/* Lookup prefix of a presented API key (see auth.c). */
+void api_key_prefix(const char *key, char out[24]);
+
+/* ---- router.c ---- */
+/* Find and run the handler for the request (auth and roles included). */
+void api_route(api_req *req, api_resp *resp);
+
+/* ---- resources: shared JSON renderers ---- */
+json_t *api_key_json(api_req *req, const sg_key *k);
+json_t *api_signature_json(const sg_signature *s);
+/* The body of a successful POST /v1/sign (SPEC §3). */
+json_t *api_signature_response(const sg_signature *s, const char *status);
+json_t *api_request_json(const sg_request *r, const sg_signature *sig);
+json_t *api_roles_json(unsigned roles);
+void api_b64_set(json_t *obj, const char *name, const uint8_t *p, size_t n);
+
+/* ---- handlers, one group per resource file ---- */
+void api_health(api_req *, api_resp *);
+void api_ready(api_req *, api_resp *);
+void api_openapi(api_req *, api_resp *);
+void api_tenants_create(api_req *, api_resp *);
+void api_principals_create(api_req *, api_resp *);
+void api_principals_list(api_req *, api_resp *);
+void api_principals_delete(api_req *, api_resp *);
+void api_principals_add_api_key(api_req *, api_resp *);
+void api_principals_list_api_keys(api_req *, api_resp *);
+void api_principals_add_client_cert(api_req *, api_resp *);
+void api_api_keys_revoke(api_req *, api_resp *);
+void api_keys_create(api_req *, api_resp *);
+void api_keys_list(api_req *, api_resp *);
+void api_keys_get(api_req *, api_resp *);
+void api_keys_patch(api_req *, api_resp *);
+void api_keys_rotate(api_req *, api_resp *);
+void api_keys_destroy_version(api_req *, api_resp *);
+void api_keys_public_key(api_req *, api_resp *);
+void api_sign(api_req *, api_resp *);
+void api_verify(api_req *, api_resp *);
+void api_signatures_get(api_req *, api_resp *);
+void api_requests_get(api_req *, api_resp *);
+
+#endif

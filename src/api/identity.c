@@ -1,0 +1,344 @@
+/*
+ * identity.c - tenants, principals, API keys and client certificates.
+ *
+ * Operators create tenants and may create principals in any tenant (that is
+ * how a new tenant gets its first admin); admins manage their own tenant's
+ * principals.  A new API key is in the response exactly once and never
+ * stored or logged in clear.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include "api.h"
+#include "sg_b64.h"
+#include "sg_log.h"
+#include "sg_secret.h"
+
+int
+api_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 128 || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+static json_t *
+tenant_json(const sg_tenant *t)
+{
+	char ts[32];
+	sg_time_format(t->created_at, ts);
+	return json_pack("{s:s,s:s,s:s}", "id", t->id, "name", t->name, "created_at", ts);
+}
+
+void
+api_tenants_create(api_req *req, api_resp *resp)
+{
+	static const char *const known[] = { "name", NULL };
+	sg_store *s = req->svc->store;
+	const char *name = NULL;
+	sg_tenant t;
+	json_t *body = api_body_object(req, resp);
+	if (body == NULL)
+		return;
+	if (api_fields_known(req, resp, body, known) ||
+	    api_field_str(req, resp, body, "name", 1, 128, &name))
+		goto out;
+	if (!api_valid_name(name)) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+		    "tenant name must be 1-128 characters of letters, digits, '.', '_' or '-'");
+		goto out;
+	}
+	memset(&t, 0, sizeof(t));
+	if (sg_uuid(t.id) != SG_OK) {
+		api_error(req, resp, SG_ERR_INTERNAL, "uuid");
+		goto out;
+	}
+	sg_strlcpy(t.name, name, sizeof(t.name));
+	t.created_at = sg_now_ms();
+	int r = s->ops->tenant_create(s, &t);
+	if (r == SG_ERR_CONFLICT) {
+		api_error(req, resp, r, "a tenant named '%s' already exists", name);
+		goto out;
+	}
+	if (r != SG_OK) {
+		api_error(req, resp, r, "cannot create tenant");
+		goto out;
+	}
+	sg_info("tenant %s (%s) created by %s", t.id, t.name, req->principal.id);
+	api_json(resp, 201, tenant_json(&t));
+out:
+	json_decref(body);
+}
+
+static json_t *
+principal_json(const sg_principal *p, const char *tenant_name)
+{
+	char ts[32];
+	sg_time_format(p->created_at, ts);
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "id", p->id, "name", p->name,
+	    "tenant", p->tenant_id, "tenant_name", tenant_name, "roles", api_roles_json(p->roles),
+	    "created_at", ts);
+}
+
+/* Parse a roles array; answers 400 and returns non-zero when invalid. */
+static int
+parse_roles(api_req *req, api_resp *resp, json_t *arr, unsigned *out)
+{
+	size_t i;
+	json_t *v;
+	unsigned roles = 0;
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "field 'roles' must be a non-empty array of role names");
+		return -1;
+	}
+	json_array_foreach(arr, i, v) {
+		unsigned bit = json_is_string(v) ? sg_role_from_name(json_string_value(v)) : 0;
+		if (bit == 0) {
+			api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+			    "unknown role in 'roles' (known: admin, signer, approver, auditor, operator)");
+			return -1;
+		}
+		roles |= bit;
+	}
+	*out = roles;
+	return 0;
+}
+
+void
+api_principals_create(api_req *req, api_resp *resp)
+{
+	static const char *const known[] = { "name", "roles", "tenant", NULL };
+	sg_store *s = req->svc->store;
+	const char *name = NULL, *tenant = NULL;
+	char *key_text = NULL;
+	unsigned roles = 0;
+	sg_principal p;
+	sg_tenant t;
+	sg_api_key k;
+	int r;
+	json_t *body = api_body_object(req, resp);
+	if (body == NULL)
+		return;
+	if (api_fields_known(req, resp, body, known) ||
+	    api_field_str(req, resp, body, "name", 1, 128, &name) ||
+	    api_field_str(req, resp, body, "tenant", 0, 128, &tenant) ||
+	    parse_roles(req, resp, json_object_get(body, "roles"), &roles))
+		goto out;
+	if (!api_valid_name(name)) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+		    "principal name must be 1-128 characters of letters, digits, '.', '_' or '-'");
+		goto out;
+	}
+	t = req->tenant;
+	if (tenant != NULL && strcmp(tenant, req->tenant.id) != 0 && strcmp(tenant, req->tenant.name) != 0) {
+		if (!api_has_role(req, SG_ROLE_OPERATOR)) {
+			api_error(req, resp, SG_ERR_PERMISSION_DENIED,
+			    "creating a principal in another tenant needs the operator role");
+			goto out;
+		}
+		r = s->ops->tenant_get(s, tenant, &t);
+		if (r == SG_ERR_NOT_FOUND)
+			r = s->ops->tenant_get_by_name(s, tenant, &t);
+		if (r != SG_OK) {
+			api_error(req, resp, r, "no tenant '%s'", tenant);
+			goto out;
+		}
+	} else if (!api_has_role(req, SG_ROLE_ADMIN)) {
+		api_error(req, resp, SG_ERR_PERMISSION_DENIED, "creating principals needs the admin role");
+		goto out;
+	}
+	/* Only an operator hands out the operator role. */
+	if ((roles & SG_ROLE_OPERATOR) && !api_has_role(req, SG_ROLE_OPERATOR)) {
+		api_error(req, resp, SG_ERR_PERMISSION_DENIED, "granting the operator role needs the operator role");
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	if (sg_uuid(p.id) != SG_OK) {
+		api_error(req, resp, SG_ERR_INTERNAL, "uuid");
+		goto out;
+	}
+	sg_strlcpy(p.tenant_id, t.id, sizeof(p.tenant_id));
+	sg_strlcpy(p.name, name, sizeof(p.name));
+	p.roles = roles;
+	p.created_at = sg_now_ms();
+	if ((r = s->ops->principal_create(s, &p)) != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "a principal named '%s' already exists" :
+		    "cannot create principal '%s'", name);
+		goto out;
+	}
+	if ((r = api_issue_api_key(s, &p, NULL, &k, &key_text)) != SG_OK) {
+		api_error(req, resp, r, "cannot issue API key");
+		goto out;
+	}
+	sg_info("principal %s (%s) created in tenant %s by %s", p.id, p.name, t.id, req->principal.id);
+	json_t *j = principal_json(&p, t.name);
+	json_object_set_new(j, "api_key", json_string(key_text));
+	json_object_set_new(j, "api_key_id", json_string(k.id));
+	api_json(resp, 201, j);
+out:
+	sg_free_secret_str(key_text);
+	json_decref(body);
+}
+
+void
+api_principals_list(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	sg_principal *list = NULL;
+	size_t n = 0;
+	int r = s->ops->principal_list(s, req->tenant.id, &list, &n);
+	if (r != SG_OK) {
+		api_error(req, resp, r, "cannot list principals");
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, principal_json(&list[i], req->tenant.name));
+	free(list);
+	api_json(resp, 200, json_pack("{s:o}", "principals", a));
+}
+
+void
+api_principals_delete(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	int r = s->ops->principal_delete(s, req->tenant.id, req->params[0]);
+	if (r != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_NOT_FOUND ? "no such principal" : "cannot delete principal");
+		return;
+	}
+	sg_info("principal %s deleted by %s", req->params[0], req->principal.id);
+	api_text(resp, 204, "application/json", "");
+}
+
+static json_t *
+api_key_meta_json(const sg_api_key *k)
+{
+	char ts[32], rv[32];
+	sg_time_format(k->created_at, ts);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", k->id, "principal_id", k->principal_id,
+	    "prefix", k->prefix, "created_at", ts);
+	if (k->revoked_at) {
+		sg_time_format(k->revoked_at, rv);
+		json_object_set_new(j, "revoked_at", json_string(rv));
+	}
+	return j;
+}
+
+void
+api_principals_add_api_key(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	sg_principal p;
+	sg_api_key k;
+	char *key_text = NULL;
+	int r = s->ops->principal_get(s, req->tenant.id, req->params[0], &p);
+	if (r != SG_OK) {
+		api_error(req, resp, r, "no such principal");
+		return;
+	}
+	if ((r = api_issue_api_key(s, &p, NULL, &k, &key_text)) != SG_OK) {
+		api_error(req, resp, r, "cannot issue API key");
+		return;
+	}
+	sg_info("api key %s (prefix %s) issued to %s by %s", k.id, k.prefix, p.id, req->principal.id);
+	json_t *j = api_key_meta_json(&k);
+	json_object_set_new(j, "api_key", json_string(key_text));
+	sg_free_secret_str(key_text);
+	api_json(resp, 201, j);
+}
+
+void
+api_principals_list_api_keys(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	sg_api_key *list = NULL;
+	size_t n = 0;
+	sg_principal p;
+	int r = s->ops->principal_get(s, req->tenant.id, req->params[0], &p);
+	if (r == SG_OK)
+		r = s->ops->api_key_list(s, req->tenant.id, p.id, &list, &n);
+	if (r != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_NOT_FOUND ? "no such principal" : "cannot list API keys");
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, api_key_meta_json(&list[i]));
+	free(list);
+	api_json(resp, 200, json_pack("{s:o}", "api_keys", a));
+}
+
+void
+api_api_keys_revoke(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	int r = s->ops->api_key_revoke(s, req->tenant.id, req->params[0], sg_now_ms());
+	if (r != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_NOT_FOUND ? "no such API key" : "cannot revoke API key");
+		return;
+	}
+	sg_info("api key %s revoked by %s", req->params[0], req->principal.id);
+	api_text(resp, 204, "application/json", "");
+}
+
+void
+api_principals_add_client_cert(api_req *req, api_resp *resp)
+{
+	static const char *const known[] = { "certificate_pem", NULL };
+	sg_store *s = req->svc->store;
+	const char *pem = NULL;
+	sg_principal p;
+	sg_client_cert c;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	unsigned char *der = NULL;
+	char hex[65];
+	int r, derlen;
+	json_t *body = api_body_object(req, resp);
+	if (body == NULL)
+		return;
+	if (api_fields_known(req, resp, body, known) ||
+	    api_field_str(req, resp, body, "certificate_pem", 1, 64 * 1024, &pem))
+		goto out;
+	if ((r = s->ops->principal_get(s, req->tenant.id, req->params[0], &p)) != SG_OK) {
+		api_error(req, resp, r, "no such principal");
+		goto out;
+	}
+	bio = BIO_new_mem_buf(pem, -1);
+	if (bio == NULL || (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
+	    (derlen = i2d_X509(x, &der)) <= 0) {
+		api_error(req, resp, SG_ERR_BAD_ENCODING, "certificate_pem is not a PEM certificate");
+		goto out;
+	}
+	memset(&c, 0, sizeof(c));
+	if (sg_uuid(c.id) != SG_OK) {
+		api_error(req, resp, SG_ERR_INTERNAL, "uuid");
+		goto out;
+	}
+	sg_strlcpy(c.principal_id, p.id, sizeof(c.principal_id));
+	sg_strlcpy(c.tenant_id, p.tenant_id, sizeof(c.tenant_id));
+	sg_sha256(der, (size_t)derlen, c.fingerprint);
+	X509_NAME_oneline(X509_get_subject_name(x), c.subject, sizeof(c.subject));
+	c.created_at = sg_now_ms();
+	if ((r = s->ops->client_cert_add(s, &c)) != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "this certificate is already registered" :
+		    "cannot register certificate");
+		goto out;
+	}
+	sg_hex_encode(c.fingerprint, 32, hex);
+	sg_info("client certificate %s (%s) registered to %s by %s", hex, c.subject, p.id, req->principal.id);
+	api_json(resp, 201, json_pack("{s:s,s:s,s:s,s:s}", "id", c.id, "principal_id", p.id,
+	    "fingerprint_sha256", hex, "subject", c.subject));
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(bio);
+	json_decref(body);
+}

@@ -1,0 +1,382 @@
+/*
+ * keys.c - key resources: create, list, show, status, rotate, destroy a
+ * version, export the public key.
+ *
+ * A key's private parts are made and held by the keystore for its storage
+ * (DISK or HSM); this file only ever handles their public keys and opaque
+ * handles.  The keystore version id "<key-id>/<version>" names a version to
+ * the keystore (it binds sealed blobs and labels HSM objects).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+#include "sg_log.h"
+
+sg_keystore *
+sg_service_keystore(const sg_service *svc, const char *storage)
+{
+	if (strcmp(storage, "DISK") == 0)
+		return svc->soft;
+	if (strcmp(storage, "HSM") == 0)
+		return svc->hsm;
+	return NULL;
+}
+
+static int
+is_one_of(const char *s, const char *const *set)
+{
+	for (size_t i = 0; set[i] != NULL; i++)
+		if (strcmp(s, set[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *const statuses[] = { "ONLINE", "OFFLINE", "DISABLED", NULL };
+
+static json_t *
+version_json(const sg_key_version *v)
+{
+	char ts[32];
+	char *pem = NULL;
+	sg_time_format(v->created_at, ts);
+	json_t *j = json_pack("{s:i,s:s,s:s}", "version", v->version, "state", v->state, "created_at", ts);
+	if (sg_spki_to_pem(v->spki, v->spki_len, &pem) == SG_OK)
+		json_object_set_new(j, "public_key_pem", json_string(pem));
+	free(pem);
+	if (v->destroyed_at) {
+		sg_time_format(v->destroyed_at, ts);
+		json_object_set_new(j, "destroyed_at", json_string(ts));
+	}
+	if (v->cert_chain_pem)
+		json_object_set_new(j, "certificate_chain_pem", json_string(v->cert_chain_pem));
+	return j;
+}
+
+json_t *
+api_key_json(api_req *req, const sg_key *k)
+{
+	sg_store *s = req->svc->store;
+	char cts[32], uts[32];
+	sg_key_version *vs = NULL;
+	size_t n = 0;
+	sg_time_format(k->created_at, cts);
+	sg_time_format(k->updated_at, uts);
+	json_t *versions = json_array();
+	if (s->ops->key_version_list(s, k->id, &vs, &n) == SG_OK) {
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(versions, version_json(&vs[i]));
+		sg_key_version_list_free(vs, n);
+	}
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:o,s:s,s:s}",
+	    "id", k->id, "alias", k->alias, "algorithm", sg_key_alg_name(k->alg),
+	    "storage", k->storage, "type", k->type, "status", k->status,
+	    "current_version", k->current_version,
+	    "default_signature_algorithm", sg_scheme_name(sg_scheme_default(k->alg), k->alg),
+	    "versions", versions, "created_at", cts, "updated_at", uts);
+}
+
+/* Load the caller's key by id or alias; answers 404 and returns non-zero if absent. */
+static int
+load_key(api_req *req, api_resp *resp, const char *id_or_alias, sg_key *k)
+{
+	sg_store *s = req->svc->store;
+	int r = s->ops->key_get(s, req->tenant.id, id_or_alias, k);
+	if (r != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_NOT_FOUND ? "no key '%.128s'" : "cannot load key '%.128s'",
+		    id_or_alias);
+		return -1;
+	}
+	return 0;
+}
+
+/* Generate version `version` of key k in its keystore. */
+static int
+generate_version(api_req *req, const sg_key *k, int version, sg_key_version *v)
+{
+	sg_keystore *ks = sg_service_keystore(req->svc, k->storage);
+	char vid[SG_ID_MAX + 16];
+	if (ks == NULL)
+		return SG_ERR_UNAVAILABLE;
+	memset(v, 0, sizeof(*v));
+	snprintf(vid, sizeof(vid), "%s/%d", k->id, version);
+	int r = sg_keystore_generate(ks, vid, k->alg, &v->handle, &v->handle_len, &v->spki, &v->spki_len);
+	if (r != SG_OK)
+		return r;
+	sg_strlcpy(v->key_id, k->id, sizeof(v->key_id));
+	v->version = version;
+	sg_strlcpy(v->state, "ACTIVE", sizeof(v->state));
+	v->created_at = sg_now_ms();
+	return SG_OK;
+}
+
+void
+api_keys_create(api_req *req, api_resp *resp)
+{
+	static const char *const known[] = { "alias", "algorithm", "storage", "type", "status", NULL };
+	static const char *const storages[] = { "DISK", "HSM", NULL };
+	static const char *const types[] = { "PRODUCTION", "TEST", NULL };
+	sg_store *s = req->svc->store;
+	const char *alias = NULL, *alg = NULL, *storage = "DISK", *type = "PRODUCTION", *status = "ONLINE";
+	sg_key k;
+	sg_key_version v;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	json_t *body = api_body_object(req, resp);
+	if (body == NULL)
+		return;
+	if (api_fields_known(req, resp, body, known) ||
+	    api_field_str(req, resp, body, "alias", 1, 128, &alias) ||
+	    api_field_str(req, resp, body, "algorithm", 1, 64, &alg) ||
+	    api_field_str(req, resp, body, "storage", 0, 16, &storage) ||
+	    api_field_str(req, resp, body, "type", 0, 16, &type) ||
+	    api_field_str(req, resp, body, "status", 0, 16, &status))
+		goto out;
+	if (!api_valid_name(alias)) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+		    "alias must be 1-128 characters of letters, digits, '.', '_' or '-'");
+		goto out;
+	}
+	memset(&k, 0, sizeof(k));
+	if ((k.alg = sg_key_alg_from_name(alg)) == SG_KEY_NONE) {
+		api_error(req, resp, SG_ERR_UNSUPPORTED_ALGORITHM,
+		    "unknown algorithm '%.64s' (RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, "
+		    "Ed25519, ML-DSA-44, ML-DSA-65, ML-DSA-87, MLDSA65-ECDSA-P256)", alg);
+		goto out;
+	}
+	if (!is_one_of(storage, storages) || !is_one_of(type, types) || !is_one_of(status, statuses)) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+		    "storage must be DISK or HSM, type PRODUCTION or TEST, status ONLINE, OFFLINE or DISABLED");
+		goto out;
+	}
+	if (sg_service_keystore(req->svc, storage) == NULL) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+		    "storage %s is not configured on this server", storage);
+		goto out;
+	}
+	/* A clear 409 before spending time on key generation. */
+	sg_key existing;
+	if (s->ops->key_get(s, req->tenant.id, alias, &existing) == SG_OK) {
+		api_error(req, resp, SG_ERR_CONFLICT, "a key with alias '%s' already exists", alias);
+		goto out;
+	}
+	if (sg_uuid(k.id) != SG_OK) {
+		api_error(req, resp, SG_ERR_INTERNAL, "uuid");
+		goto out;
+	}
+	sg_strlcpy(k.tenant_id, req->tenant.id, sizeof(k.tenant_id));
+	sg_strlcpy(k.alias, alias, sizeof(k.alias));
+	sg_strlcpy(k.storage, storage, sizeof(k.storage));
+	sg_strlcpy(k.type, type, sizeof(k.type));
+	sg_strlcpy(k.status, status, sizeof(k.status));
+	k.current_version = 1;
+	k.created_at = k.updated_at = sg_now_ms();
+	if ((r = generate_version(req, &k, 1, &v)) != SG_OK) {
+		api_error(req, resp, r, "cannot generate a %s key", sg_key_alg_name(k.alg));
+		goto out;
+	}
+	if ((r = s->ops->key_create(s, &k, &v)) != SG_OK) {
+		/* The private part must not outlive a key that was never stored. */
+		char vid[SG_ID_MAX + 16];
+		snprintf(vid, sizeof(vid), "%s/1", k.id);
+		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
+		if (sg_keystore_destroy(sg_service_keystore(req->svc, k.storage), &ref) != SG_OK)
+			sg_warn("key %s: could not destroy the private part of an unstored key", k.id);
+		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "a key with alias '%s' already exists" :
+		    "cannot store key '%s'", alias);
+		goto out;
+	}
+	sg_info("key %s (%s, %s, %s) created by %s", k.id, k.alias, sg_key_alg_name(k.alg), k.storage,
+	    req->principal.id);
+	snprintf(resp->location, sizeof(resp->location), "/v1/keys/%s", k.id);
+	api_json(resp, 201, api_key_json(req, &k));
+out:
+	sg_key_version_clear(&v);
+	json_decref(body);
+}
+
+void
+api_keys_list(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	sg_key *list = NULL;
+	size_t n = 0;
+	int r = s->ops->key_list(s, req->tenant.id, &list, &n);
+	if (r != SG_OK) {
+		api_error(req, resp, r, "cannot list keys");
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, api_key_json(req, &list[i]));
+	free(list);
+	api_json(resp, 200, json_pack("{s:o}", "keys", a));
+}
+
+void
+api_keys_get(api_req *req, api_resp *resp)
+{
+	sg_key k;
+	if (load_key(req, resp, req->params[0], &k) == 0)
+		api_json(resp, 200, api_key_json(req, &k));
+}
+
+void
+api_keys_patch(api_req *req, api_resp *resp)
+{
+	static const char *const known[] = { "status", NULL };
+	sg_store *s = req->svc->store;
+	const char *status = NULL;
+	sg_key k;
+	int r;
+	json_t *body = api_body_object(req, resp);
+	if (body == NULL)
+		return;
+	if (api_fields_known(req, resp, body, known) ||
+	    api_field_str(req, resp, body, "status", 1, 16, &status))
+		goto out;
+	if (!is_one_of(status, statuses)) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "status must be ONLINE, OFFLINE or DISABLED");
+		goto out;
+	}
+	if (load_key(req, resp, req->params[0], &k) != 0)
+		goto out;
+	if ((r = s->ops->key_set_status(s, req->tenant.id, k.id, status, sg_now_ms())) != SG_OK ||
+	    (r = s->ops->key_get(s, req->tenant.id, k.id, &k)) != SG_OK) {
+		api_error(req, resp, r, "cannot change key status");
+		goto out;
+	}
+	sg_info("key %s status %s by %s", k.id, status, req->principal.id);
+	api_json(resp, 200, api_key_json(req, &k));
+out:
+	json_decref(body);
+}
+
+void
+api_keys_rotate(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	sg_key k;
+	sg_key_version v;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	if (load_key(req, resp, req->params[0], &k) != 0)
+		return;
+	if (strcmp(k.status, "DISABLED") == 0) {
+		api_error(req, resp, SG_ERR_KEY_NOT_ACTIVE, "key '%s' is DISABLED", k.alias);
+		return;
+	}
+	if ((r = generate_version(req, &k, k.current_version + 1, &v)) != SG_OK) {
+		api_error(req, resp, r, "cannot generate a new version");
+		goto out;
+	}
+	if ((r = s->ops->key_add_version(s, req->tenant.id, &v)) != SG_OK) {
+		char vid[SG_ID_MAX + 16];
+		snprintf(vid, sizeof(vid), "%s/%d", k.id, v.version);
+		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
+		if (sg_keystore_destroy(sg_service_keystore(req->svc, k.storage), &ref) != SG_OK)
+			sg_warn("key %s: could not destroy the private part of an unstored version", k.id);
+		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "the key was rotated concurrently; retry" :
+		    "cannot store the new version");
+		goto out;
+	}
+	if ((r = s->ops->key_get(s, req->tenant.id, k.id, &k)) != SG_OK) {
+		api_error(req, resp, r, "cannot reload key");
+		goto out;
+	}
+	sg_info("key %s rotated to version %d by %s", k.id, k.current_version, req->principal.id);
+	api_json(resp, 200, api_key_json(req, &k));
+out:
+	sg_key_version_clear(&v);
+}
+
+void
+api_keys_destroy_version(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	sg_key k;
+	sg_key_version v;
+	int64_t version;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	if (load_key(req, resp, req->params[0], &k) != 0)
+		return;
+	if (sg_parse_int64(req->params[1], 1, 1000000, &version) != SG_OK) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "version must be a positive integer");
+		return;
+	}
+	if ((r = s->ops->key_version_get(s, k.id, (int)version, &v)) != SG_OK) {
+		api_error(req, resp, r, "key '%s' has no version %lld", k.alias, (long long)version);
+		return;
+	}
+	if (strcmp(v.state, "DESTROYED") != 0) {
+		char vid[SG_ID_MAX + 16];
+		snprintf(vid, sizeof(vid), "%s/%d", k.id, v.version);
+		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
+		sg_keystore *ks = sg_service_keystore(req->svc, k.storage);
+		if (ks == NULL) {
+			api_error(req, resp, SG_ERR_UNAVAILABLE, "storage %s is not available", k.storage);
+			goto out;
+		}
+		if ((r = sg_keystore_destroy(ks, &ref)) != SG_OK ||
+		    (r = s->ops->key_version_destroy(s, k.id, v.version, sg_now_ms())) != SG_OK) {
+			api_error(req, resp, r, "cannot destroy version");
+			goto out;
+		}
+		sg_info("key %s version %d destroyed by %s", k.id, v.version, req->principal.id);
+	}
+	sg_key_version_clear(&v);
+	if ((r = s->ops->key_version_get(s, k.id, (int)version, &v)) != SG_OK) {
+		api_error(req, resp, r, "cannot reload version");
+		return;
+	}
+	api_json(resp, 200, version_json(&v));
+out:
+	sg_key_version_clear(&v);
+}
+
+void
+api_keys_public_key(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	sg_key k;
+	sg_key_version v;
+	int64_t version;
+	char *pem = NULL;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	if (load_key(req, resp, req->params[0], &k) != 0)
+		return;
+	version = k.current_version;
+	const char *q = api_query(req, "version");
+	if (q != NULL && sg_parse_int64(q, 1, 1000000, &version) != SG_OK) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "version must be a positive integer");
+		return;
+	}
+	if ((r = s->ops->key_version_get(s, k.id, (int)version, &v)) != SG_OK) {
+		api_error(req, resp, r, "key '%s' has no version %lld", k.alias, (long long)version);
+		return;
+	}
+	if ((r = sg_spki_to_pem(v.spki, v.spki_len, &pem)) != SG_OK) {
+		api_error(req, resp, r, "cannot encode public key");
+		goto out;
+	}
+	const char *accept = api_header(req, "Accept");
+	if (accept != NULL && (strstr(accept, "application/x-pem-file") || strstr(accept, "text/plain"))) {
+		api_text(resp, 200, "application/x-pem-file", pem);
+	} else {
+		json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:s}", "key_id", k.id, "alias", k.alias,
+		    "version", v.version, "algorithm", sg_key_alg_name(k.alg), "public_key_pem", pem);
+		api_b64_set(j, "public_key_der", v.spki, v.spki_len);
+		if (v.cert_chain_pem)
+			json_object_set_new(j, "certificate_chain_pem", json_string(v.cert_chain_pem));
+		api_json(resp, 200, j);
+	}
+out:
+	free(pem);
+	sg_key_version_clear(&v);
+}

@@ -1,0 +1,65 @@
+/*
+ * sg_api.h - the HTTP front of signetd.
+ *
+ * sg_api_start() serves the native API (/v1), operations endpoints and,
+ * later, the compatible dialects, on libmicrohttpd with a pool of threads.
+ * Every request is authenticated (API key or registered TLS client
+ * certificate) except the health checks and the public TSA, routed through
+ * one table (router.c) and answered by one file per resource.  Handlers run
+ * on the HTTP threads and share an sg_service: the store, the keystores and
+ * the group committer, all thread-safe, so no lock is taken around signing.
+ */
+#ifndef SG_API_H
+#define SG_API_H
+
+#include <stddef.h>
+#include "sg_err.h"
+#include "sg_keystore.h"
+#include "sg_store.h"
+
+/* Largest request body accepted, in bytes; larger ones get 413. */
+#define SG_API_MAX_BODY (1024u * 1024u)
+
+/* What handlers share: created by signetd at start, read-only afterwards. */
+typedef struct sg_service {
+	sg_store *store;
+	sg_committer *committer;
+	sg_keystore *soft;      /* storage DISK */
+	sg_keystore *hsm;       /* storage HSM; NULL when no PKCS#11 module is configured */
+	int64_t started_at;
+} sg_service;
+
+typedef struct sg_api_config {
+	const char *listen;          /* "127.0.0.1:8080", "[::1]:8443", ":8080" */
+	unsigned threads;            /* HTTP worker threads */
+	/* TLS: PEM texts (not paths); NULL cert means plain HTTP. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
+	const char *tls_client_ca_pem; /* enables client-certificate authentication */
+} sg_api_config;
+
+typedef struct sg_api sg_api;
+
+/* Bind and start serving.  Returns SG_ERR_IO when the address cannot be bound. */
+int sg_api_start(sg_service *svc, const sg_api_config *cfg, sg_api **out) SG_WUR;
+
+/* The port actually bound (useful with port 0). */
+unsigned sg_api_port(const sg_api *api);
+
+/* Stop accepting, finish in-flight requests, free.  NULL is fine. */
+void sg_api_stop(sg_api *api);
+
+/*
+ * First start: create tenant "default" and principal "bootstrap-admin"
+ * (roles operator + admin) with an API key that is SIGNET_BOOTSTRAP_API_KEY
+ * when set (env_key non-NULL), else generated, printed once on stdout and
+ * written to key_file with mode 0600.  Later starts change nothing, except
+ * that a given env_key which is not yet registered is added to the
+ * bootstrap principal.
+ */
+int sg_api_bootstrap(sg_service *svc, const char *env_key, const char *key_file) SG_WUR;
+
+/* Keystore for a SPEC storage value ("DISK"/"HSM"); NULL if not available. */
+sg_keystore *sg_service_keystore(const sg_service *svc, const char *storage);
+
+#endif
