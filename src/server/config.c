@@ -1,0 +1,143 @@
+/* config.c - defaults, file, environment (see config.h). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "sg_log.h"
+#include "sg_util.h"
+
+void
+sg_config_defaults(sg_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	sg_strlcpy(c->listen, "127.0.0.1:8080", sizeof(c->listen));
+	sg_strlcpy(c->data_dir, "./signet-data", sizeof(c->data_dir));
+	c->threads = 16;
+	sg_strlcpy(c->log_level, "info", sizeof(c->log_level));
+	c->key_cache = 1;
+	c->commit_batch = 256;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+		*out = 0;
+	else
+		return SG_ERR_INVALID_ARGUMENT;
+	return SG_OK;
+}
+
+static int
+set_str(char *dst, size_t cap, const char *v)
+{
+	return sg_strlcpy(dst, v, cap) < cap ? SG_OK : SG_ERR_INVALID_ARGUMENT;
+}
+
+int
+sg_config_set(sg_config *c, const char *key, const char *v)
+{
+	int64_t n;
+	if (strcmp(key, "listen") == 0)
+		return set_str(c->listen, sizeof(c->listen), v);
+	if (strcmp(key, "data_dir") == 0)
+		return set_str(c->data_dir, sizeof(c->data_dir), v);
+	if (strcmp(key, "threads") == 0) {
+		if (sg_parse_int64(v, 1, 1024, &n) != SG_OK)
+			return SG_ERR_INVALID_ARGUMENT;
+		c->threads = (unsigned)n;
+		return SG_OK;
+	}
+	if (strcmp(key, "commit_batch") == 0) {
+		if (sg_parse_int64(v, 1, 100000, &n) != SG_OK)
+			return SG_ERR_INVALID_ARGUMENT;
+		c->commit_batch = (unsigned)n;
+		return SG_OK;
+	}
+	if (strcmp(key, "log_level") == 0) {
+		if (sg_log_level_from_name(v) < 0)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->log_level, sizeof(c->log_level), v);
+	}
+	if (strcmp(key, "tls_cert") == 0)
+		return set_str(c->tls_cert, sizeof(c->tls_cert), v);
+	if (strcmp(key, "tls_key") == 0)
+		return set_str(c->tls_key, sizeof(c->tls_key), v);
+	if (strcmp(key, "tls_client_ca") == 0)
+		return set_str(c->tls_client_ca, sizeof(c->tls_client_ca), v);
+	if (strcmp(key, "key_cache") == 0)
+		return parse_bool(v, &c->key_cache);
+	return SG_ERR_INVALID_ARGUMENT;
+}
+
+static char *
+trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = 0;
+	return s;
+}
+
+int
+sg_config_load_file(sg_config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int lineno = 0, r = SG_OK;
+	if (f == NULL) {
+		sg_error("config: cannot open %s", path);
+		return SG_ERR_IO;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = 0;
+		char *s = trim(line);
+		if (*s == 0)
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq == NULL) {
+			sg_error("config: %s:%d: expected 'key = value'", path, lineno);
+			r = SG_ERR_INVALID_ARGUMENT;
+			break;
+		}
+		*eq = 0;
+		char *key = trim(s), *val = trim(eq + 1);
+		if (sg_config_set(c, key, val) != SG_OK) {
+			sg_error("config: %s:%d: unknown key or bad value for '%s'", path, lineno, key);
+			r = SG_ERR_INVALID_ARGUMENT;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+int
+sg_config_load_env(sg_config *c)
+{
+	static const struct { const char *env, *key; } map[] = {
+		{ "SIGNET_LISTEN", "listen" }, { "SIGNET_DATA_DIR", "data_dir" },
+		{ "SIGNET_THREADS", "threads" }, { "SIGNET_LOG_LEVEL", "log_level" },
+		{ "SIGNET_TLS_CERT", "tls_cert" }, { "SIGNET_TLS_KEY", "tls_key" },
+		{ "SIGNET_TLS_CLIENT_CA", "tls_client_ca" }, { "SIGNET_KEY_CACHE", "key_cache" },
+		{ "SIGNET_COMMIT_BATCH", "commit_batch" },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		const char *v = getenv(map[i].env);
+		if (v == NULL || *v == 0)
+			continue;
+		if (sg_config_set(c, map[i].key, v) != SG_OK) {
+			sg_error("config: bad value in %s", map[i].env);
+			return SG_ERR_INVALID_ARGUMENT;
+		}
+	}
+	return SG_OK;
+}

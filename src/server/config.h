@@ -1,0 +1,44 @@
+/*
+ * config.h - signetd configuration: defaults, then the config file, then
+ * environment variables, then command-line flags, each overriding the last.
+ *
+ * The file is lines of "key = value" ('#' starts a comment).  Keys and their
+ * environment names:
+ *   listen          SIGNET_LISTEN          127.0.0.1:8080
+ *   data_dir        SIGNET_DATA_DIR        ./signet-data
+ *   threads         SIGNET_THREADS         16
+ *   log_level       SIGNET_LOG_LEVEL       info
+ *   tls_cert        SIGNET_TLS_CERT        (none: plain HTTP)
+ *   tls_key         SIGNET_TLS_KEY
+ *   tls_client_ca   SIGNET_TLS_CLIENT_CA   (none: no client certificates)
+ *   key_cache       SIGNET_KEY_CACHE       true
+ *   commit_batch    SIGNET_COMMIT_BATCH    256
+ * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
+ * from the file, so it cannot end up in a checked-in config.
+ */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include "sg_err.h"
+
+typedef struct sg_config {
+	char listen[128];
+	char data_dir[1024];
+	unsigned threads;
+	char log_level[16];
+	char tls_cert[1024];
+	char tls_key[1024];
+	char tls_client_ca[1024];
+	int key_cache;
+	unsigned commit_batch;
+} sg_config;
+
+void sg_config_defaults(sg_config *c);
+/* Apply a config file; errors name the file and line. */
+int sg_config_load_file(sg_config *c, const char *path) SG_WUR;
+/* Apply SIGNET_* environment variables. */
+int sg_config_load_env(sg_config *c) SG_WUR;
+/* Set one key (as in the file); SG_ERR_INVALID_ARGUMENT for unknown keys or bad values. */
+int sg_config_set(sg_config *c, const char *key, const char *value) SG_WUR;
+
+#endif

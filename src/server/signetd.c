@@ -1,0 +1,180 @@
+/*
+ * signetd.c - the Signet server.
+ *
+ * Start-up: read configuration (defaults < file < environment < flags),
+ * make the data directory (0700), open the store (SQLite), the software
+ * keystore (master key in the data directory, 0600), start the group
+ * committer, create the bootstrap principal on first start, then serve HTTP
+ * until SIGTERM or SIGINT, and shut down in reverse order so that every
+ * signature already answered is on disk.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "config.h"
+#include "sg_api.h"
+#include "sg_keystore.h"
+#include "sg_log.h"
+#include "sg_secret.h"
+#include "sg_store.h"
+#include "sg_util.h"
+
+#define PEM_MAX (1024u * 1024u)
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: signetd [--listen ADDR:PORT] [--data-dir DIR] [--config FILE]\n"
+	    "\n"
+	    "Starts the Signet signing service. With an empty data directory it starts on\n"
+	    "embedded defaults: SQLite, software key store, plain HTTP on 127.0.0.1:8080 and a\n"
+	    "bootstrap admin whose API key is SIGNET_BOOTSTRAP_API_KEY or is generated, printed\n"
+	    "once and written to DIR/bootstrap-admin.key. See docs/operations.md.\n");
+}
+
+static int
+read_pem(const char *path, char **out)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+	int r = sg_read_file(path, PEM_MAX, &p, &n);
+	if (r != SG_OK) {
+		sg_error("cannot read %s: %s", path, sg_err_str(r));
+		return r;
+	}
+	*out = (char *)p;
+	return SG_OK;
+}
+
+static int
+ensure_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? SG_OK : SG_ERR_IO;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		sg_error("cannot create data directory %s", dir);
+		return SG_ERR_IO;
+	}
+	return SG_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	sg_config cfg;
+	const char *config_path = getenv("SIGNET_CONFIG");
+	const char *flag_listen = NULL, *flag_data = NULL;
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, status = 1;
+	char path[1200];
+	char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
+	sg_service svc;
+	sg_api *api = NULL;
+
+	memset(&svc, 0, sizeof(svc));
+	while ((c = getopt_long(argc, argv, "l:d:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': flag_listen = optarg; break;
+		case 'd': flag_data = optarg; break;
+		case 'c': config_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	sg_config_defaults(&cfg);
+	if ((config_path != NULL && sg_config_load_file(&cfg, config_path) != SG_OK) ||
+	    sg_config_load_env(&cfg) != SG_OK ||
+	    (flag_listen != NULL && sg_config_set(&cfg, "listen", flag_listen) != SG_OK) ||
+	    (flag_data != NULL && sg_config_set(&cfg, "data_dir", flag_data) != SG_OK))
+		return 2;
+	sg_log_set_level((sg_log_level)sg_log_level_from_name(cfg.log_level));
+
+	/* Block the stop signals in every thread; main waits for them with sigwait. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+
+	if (ensure_dir(cfg.data_dir) != SG_OK)
+		return 1;
+	snprintf(path, sizeof(path), "%s/signet.db", cfg.data_dir);
+	if (sg_store_sqlite_open(path, &svc.store) != SG_OK) {
+		sg_error("cannot open database %s", path);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/master.key", cfg.data_dir);
+	if (sg_keystore_soft_open(path, cfg.key_cache, &svc.soft) != SG_OK) {
+		sg_error("cannot open the software key store (master key %s)", path);
+		goto out;
+	}
+	if (sg_committer_start(svc.store, cfg.commit_batch, &svc.committer) != SG_OK) {
+		sg_error("cannot start the committer");
+		goto out;
+	}
+	svc.started_at = sg_now_ms();
+	const char *boot = getenv("SIGNET_BOOTSTRAP_API_KEY");
+	snprintf(path, sizeof(path), "%s/bootstrap-admin.key", cfg.data_dir);
+	if (sg_api_bootstrap(&svc, boot && *boot ? boot : NULL, path) != SG_OK)
+		goto out;
+
+	sg_api_config acfg = { .listen = cfg.listen, .threads = cfg.threads };
+	if (cfg.tls_cert[0]) {
+		if (!cfg.tls_key[0]) {
+			sg_error("tls_cert is set but tls_key is not");
+			goto out;
+		}
+		if (read_pem(cfg.tls_cert, &tls_cert) != SG_OK || read_pem(cfg.tls_key, &tls_key) != SG_OK)
+			goto out;
+		acfg.tls_cert_pem = tls_cert;
+		acfg.tls_key_pem = tls_key;
+		if (cfg.tls_client_ca[0]) {
+			if (read_pem(cfg.tls_client_ca, &tls_ca) != SG_OK)
+				goto out;
+			acfg.tls_client_ca_pem = tls_ca;
+		}
+	} else if (cfg.tls_client_ca[0]) {
+		sg_error("tls_client_ca needs tls_cert and tls_key");
+		goto out;
+	}
+	if (sg_api_start(&svc, &acfg, &api) != SG_OK)
+		goto out;
+	sg_info("signetd listening on %s://%s (port %u), data in %s", tls_cert ? "https" : "http",
+	    cfg.listen, sg_api_port(api), cfg.data_dir);
+
+	int sig = 0;
+	sigwait(&stop, &sig);
+	sg_info("signetd: signal %d, shutting down", sig);
+	status = 0;
+out:
+	sg_api_stop(api);
+	if (svc.committer != NULL)
+		sg_committer_stop(svc.committer);
+	sg_keystore_close(svc.soft);
+	sg_store_close(svc.store);
+	free(tls_cert);
+	sg_free_secret_str(tls_key);
+	free(tls_ca);
+	if (status == 0)
+		sg_info("signetd: stopped");
+	return status;
+}
