@@ -17,6 +17,11 @@
  * SG_ERR_NOT_FOUND, SG_ERR_CONFLICT for uniqueness violations (alias, name),
  * SG_ERR_STORE / SG_ERR_UNAVAILABLE when the database fails.  Outputs are
  * written only on success.  All functions are thread-safe.
+ *
+ * The *_list functions return a malloc'd array of *n records (free it with
+ * free(), or sg_key_version_list_free for versions); when nothing matches
+ * they return SG_OK with *out = NULL and *n = 0.  Principal names are
+ * unique within a tenant, like key aliases.
  */
 #ifndef SG_STORE_H
 #define SG_STORE_H
@@ -167,16 +172,25 @@ typedef struct sg_store_ops {
 	int (*principal_list)(sg_store *s, const char *tenant_id, sg_principal **out, size_t *n);
 	/* Deletes the principal and revokes its API keys and client certificates. */
 	int (*principal_delete)(sg_store *s, const char *tenant_id, const char *id);
+	/* Fails with SG_ERR_NOT_FOUND unless k->principal_id is a principal of k->tenant_id. */
 	int (*api_key_create)(sg_store *s, const sg_api_key *k);
 	/* By public prefix, revoked or not (the caller checks revoked_at and the hash). */
 	int (*api_key_find)(sg_store *s, const char *prefix, sg_api_key *out);
+	/* principal_id NULL or "": every API key of the tenant. */
 	int (*api_key_list)(sg_store *s, const char *tenant_id, const char *principal_id,
 	    sg_api_key **out, size_t *n);
+	/* Revoking a revoked key succeeds and keeps the first revoked_at. */
 	int (*api_key_revoke)(sg_store *s, const char *tenant_id, const char *id, int64_t when);
+	/* Like api_key_create, the principal must exist in c->tenant_id. */
 	int (*client_cert_add)(sg_store *s, const sg_client_cert *c);
 	int (*client_cert_find)(sg_store *s, const uint8_t fingerprint[32], sg_client_cert *out);
 
 	/* keys; id_or_alias matches either the id or the alias within the tenant */
+	/*
+	 * Creates the key and its first version in one transaction.  v1->version
+	 * must be 1 (the key's current_version is stored as 1); v1->key_id is
+	 * ignored in favour of k->id; an empty v1->state is stored as "ACTIVE".
+	 */
 	int (*key_create)(sg_store *s, const sg_key *k, const sg_key_version *v1);
 	int (*key_get)(sg_store *s, const char *tenant_id, const char *id_or_alias, sg_key *out);
 	int (*key_list)(sg_store *s, const char *tenant_id, sg_key **out, size_t *n);
@@ -186,8 +200,12 @@ typedef struct sg_store_ops {
 	int (*key_add_version)(sg_store *s, const char *tenant_id, const sg_key_version *v);
 	int (*key_version_get)(sg_store *s, const char *key_id, int version, sg_key_version *out);
 	int (*key_version_list)(sg_store *s, const char *key_id, sg_key_version **out, size_t *n);
-	/* Marks DESTROYED and drops the handle; spki and records stay. */
+	/*
+	 * Marks DESTROYED and drops the handle (overwritten first); spki and
+	 * records stay.  Destroying a destroyed version succeeds and changes nothing.
+	 */
 	int (*key_version_destroy)(sg_store *s, const char *key_id, int version, int64_t when);
+	/* pem NULL removes the certificate chain. */
 	int (*key_version_set_cert)(sg_store *s, const char *key_id, int version, const char *pem);
 
 	/* requests and signatures */
@@ -212,7 +230,11 @@ struct sg_store {
 	void *impl;
 };
 
-/* Open (creating and migrating as needed) the SQLite database at path, in WAL mode. */
+/*
+ * Open (creating and migrating as needed) the SQLite database at path, in WAL
+ * mode.  A new file is created with mode 0600.  ":memory:" gives a private
+ * in-memory database (one connection; for tests).
+ */
 int sg_store_sqlite_open(const char *path, sg_store **out) SG_WUR;
 
 void sg_store_close(sg_store *s);
@@ -224,7 +246,7 @@ void sg_signature_clear(sg_signature *sig);
 /* Free arrays returned by the *_list functions, clearing each element. */
 void sg_key_version_list_free(sg_key_version *v, size_t n);
 
-/* Role names <-> bits ("admin", "signer", "approver", "auditor", "operator"). */
+/* Role names <-> bits ("admin", "signer", "approver", "auditor", "operator"; parsing ignores case). */
 unsigned sg_role_from_name(const char *name);   /* 0 if unknown */
 const char *sg_role_name(unsigned role_bit);
 
@@ -235,8 +257,22 @@ const char *sg_role_name(unsigned role_bit);
  * Many signing threads therefore share one fsync instead of paying one each.
  */
 typedef struct sg_committer sg_committer;
+/* max_batch 0 means the default (64). */
 int sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out) SG_WUR;
+/*
+ * Blocks until the pair is durable; returns commit_batch's result for it.
+ * req must not be NULL, sig may be.  The structs are read by the committer
+ * thread while the caller waits.  If a shared batch fails, each of its
+ * pairs is retried alone, so one bad pair fails only its own caller.
+ * SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
+ */
 int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig) SG_WUR;
+/*
+ * Counters for metrics and tests: commit_batch calls made (transactions)
+ * and pairs handled so far.  Either pointer may be NULL.
+ */
+void sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items);
+/* Writes everything already queued, then joins the thread and frees c.  NULL is fine. */
 void sg_committer_stop(sg_committer *c);
 
 #endif

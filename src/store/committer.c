@@ -1,0 +1,212 @@
+/*
+ * committer.c - group commit of signature records (sg_committer_* in sg_store.h).
+ *
+ * A signature may leave the service only once its record is durable, and
+ * with synchronous=FULL each transaction costs an fsync.  Signing threads
+ * therefore do not commit themselves: they queue their (request, signature)
+ * pair and sleep; one committer thread takes everything pending (up to
+ * max_batch), writes it with a single commit_batch, and wakes each waiter
+ * with the outcome.  While one batch is being synced the next one gathers,
+ * so under load the fsync cost is shared and no timer or polling is needed.
+ * The pairs are not copied: each waiter's structs stay valid while it sleeps.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "sg_log.h"
+#include "sg_store.h"
+
+#define SG_COMMITTER_DEFAULT_BATCH 64
+
+/* One waiting pair; lives on the waiting thread's stack. */
+typedef struct sg_commit_item {
+	const sg_request *req;
+	const sg_signature *sig;
+	int done;
+	int result;
+	pthread_cond_t cv;
+	struct sg_commit_item *next;
+} sg_commit_item;
+
+struct sg_committer {
+	sg_store *store;
+	size_t max_batch;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;
+	sg_commit_item *head, *tail;
+	int stopping;
+	pthread_t thread;
+	/* Scratch for one batch; used only by the committer thread. */
+	sg_commit_item **batch;
+	const sg_request **reqs;
+	const sg_signature **sigs;
+	uint64_t batches;   /* commit_batch calls, under mu */
+	uint64_t items;     /* pairs written or refused, under mu */
+};
+
+/*
+ * Write the batch.  If the shared transaction fails, retry each pair alone so
+ * that one bad pair (say, a duplicate id) fails only its own caller.
+ */
+static size_t
+sg_committer_write(sg_committer *c, size_t n)
+{
+	size_t calls = 1;
+	for (size_t i = 0; i < n; i++) {
+		c->reqs[i] = c->batch[i]->req;
+		c->sigs[i] = c->batch[i]->sig;
+	}
+	int r = c->store->ops->commit_batch(c->store, c->reqs, c->sigs, n);
+	if (r == SG_OK || n == 1) {
+		for (size_t i = 0; i < n; i++)
+			c->batch[i]->result = r;
+		return calls;
+	}
+	sg_warn("store: group commit of %zu records failed (%s); retrying one by one", n,
+	    sg_err_str(r));
+	for (size_t i = 0; i < n; i++) {
+		c->batch[i]->result = c->store->ops->commit_batch(c->store, &c->reqs[i],
+		    &c->sigs[i], 1);
+		calls++;
+	}
+	return calls;
+}
+
+static void *
+sg_committer_main(void *arg)
+{
+	sg_committer *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (c->head == NULL && !c->stopping)
+			pthread_cond_wait(&c->work_cv, &c->mu);
+		if (c->head == NULL)
+			break;  /* stopping and drained */
+		size_t n = 0;
+		while (c->head != NULL && n < c->max_batch) {
+			c->batch[n++] = c->head;
+			c->head = c->head->next;
+		}
+		if (c->head == NULL)
+			c->tail = NULL;
+		pthread_mutex_unlock(&c->mu);
+
+		size_t calls = sg_committer_write(c, n);
+
+		pthread_mutex_lock(&c->mu);
+		c->batches += calls;
+		c->items += n;
+		for (size_t i = 0; i < n; i++) {
+			c->batch[i]->done = 1;
+			pthread_cond_signal(&c->batch[i]->cv);
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int
+sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out)
+{
+	sg_committer *c = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if (s == NULL || s->ops == NULL || s->ops->commit_batch == NULL || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if (max_batch == 0)
+		max_batch = SG_COMMITTER_DEFAULT_BATCH;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return SG_ERR_NOMEM;
+	c->store = s;
+	c->max_batch = max_batch;
+	c->batch = calloc(max_batch, sizeof(*c->batch));
+	c->reqs = calloc(max_batch, sizeof(*c->reqs));
+	c->sigs = calloc(max_batch, sizeof(*c->sigs));
+	if (c->batch == NULL || c->reqs == NULL || c->sigs == NULL) {
+		r = SG_ERR_NOMEM;
+		goto out;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->work_cv, NULL);
+	if (pthread_create(&c->thread, NULL, sg_committer_main, c) != 0) {
+		pthread_cond_destroy(&c->work_cv);
+		pthread_mutex_destroy(&c->mu);
+		r = SG_ERR_NOMEM;
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+	r = SG_OK;
+out:
+	if (c != NULL) {
+		free(c->batch);
+		free(c->reqs);
+		free(c->sigs);
+		free(c);
+	}
+	return r;
+}
+
+int
+sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig)
+{
+	sg_commit_item it = { .req = req, .sig = sig };
+	int r = SG_ERR_INTERNAL;
+
+	if (c == NULL || req == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	pthread_cond_init(&it.cv, NULL);
+	pthread_mutex_lock(&c->mu);
+	if (c->stopping) {
+		r = SG_ERR_UNAVAILABLE;
+		goto out;
+	}
+	if (c->tail != NULL)
+		c->tail->next = &it;
+	else
+		c->head = &it;
+	c->tail = &it;
+	pthread_cond_signal(&c->work_cv);
+	while (!it.done)
+		pthread_cond_wait(&it.cv, &c->mu);
+	r = it.result;
+out:
+	pthread_mutex_unlock(&c->mu);
+	pthread_cond_destroy(&it.cv);
+	return r;
+}
+
+void
+sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items)
+{
+	uint64_t b = 0, i = 0;
+	if (c != NULL) {
+		pthread_mutex_lock(&c->mu);
+		b = c->batches;
+		i = c->items;
+		pthread_mutex_unlock(&c->mu);
+	}
+	if (batches != NULL)
+		*batches = b;
+	if (items != NULL)
+		*items = i;
+}
+
+void
+sg_committer_stop(sg_committer *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stopping = 1;
+	pthread_cond_signal(&c->work_cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->work_cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c->batch);
+	free(c->reqs);
+	free(c->sigs);
+	free(c);
+}

@@ -1,0 +1,1755 @@
+/*
+ * sqlite.c - the SQLite back-end of sg_store (sg_store_sqlite_open).
+ *
+ * One database file in WAL mode with synchronous=FULL, so a commit is on
+ * disk when COMMIT returns.  Connections are used by one thread at a time
+ * (SQLITE_OPEN_NOMUTEX) and guarded here: every write goes through the one
+ * writer connection under writer_mu (SQLite admits one writer anyway), while
+ * reads take any free connection from a small pool and run concurrently,
+ * each on its own WAL snapshot.  Each connection caches its prepared
+ * statements, prepared on first use, so the sign path never re-parses SQL.
+ * The schema is versioned with PRAGMA user_version and brought up to date
+ * by the migrations below, in order, inside one transaction.  Freed pages
+ * are zeroed (secure_delete) and a destroyed key handle is overwritten
+ * before it is dropped, so private-key material does not linger in the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "sg_log.h"
+#include "sg_secret.h"
+#include "sg_store.h"
+#include "sg_util.h"
+
+#define SQ_READERS 4
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+/* ---- schema ---- */
+
+#define SQ_TENANT_COLS "id, name, created_at"
+#define SQ_PRINCIPAL_COLS "id, tenant_id, name, roles, created_at"
+#define SQ_API_KEY_COLS "id, principal_id, tenant_id, prefix, hash, created_at, revoked_at"
+#define SQ_CERT_COLS "id, principal_id, tenant_id, fingerprint, subject, created_at"
+#define SQ_KEY_COLS "id, tenant_id, alias, alg, storage, type, status, current_version, " \
+	"created_at, updated_at"
+#define SQ_VERSION_COLS "key_id, version, state, spki, handle, cert_chain_pem, created_at, " \
+	"destroyed_at"
+#define SQ_REQUEST_COLS "id, tenant_id, principal_id, key_id, key_version, policy, hash_alg, " \
+	"sig_scheme, sig_format, pss_salt_len, digest, context, timestamp, metadata_json, " \
+	"status, error, signature_id, original_request_id, client_ip, client_type, attempts, " \
+	"created_at, updated_at"
+#define SQ_SIGNATURE_COLS "id, request_id, tenant_id, key_id, key_version, hash_alg, " \
+	"sig_scheme, sig_format, digest, signature, timestamp_token, metadata_json, " \
+	"created_by, client_ip, client_type, created_at"
+
+/*
+ * Migration i brings user_version from i to i + 1.  Append only: a shipped
+ * migration is never edited, because databases in the field already ran it.
+ * API keys and signatures keep a principal id without a foreign key on
+ * purpose: a deleted principal's revoked keys and its signatures stay.
+ */
+static const char *const sq_migrations[] = {
+	"CREATE TABLE tenants ("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE principals ("
+	" id TEXT PRIMARY KEY,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+	" name TEXT NOT NULL,"
+	" roles INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" UNIQUE (tenant_id, name));"
+	"CREATE TABLE api_keys ("
+	" id TEXT PRIMARY KEY,"
+	" principal_id TEXT NOT NULL,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+	" prefix TEXT NOT NULL UNIQUE,"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX api_keys_principal ON api_keys (tenant_id, principal_id);"
+	"CREATE TABLE client_certs ("
+	" id TEXT PRIMARY KEY,"
+	" principal_id TEXT NOT NULL REFERENCES principals(id),"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+	" fingerprint BLOB NOT NULL UNIQUE CHECK (length(fingerprint) = 32),"
+	" subject TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX client_certs_principal ON client_certs (principal_id);"
+	"CREATE TABLE keys ("
+	" id TEXT PRIMARY KEY,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+	" alias TEXT NOT NULL,"
+	" alg TEXT NOT NULL,"
+	" storage TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" current_version INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" UNIQUE (tenant_id, alias));"
+	"CREATE TABLE key_versions ("
+	" key_id TEXT NOT NULL REFERENCES keys(id),"
+	" version INTEGER NOT NULL CHECK (version >= 1),"
+	" state TEXT NOT NULL,"
+	" spki BLOB NOT NULL,"
+	" handle BLOB,"
+	" cert_chain_pem TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" destroyed_at INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (key_id, version));"
+	"CREATE TABLE requests ("
+	" id TEXT PRIMARY KEY,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+	" principal_id TEXT NOT NULL,"
+	" key_id TEXT NOT NULL,"
+	" key_version INTEGER NOT NULL,"
+	" policy TEXT NOT NULL,"
+	" hash_alg TEXT NOT NULL,"
+	" sig_scheme TEXT NOT NULL,"
+	" sig_format TEXT NOT NULL,"
+	" pss_salt_len INTEGER NOT NULL,"
+	" digest BLOB NOT NULL,"
+	" context BLOB NOT NULL,"
+	" timestamp INTEGER NOT NULL,"
+	" metadata_json TEXT,"
+	" status TEXT NOT NULL,"
+	" error TEXT,"
+	" signature_id TEXT NOT NULL,"
+	" original_request_id TEXT NOT NULL,"
+	" client_ip TEXT NOT NULL,"
+	" client_type TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL);"
+	"CREATE INDEX requests_tenant ON requests (tenant_id, created_at);"
+	"CREATE INDEX requests_status ON requests (status, created_at);"
+	"CREATE TABLE signatures ("
+	" id TEXT PRIMARY KEY,"
+	" request_id TEXT NOT NULL REFERENCES requests(id),"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+	" key_id TEXT NOT NULL,"
+	" key_version INTEGER NOT NULL,"
+	" hash_alg TEXT NOT NULL,"
+	" sig_scheme TEXT NOT NULL,"
+	" sig_format TEXT NOT NULL,"
+	" digest BLOB NOT NULL,"
+	" signature BLOB NOT NULL,"
+	" timestamp_token BLOB,"
+	" metadata_json TEXT,"
+	" created_by TEXT NOT NULL,"
+	" client_ip TEXT NOT NULL,"
+	" client_type TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX signatures_request ON signatures (request_id);"
+	"CREATE INDEX signatures_tenant ON signatures (tenant_id, created_at);",
+};
+
+#define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
+
+/* ---- the statements, prepared once per connection on first use ---- */
+
+enum sq_stmt_id {
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_PING,
+	SQ_TENANT_INSERT,
+	SQ_TENANT_GET,
+	SQ_TENANT_GET_BY_NAME,
+	SQ_PRINCIPAL_INSERT,
+	SQ_PRINCIPAL_GET,
+	SQ_PRINCIPAL_LIST,
+	SQ_PRINCIPAL_REVOKE_KEYS,
+	SQ_PRINCIPAL_DELETE_CERTS,
+	SQ_PRINCIPAL_DELETE,
+	SQ_API_KEY_INSERT,
+	SQ_API_KEY_FIND,
+	SQ_API_KEY_LIST,
+	SQ_API_KEY_REVOKE,
+	SQ_CERT_INSERT,
+	SQ_CERT_FIND,
+	SQ_KEY_INSERT,
+	SQ_KEY_GET,
+	SQ_KEY_LIST,
+	SQ_KEY_SET_STATUS,
+	SQ_KEY_CURRENT,
+	SQ_KEY_SET_CURRENT,
+	SQ_VERSION_INSERT,
+	SQ_VERSION_GET,
+	SQ_VERSION_LIST,
+	SQ_VERSION_WIPE,
+	SQ_VERSION_DESTROY,
+	SQ_VERSION_EXISTS,
+	SQ_VERSION_SET_CERT,
+	SQ_REQUEST_UPSERT,
+	SQ_REQUEST_GET,
+	SQ_SIGNATURE_INSERT,
+	SQ_SIGNATURE_GET,
+	SQ_STMT_COUNT
+};
+
+static const struct {
+	const char *name;  /* for the log */
+	const char *sql;
+} sq_stmts[SQ_STMT_COUNT] = {
+	[SQ_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
+	[SQ_COMMIT] = { "commit", "COMMIT" },
+	[SQ_ROLLBACK] = { "rollback", "ROLLBACK" },
+	[SQ_PING] = { "ping", "SELECT count(*) FROM (SELECT 1 FROM tenants LIMIT 1)" },
+	[SQ_TENANT_INSERT] = { "tenant_insert",
+	    "INSERT INTO tenants (" SQ_TENANT_COLS ") VALUES (?, ?, ?)" },
+	[SQ_TENANT_GET] = { "tenant_get",
+	    "SELECT " SQ_TENANT_COLS " FROM tenants WHERE id = ?" },
+	[SQ_TENANT_GET_BY_NAME] = { "tenant_get_by_name",
+	    "SELECT " SQ_TENANT_COLS " FROM tenants WHERE name = ?" },
+	[SQ_PRINCIPAL_INSERT] = { "principal_insert",
+	    "INSERT INTO principals (" SQ_PRINCIPAL_COLS ") VALUES (?, ?, ?, ?, ?)" },
+	[SQ_PRINCIPAL_GET] = { "principal_get",
+	    "SELECT " SQ_PRINCIPAL_COLS " FROM principals WHERE tenant_id = ? AND id = ?" },
+	[SQ_PRINCIPAL_LIST] = { "principal_list",
+	    "SELECT " SQ_PRINCIPAL_COLS " FROM principals WHERE tenant_id = ?"
+	    " ORDER BY created_at, name" },
+	[SQ_PRINCIPAL_REVOKE_KEYS] = { "principal_revoke_keys",
+	    "UPDATE api_keys SET revoked_at = ?"
+	    " WHERE tenant_id = ? AND principal_id = ? AND revoked_at = 0" },
+	[SQ_PRINCIPAL_DELETE_CERTS] = { "principal_delete_certs",
+	    "DELETE FROM client_certs WHERE tenant_id = ? AND principal_id = ?" },
+	[SQ_PRINCIPAL_DELETE] = { "principal_delete",
+	    "DELETE FROM principals WHERE tenant_id = ? AND id = ?" },
+	/* Inserted only when the principal exists in that tenant. */
+	[SQ_API_KEY_INSERT] = { "api_key_insert",
+	    "INSERT INTO api_keys (" SQ_API_KEY_COLS ")"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7"
+	    " WHERE EXISTS (SELECT 1 FROM principals WHERE id = ?2 AND tenant_id = ?3)" },
+	[SQ_API_KEY_FIND] = { "api_key_find",
+	    "SELECT " SQ_API_KEY_COLS " FROM api_keys WHERE prefix = ?" },
+	[SQ_API_KEY_LIST] = { "api_key_list",
+	    "SELECT " SQ_API_KEY_COLS " FROM api_keys"
+	    " WHERE tenant_id = ?1 AND (?2 IS NULL OR principal_id = ?2)"
+	    " ORDER BY created_at, id" },
+	/* Revoking twice keeps the first revocation time. */
+	[SQ_API_KEY_REVOKE] = { "api_key_revoke",
+	    "UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN ?1 ELSE revoked_at END"
+	    " WHERE tenant_id = ?2 AND id = ?3" },
+	[SQ_CERT_INSERT] = { "client_cert_insert",
+	    "INSERT INTO client_certs (" SQ_CERT_COLS ")"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+	    " WHERE EXISTS (SELECT 1 FROM principals WHERE id = ?2 AND tenant_id = ?3)" },
+	[SQ_CERT_FIND] = { "client_cert_find",
+	    "SELECT " SQ_CERT_COLS " FROM client_certs WHERE fingerprint = ?" },
+	[SQ_KEY_INSERT] = { "key_insert",
+	    "INSERT INTO keys (" SQ_KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	/* An id wins over an alias that happens to look like another key's id. */
+	[SQ_KEY_GET] = { "key_get",
+	    "SELECT " SQ_KEY_COLS " FROM keys WHERE tenant_id = ?1 AND (id = ?2 OR alias = ?2)"
+	    " ORDER BY id = ?2 DESC LIMIT 1" },
+	[SQ_KEY_LIST] = { "key_list",
+	    "SELECT " SQ_KEY_COLS " FROM keys WHERE tenant_id = ? ORDER BY created_at, alias" },
+	[SQ_KEY_SET_STATUS] = { "key_set_status",
+	    "UPDATE keys SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?" },
+	[SQ_KEY_CURRENT] = { "key_current",
+	    "SELECT current_version FROM keys WHERE tenant_id = ? AND id = ?" },
+	[SQ_KEY_SET_CURRENT] = { "key_set_current",
+	    "UPDATE keys SET current_version = ?, updated_at = ? WHERE id = ?" },
+	[SQ_VERSION_INSERT] = { "key_version_insert",
+	    "INSERT INTO key_versions (" SQ_VERSION_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
+	[SQ_VERSION_GET] = { "key_version_get",
+	    "SELECT " SQ_VERSION_COLS " FROM key_versions WHERE key_id = ? AND version = ?" },
+	[SQ_VERSION_LIST] = { "key_version_list",
+	    "SELECT " SQ_VERSION_COLS " FROM key_versions WHERE key_id = ? ORDER BY version" },
+	[SQ_VERSION_WIPE] = { "key_version_wipe",
+	    "UPDATE key_versions SET handle = zeroblob(length(handle))"
+	    " WHERE key_id = ? AND version = ? AND handle IS NOT NULL" },
+	[SQ_VERSION_DESTROY] = { "key_version_destroy",
+	    "UPDATE key_versions SET handle = NULL, state = 'DESTROYED', destroyed_at = ?"
+	    " WHERE key_id = ? AND version = ? AND state <> 'DESTROYED'" },
+	[SQ_VERSION_EXISTS] = { "key_version_exists",
+	    "SELECT 1 FROM key_versions WHERE key_id = ? AND version = ?" },
+	[SQ_VERSION_SET_CERT] = { "key_version_set_cert",
+	    "UPDATE key_versions SET cert_chain_pem = ? WHERE key_id = ? AND version = ?" },
+	/*
+	 * A request is re-written as it moves through its states; its tenant,
+	 * submitter and creation time never change, and an id that belongs to
+	 * another tenant updates nothing (reported as a conflict).
+	 */
+	[SQ_REQUEST_UPSERT] = { "request_upsert",
+	    "INSERT INTO requests (" SQ_REQUEST_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id,"
+	    " key_version = excluded.key_version, policy = excluded.policy,"
+	    " hash_alg = excluded.hash_alg, sig_scheme = excluded.sig_scheme,"
+	    " sig_format = excluded.sig_format, pss_salt_len = excluded.pss_salt_len,"
+	    " digest = excluded.digest, context = excluded.context,"
+	    " timestamp = excluded.timestamp, metadata_json = excluded.metadata_json,"
+	    " status = excluded.status, error = excluded.error,"
+	    " signature_id = excluded.signature_id,"
+	    " original_request_id = excluded.original_request_id,"
+	    " client_ip = excluded.client_ip, client_type = excluded.client_type,"
+	    " attempts = excluded.attempts, updated_at = excluded.updated_at"
+	    " WHERE requests.tenant_id = excluded.tenant_id" },
+	[SQ_REQUEST_GET] = { "request_get",
+	    "SELECT " SQ_REQUEST_COLS " FROM requests WHERE tenant_id = ? AND id = ?" },
+	[SQ_SIGNATURE_INSERT] = { "signature_insert",
+	    "INSERT INTO signatures (" SQ_SIGNATURE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?)" },
+	[SQ_SIGNATURE_GET] = { "signature_get",
+	    "SELECT " SQ_SIGNATURE_COLS " FROM signatures WHERE tenant_id = ? AND id = ?" },
+};
+
+/* ---- connections ---- */
+
+typedef struct sq_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQ_STMT_COUNT];
+} sq_conn;
+
+typedef struct sq_db {
+	sq_conn writer;
+	pthread_mutex_t writer_mu;
+	/* Readers; none for an in-memory database, whose reads use the writer. */
+	sq_conn readers[SQ_READERS];
+	size_t nreaders;
+	size_t free_readers[SQ_READERS];  /* stack of indices into readers */
+	size_t nfree;
+	pthread_mutex_t pool_mu;
+	pthread_cond_t pool_cv;
+} sq_db;
+
+/* Map an SQLite result code to an sg_err, logging what is not the caller's fault. */
+static int
+sq_err(const sq_conn *c, int rc, const char *what)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		sg_debug("store: %s: %s", what, sqlite3_errmsg(c->db));
+		return SG_ERR_CONFLICT;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		/* The tenant, principal, key or request referred to does not exist. */
+		sg_debug("store: %s: %s", what, sqlite3_errmsg(c->db));
+		return SG_ERR_NOT_FOUND;
+	default:
+		break;
+	}
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+		sg_debug("store: %s: %s", what, sqlite3_errmsg(c->db));
+		return SG_ERR_INVALID_ARGUMENT;
+	case SQLITE_NOMEM:
+		return SG_ERR_NOMEM;
+	case SQLITE_TOOBIG:
+		return SG_ERR_TOO_LARGE;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_CANTOPEN:
+		sg_warn("store: %s: %s", what, sqlite3_errmsg(c->db));
+		return SG_ERR_UNAVAILABLE;
+	default:
+		sg_error("store: %s: %s (%d)", what, sqlite3_errmsg(c->db), rc);
+		return SG_ERR_STORE;
+	}
+}
+
+static int
+sq_prepare(sq_conn *c, enum sq_stmt_id id, sqlite3_stmt **out)
+{
+	if (c->stmt[id] == NULL) {
+		int rc = sqlite3_prepare_v3(c->db, sq_stmts[id].sql, -1, SQLITE_PREPARE_PERSISTENT,
+		    &c->stmt[id], NULL);
+		if (rc != SQLITE_OK) {
+			c->stmt[id] = NULL;
+			return sq_err(c, rc, sq_stmts[id].name);
+		}
+	}
+	*out = c->stmt[id];
+	return SG_OK;
+}
+
+/* Make a cached statement ready for its next use; drops pointers to caller memory. */
+static void
+sq_finish(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static sq_conn *
+sq_read_begin(sq_db *q)
+{
+	if (q->nreaders == 0) {
+		pthread_mutex_lock(&q->writer_mu);
+		return &q->writer;
+	}
+	pthread_mutex_lock(&q->pool_mu);
+	while (q->nfree == 0)
+		pthread_cond_wait(&q->pool_cv, &q->pool_mu);
+	sq_conn *c = &q->readers[q->free_readers[--q->nfree]];
+	pthread_mutex_unlock(&q->pool_mu);
+	return c;
+}
+
+static void
+sq_read_end(sq_db *q, sq_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (q->nreaders == 0) {
+		pthread_mutex_unlock(&q->writer_mu);
+		return;
+	}
+	pthread_mutex_lock(&q->pool_mu);
+	q->free_readers[q->nfree++] = (size_t)(c - q->readers);
+	pthread_cond_signal(&q->pool_cv);
+	pthread_mutex_unlock(&q->pool_mu);
+}
+
+static sq_conn *
+sq_write_begin(sq_db *q)
+{
+	pthread_mutex_lock(&q->writer_mu);
+	return &q->writer;
+}
+
+static void
+sq_write_end(sq_db *q)
+{
+	pthread_mutex_unlock(&q->writer_mu);
+}
+
+/* ---- binding parameters ---- */
+
+enum { SQ_T_NULL, SQ_T_TEXT, SQ_T_INT, SQ_T_BLOB };
+
+typedef struct sq_arg {
+	int type;
+	const void *p;
+	size_t n;
+	int64_t i;
+} sq_arg;
+
+static sq_arg
+sq_text_n(const char *s, size_t n)
+{
+	return (sq_arg){ .type = SQ_T_TEXT, .p = s, .n = n };
+}
+
+/* A NUL-terminated string; NULL binds SQL NULL. */
+static sq_arg
+sq_str(const char *s)
+{
+	if (s == NULL)
+		return (sq_arg){ .type = SQ_T_NULL };
+	return sq_text_n(s, strlen(s));
+}
+
+/* A fixed-size text field of a record, which may lack its NUL when full. */
+#define SQ_FIELD(f) sq_text_n((f), strnlen((f), sizeof(f)))
+
+static sq_arg
+sq_int(int64_t v)
+{
+	return (sq_arg){ .type = SQ_T_INT, .i = v };
+}
+
+/* Bytes; NULL with n == 0 binds an empty blob, never SQL NULL. */
+static sq_arg
+sq_blob(const void *p, size_t n)
+{
+	return (sq_arg){ .type = SQ_T_BLOB, .p = p, .n = n };
+}
+
+/* Bytes, or SQL NULL when p is NULL. */
+static sq_arg
+sq_blob_or_null(const void *p, size_t n)
+{
+	if (p == NULL)
+		return (sq_arg){ .type = SQ_T_NULL };
+	return sq_blob(p, n);
+}
+
+#define SQ_NARGS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Bind a[0..n-1] to parameters 1..n.  The memory must outlive the statement's use (SQLITE_STATIC). */
+static int
+sq_bind(sq_conn *c, sqlite3_stmt *st, const sq_arg *a, size_t n, const char *what)
+{
+	static const uint8_t empty[1];
+
+	for (size_t k = 0; k < n; k++) {
+		int idx = (int)k + 1;
+		int rc;
+		if (a[k].n > INT_MAX)
+			return SG_ERR_TOO_LARGE;
+		switch (a[k].type) {
+		case SQ_T_TEXT:
+			rc = sqlite3_bind_text(st, idx, a[k].p, (int)a[k].n, SQLITE_STATIC);
+			break;
+		case SQ_T_INT:
+			rc = sqlite3_bind_int64(st, idx, a[k].i);
+			break;
+		case SQ_T_BLOB:
+			rc = sqlite3_bind_blob(st, idx, a[k].p != NULL ? a[k].p : empty,
+			    (int)a[k].n, SQLITE_STATIC);
+			break;
+		default:
+			rc = sqlite3_bind_null(st, idx);
+			break;
+		}
+		if (rc != SQLITE_OK)
+			return sq_err(c, rc, what);
+	}
+	return SG_OK;
+}
+
+/*
+ * Run a statement that returns no rows on connection c (whose lock the
+ * caller holds).  *changes (optional) gets the number of rows it touched.
+ */
+static int
+sq_run(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, int *changes)
+{
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if ((r = sq_prepare(c, id, &st)) != SG_OK)
+		goto out;
+	if ((r = sq_bind(c, st, a, n, sq_stmts[id].name)) != SG_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		r = sq_err(c, rc, sq_stmts[id].name);
+		goto out;
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes(c->db);
+	r = SG_OK;
+out:
+	sq_finish(st);
+	return r;
+}
+
+static int
+sq_tx_begin(sq_conn *c)
+{
+	return sq_run(c, SQ_BEGIN, NULL, 0, NULL);
+}
+
+static void
+sq_tx_rollback(sq_conn *c)
+{
+	if (sqlite3_get_autocommit(c->db))
+		return;  /* SQLite already rolled back, or nothing was begun */
+	if (sq_run(c, SQ_ROLLBACK, NULL, 0, NULL) != SG_OK)
+		sg_error("store: rollback failed");
+}
+
+/* Commit, or roll back if the commit fails (a failed COMMIT can leave the transaction open). */
+static int
+sq_tx_commit(sq_conn *c)
+{
+	int r = sq_run(c, SQ_COMMIT, NULL, 0, NULL);
+	if (r != SG_OK)
+		sq_tx_rollback(c);
+	return r;
+}
+
+/* ---- reading columns ---- */
+
+typedef struct sq_row {
+	sqlite3_stmt *st;
+	int idx;
+	int r;  /* first error while reading the row */
+} sq_row;
+
+static void
+sq_row_fail(sq_row *w, int r)
+{
+	if (w->r == SG_OK)
+		w->r = r;
+}
+
+/* Copy text into a fixed field; text that does not fit means a damaged database. */
+static void
+sq_col_text(sq_row *w, char *dst, size_t size)
+{
+	int i = w->idx++;
+	dst[0] = '\0';
+	if (sqlite3_column_type(w->st, i) == SQLITE_NULL)
+		return;
+	const unsigned char *s = sqlite3_column_text(w->st, i);
+	int n = sqlite3_column_bytes(w->st, i);
+	if (s == NULL) {
+		sq_row_fail(w, SG_ERR_NOMEM);
+		return;
+	}
+	if (n < 0 || (size_t)n >= size) {
+		sg_error("store: column %s is longer than its field",
+		    sqlite3_column_name(w->st, i));
+		sq_row_fail(w, SG_ERR_STORE);
+		return;
+	}
+	memcpy(dst, s, (size_t)n);
+	dst[n] = '\0';
+}
+
+#define SQ_COL_FIELD(w, f) sq_col_text((w), (f), sizeof(f))
+
+/* A malloc'd copy of text; SQL NULL gives NULL. */
+static char *
+sq_col_strdup(sq_row *w)
+{
+	int i = w->idx++;
+	if (sqlite3_column_type(w->st, i) == SQLITE_NULL)
+		return NULL;
+	const unsigned char *s = sqlite3_column_text(w->st, i);
+	int n = sqlite3_column_bytes(w->st, i);
+	char *p = s != NULL && n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (p == NULL) {
+		sq_row_fail(w, SG_ERR_NOMEM);
+		return NULL;
+	}
+	memcpy(p, s, (size_t)n);
+	p[n] = '\0';
+	return p;
+}
+
+static int64_t
+sq_col_int64(sq_row *w)
+{
+	return sqlite3_column_int64(w->st, w->idx++);
+}
+
+static int
+sq_col_int(sq_row *w)
+{
+	int64_t v = sq_col_int64(w);
+	if (v < INT_MIN || v > INT_MAX) {
+		sq_row_fail(w, SG_ERR_STORE);
+		return 0;
+	}
+	return (int)v;
+}
+
+/* Copy a blob into a fixed array of cap bytes; exact (when nonzero) demands that length. */
+static void
+sq_col_blob_fixed(sq_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len)
+{
+	int i = w->idx++;
+	const void *p = sqlite3_column_blob(w->st, i);
+	int n = sqlite3_column_bytes(w->st, i);
+	if (n < 0 || (size_t)n > cap || (exact != 0 && (size_t)n != exact)) {
+		sg_error("store: column %s has a bad length", sqlite3_column_name(w->st, i));
+		sq_row_fail(w, SG_ERR_STORE);
+		return;
+	}
+	if (n > 0)
+		memcpy(dst, p, (size_t)n);
+	if (len != NULL)
+		*len = (size_t)n;
+}
+
+/* A malloc'd copy of a blob; SQL NULL gives NULL, an empty blob a 1-byte allocation. */
+static uint8_t *
+sq_col_blob_dup(sq_row *w, size_t *len)
+{
+	int i = w->idx++;
+	*len = 0;
+	if (sqlite3_column_type(w->st, i) == SQLITE_NULL)
+		return NULL;
+	const void *p = sqlite3_column_blob(w->st, i);
+	int n = sqlite3_column_bytes(w->st, i);
+	uint8_t *d = n >= 0 ? malloc(n > 0 ? (size_t)n : 1) : NULL;
+	if (d == NULL) {
+		sq_row_fail(w, SG_ERR_NOMEM);
+		return NULL;
+	}
+	if (n > 0)
+		memcpy(d, p, (size_t)n);
+	*len = (size_t)n;
+	return d;
+}
+
+/* ---- one record per row; each writes *out only on success ---- */
+
+typedef int (*sq_row_fn)(sqlite3_stmt *st, void *out);
+
+static int
+sq_row_tenant(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_tenant t;
+	memset(&t, 0, sizeof(t));
+	SQ_COL_FIELD(&w, t.id);
+	SQ_COL_FIELD(&w, t.name);
+	t.created_at = sq_col_int64(&w);
+	if (w.r == SG_OK)
+		*(sg_tenant *)out = t;
+	return w.r;
+}
+
+static int
+sq_row_principal(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_principal p;
+	memset(&p, 0, sizeof(p));
+	SQ_COL_FIELD(&w, p.id);
+	SQ_COL_FIELD(&w, p.tenant_id);
+	SQ_COL_FIELD(&w, p.name);
+	p.roles = (unsigned)sq_col_int64(&w);
+	p.created_at = sq_col_int64(&w);
+	if (w.r == SG_OK)
+		*(sg_principal *)out = p;
+	return w.r;
+}
+
+static int
+sq_row_api_key(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_api_key k;
+	memset(&k, 0, sizeof(k));
+	SQ_COL_FIELD(&w, k.id);
+	SQ_COL_FIELD(&w, k.principal_id);
+	SQ_COL_FIELD(&w, k.tenant_id);
+	SQ_COL_FIELD(&w, k.prefix);
+	sq_col_blob_fixed(&w, k.hash, sizeof(k.hash), sizeof(k.hash), NULL);
+	k.created_at = sq_col_int64(&w);
+	k.revoked_at = sq_col_int64(&w);
+	if (w.r == SG_OK)
+		*(sg_api_key *)out = k;
+	return w.r;
+}
+
+static int
+sq_row_client_cert(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_client_cert c;
+	memset(&c, 0, sizeof(c));
+	SQ_COL_FIELD(&w, c.id);
+	SQ_COL_FIELD(&w, c.principal_id);
+	SQ_COL_FIELD(&w, c.tenant_id);
+	sq_col_blob_fixed(&w, c.fingerprint, sizeof(c.fingerprint), sizeof(c.fingerprint), NULL);
+	SQ_COL_FIELD(&w, c.subject);
+	c.created_at = sq_col_int64(&w);
+	if (w.r == SG_OK)
+		*(sg_client_cert *)out = c;
+	return w.r;
+}
+
+static int
+sq_row_key(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_key k;
+	char alg[64];
+	memset(&k, 0, sizeof(k));
+	SQ_COL_FIELD(&w, k.id);
+	SQ_COL_FIELD(&w, k.tenant_id);
+	SQ_COL_FIELD(&w, k.alias);
+	SQ_COL_FIELD(&w, alg);
+	SQ_COL_FIELD(&w, k.storage);
+	SQ_COL_FIELD(&w, k.type);
+	SQ_COL_FIELD(&w, k.status);
+	k.current_version = sq_col_int(&w);
+	k.created_at = sq_col_int64(&w);
+	k.updated_at = sq_col_int64(&w);
+	if (w.r == SG_OK) {
+		k.alg = sg_key_alg_from_name(alg);
+		if (k.alg == SG_KEY_NONE) {
+			sg_error("store: key %s has unknown algorithm %s", k.id, alg);
+			w.r = SG_ERR_STORE;
+		}
+	}
+	if (w.r == SG_OK)
+		*(sg_key *)out = k;
+	return w.r;
+}
+
+static int
+sq_row_key_version(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_key_version v;
+	memset(&v, 0, sizeof(v));
+	SQ_COL_FIELD(&w, v.key_id);
+	v.version = sq_col_int(&w);
+	SQ_COL_FIELD(&w, v.state);
+	v.spki = sq_col_blob_dup(&w, &v.spki_len);
+	v.handle = sq_col_blob_dup(&w, &v.handle_len);
+	v.cert_chain_pem = sq_col_strdup(&w);
+	v.created_at = sq_col_int64(&w);
+	v.destroyed_at = sq_col_int64(&w);
+	if (w.r != SG_OK) {
+		sg_key_version_clear(&v);
+		return w.r;
+	}
+	*(sg_key_version *)out = v;
+	return SG_OK;
+}
+
+static int
+sq_row_request(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_request q;
+	memset(&q, 0, sizeof(q));
+	SQ_COL_FIELD(&w, q.id);
+	SQ_COL_FIELD(&w, q.tenant_id);
+	SQ_COL_FIELD(&w, q.principal_id);
+	SQ_COL_FIELD(&w, q.key_id);
+	q.key_version = sq_col_int(&w);
+	SQ_COL_FIELD(&w, q.policy);
+	SQ_COL_FIELD(&w, q.hash_alg);
+	SQ_COL_FIELD(&w, q.sig_scheme);
+	SQ_COL_FIELD(&w, q.sig_format);
+	q.pss_salt_len = sq_col_int(&w);
+	sq_col_blob_fixed(&w, q.digest, sizeof(q.digest), 0, &q.digest_len);
+	sq_col_blob_fixed(&w, q.context, sizeof(q.context), 0, &q.context_len);
+	q.timestamp = sq_col_int(&w);
+	q.metadata_json = sq_col_strdup(&w);
+	SQ_COL_FIELD(&w, q.status);
+	q.error = sq_col_strdup(&w);
+	SQ_COL_FIELD(&w, q.signature_id);
+	SQ_COL_FIELD(&w, q.original_request_id);
+	SQ_COL_FIELD(&w, q.client_ip);
+	SQ_COL_FIELD(&w, q.client_type);
+	q.attempts = sq_col_int(&w);
+	q.created_at = sq_col_int64(&w);
+	q.updated_at = sq_col_int64(&w);
+	if (w.r != SG_OK) {
+		sg_request_clear(&q);
+		return w.r;
+	}
+	*(sg_request *)out = q;
+	return SG_OK;
+}
+
+static int
+sq_row_signature(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_signature g;
+	memset(&g, 0, sizeof(g));
+	SQ_COL_FIELD(&w, g.id);
+	SQ_COL_FIELD(&w, g.request_id);
+	SQ_COL_FIELD(&w, g.tenant_id);
+	SQ_COL_FIELD(&w, g.key_id);
+	g.key_version = sq_col_int(&w);
+	SQ_COL_FIELD(&w, g.hash_alg);
+	SQ_COL_FIELD(&w, g.sig_scheme);
+	SQ_COL_FIELD(&w, g.sig_format);
+	sq_col_blob_fixed(&w, g.digest, sizeof(g.digest), 0, &g.digest_len);
+	g.signature = sq_col_blob_dup(&w, &g.signature_len);
+	g.timestamp_token = sq_col_blob_dup(&w, &g.timestamp_token_len);
+	g.metadata_json = sq_col_strdup(&w);
+	SQ_COL_FIELD(&w, g.created_by);
+	SQ_COL_FIELD(&w, g.client_ip);
+	SQ_COL_FIELD(&w, g.client_type);
+	g.created_at = sq_col_int64(&w);
+	if (w.r != SG_OK) {
+		sg_signature_clear(&g);
+		return w.r;
+	}
+	*(sg_signature *)out = g;
+	return SG_OK;
+}
+
+/* ---- generic reads ---- */
+
+/* One row into *out via fn; SG_ERR_NOT_FOUND when there is none. */
+static int
+sq_get_one(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, sq_row_fn fn, void *out)
+{
+	sq_conn *c = sq_read_begin(q);
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if ((r = sq_prepare(c, id, &st)) != SG_OK)
+		goto out;
+	if ((r = sq_bind(c, st, a, n, sq_stmts[id].name)) != SG_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = SG_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_err(c, rc, sq_stmts[id].name);
+		goto out;
+	}
+	r = fn(st, out);
+out:
+	sq_finish(st);
+	sq_read_end(q, c);
+	return r;
+}
+
+/*
+ * Every row into a malloc'd array of elements of `size` bytes.  No rows
+ * give *out = NULL and *count = 0.  On failure the elements read so far are
+ * released with clear (optional) and the outputs are untouched.
+ */
+static int
+sq_get_list(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, size_t size,
+    sq_row_fn fn, void (*clear)(void *), void **out, size_t *count)
+{
+	sq_conn *c = sq_read_begin(q);
+	sqlite3_stmt *st = NULL;
+	uint8_t *arr = NULL;
+	size_t len = 0, cap = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if ((r = sq_prepare(c, id, &st)) != SG_OK)
+		goto out;
+	if ((r = sq_bind(c, st, a, n, sq_stmts[id].name)) != SG_OK)
+		goto out;
+	for (;;) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			r = sq_err(c, rc, sq_stmts[id].name);
+			goto out;
+		}
+		if (len == cap) {
+			size_t ncap = cap != 0 ? 2 * cap : 16;
+			if (ncap > SIZE_MAX / size) {
+				r = SG_ERR_NOMEM;
+				goto out;
+			}
+			uint8_t *p = realloc(arr, ncap * size);
+			if (p == NULL) {
+				r = SG_ERR_NOMEM;
+				goto out;
+			}
+			arr = p;
+			cap = ncap;
+		}
+		if ((r = fn(st, arr + len * size)) != SG_OK)
+			goto out;
+		len++;
+	}
+	if (len == 0) {
+		free(arr);
+		arr = NULL;
+	}
+	*out = arr;
+	*count = len;
+	arr = NULL;
+	len = 0;
+	r = SG_OK;
+out:
+	if (arr != NULL && clear != NULL)
+		for (size_t k = 0; k < len; k++)
+			clear(arr + k * size);
+	free(arr);
+	sq_finish(st);
+	sq_read_end(q, c);
+	return r;
+}
+
+/* Run one statement on the writer outside any explicit transaction. */
+static int
+sq_write1(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, int *changes)
+{
+	sq_conn *w = sq_write_begin(q);
+	int r = sq_run(w, id, a, n, changes);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_bad_str(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+/* ---- tenants ---- */
+
+static int
+sq_tenant_create(sg_store *s, const sg_tenant *t)
+{
+	if (t == NULL || t->id[0] == '\0' || t->name[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { SQ_FIELD(t->id), SQ_FIELD(t->name), sq_int(t->created_at) };
+	return sq_write1(s->impl, SQ_TENANT_INSERT, a, SQ_NARGS(a), NULL);
+}
+
+static int
+sq_tenant_get(sg_store *s, const char *id, sg_tenant *out)
+{
+	if (sq_bad_str(id) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(id) };
+	return sq_get_one(s->impl, SQ_TENANT_GET, a, SQ_NARGS(a), sq_row_tenant, out);
+}
+
+static int
+sq_tenant_get_by_name(sg_store *s, const char *name, sg_tenant *out)
+{
+	if (sq_bad_str(name) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(name) };
+	return sq_get_one(s->impl, SQ_TENANT_GET_BY_NAME, a, SQ_NARGS(a), sq_row_tenant, out);
+}
+
+/* ---- principals and credentials ---- */
+
+static int
+sq_principal_create(sg_store *s, const sg_principal *p)
+{
+	if (p == NULL || p->id[0] == '\0' || p->tenant_id[0] == '\0' || p->name[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { SQ_FIELD(p->id), SQ_FIELD(p->tenant_id), SQ_FIELD(p->name),
+	    sq_int(p->roles), sq_int(p->created_at) };
+	return sq_write1(s->impl, SQ_PRINCIPAL_INSERT, a, SQ_NARGS(a), NULL);
+}
+
+static int
+sq_principal_get(sg_store *s, const char *tenant_id, const char *id, sg_principal *out)
+{
+	if (sq_bad_str(tenant_id) || sq_bad_str(id) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
+	return sq_get_one(s->impl, SQ_PRINCIPAL_GET, a, SQ_NARGS(a), sq_row_principal, out);
+}
+
+static int
+sq_principal_list(sg_store *s, const char *tenant_id, sg_principal **out, size_t *n)
+{
+	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id) };
+	return sq_get_list(s->impl, SQ_PRINCIPAL_LIST, a, SQ_NARGS(a), sizeof(sg_principal),
+	    sq_row_principal, NULL, (void **)out, n);
+}
+
+static int
+sq_principal_delete(sg_store *s, const char *tenant_id, const char *id)
+{
+	sq_db *q = s->impl;
+	int changes = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if (sq_bad_str(tenant_id) || sq_bad_str(id))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	sq_arg revoke[] = { sq_int(sg_now_ms()), sq_str(tenant_id), sq_str(id) };
+	if ((r = sq_run(w, SQ_PRINCIPAL_REVOKE_KEYS, revoke, SQ_NARGS(revoke), NULL)) != SG_OK)
+		goto out;
+	sq_arg by_principal[] = { sq_str(tenant_id), sq_str(id) };
+	if ((r = sq_run(w, SQ_PRINCIPAL_DELETE_CERTS, by_principal, SQ_NARGS(by_principal),
+	    NULL)) != SG_OK)
+		goto out;
+	if ((r = sq_run(w, SQ_PRINCIPAL_DELETE, by_principal, SQ_NARGS(by_principal),
+	    &changes)) != SG_OK)
+		goto out;
+	if (changes == 0) {
+		r = SG_ERR_NOT_FOUND;
+		goto out;
+	}
+	r = sq_tx_commit(w);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_api_key_create(sg_store *s, const sg_api_key *k)
+{
+	int changes = 0;
+	int r;
+
+	if (k == NULL || k->id[0] == '\0' || k->principal_id[0] == '\0' ||
+	    k->tenant_id[0] == '\0' || k->prefix[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { SQ_FIELD(k->id), SQ_FIELD(k->principal_id), SQ_FIELD(k->tenant_id),
+	    SQ_FIELD(k->prefix), sq_blob(k->hash, sizeof(k->hash)), sq_int(k->created_at),
+	    sq_int(k->revoked_at) };
+	if ((r = sq_write1(s->impl, SQ_API_KEY_INSERT, a, SQ_NARGS(a), &changes)) != SG_OK)
+		return r;
+	return changes == 1 ? SG_OK : SG_ERR_NOT_FOUND;  /* no such principal in the tenant */
+}
+
+static int
+sq_api_key_find(sg_store *s, const char *prefix, sg_api_key *out)
+{
+	if (sq_bad_str(prefix) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(prefix) };
+	return sq_get_one(s->impl, SQ_API_KEY_FIND, a, SQ_NARGS(a), sq_row_api_key, out);
+}
+
+static int
+sq_api_key_list(sg_store *s, const char *tenant_id, const char *principal_id,
+    sg_api_key **out, size_t *n)
+{
+	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id),
+	    sq_str(principal_id != NULL && principal_id[0] != '\0' ? principal_id : NULL) };
+	return sq_get_list(s->impl, SQ_API_KEY_LIST, a, SQ_NARGS(a), sizeof(sg_api_key),
+	    sq_row_api_key, NULL, (void **)out, n);
+}
+
+static int
+sq_api_key_revoke(sg_store *s, const char *tenant_id, const char *id, int64_t when)
+{
+	int changes = 0;
+	int r;
+
+	if (sq_bad_str(tenant_id) || sq_bad_str(id))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_int(when), sq_str(tenant_id), sq_str(id) };
+	if ((r = sq_write1(s->impl, SQ_API_KEY_REVOKE, a, SQ_NARGS(a), &changes)) != SG_OK)
+		return r;
+	return changes == 1 ? SG_OK : SG_ERR_NOT_FOUND;
+}
+
+static int
+sq_client_cert_add(sg_store *s, const sg_client_cert *c)
+{
+	int changes = 0;
+	int r;
+
+	if (c == NULL || c->id[0] == '\0' || c->principal_id[0] == '\0' ||
+	    c->tenant_id[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { SQ_FIELD(c->id), SQ_FIELD(c->principal_id), SQ_FIELD(c->tenant_id),
+	    sq_blob(c->fingerprint, sizeof(c->fingerprint)), SQ_FIELD(c->subject),
+	    sq_int(c->created_at) };
+	if ((r = sq_write1(s->impl, SQ_CERT_INSERT, a, SQ_NARGS(a), &changes)) != SG_OK)
+		return r;
+	return changes == 1 ? SG_OK : SG_ERR_NOT_FOUND;
+}
+
+static int
+sq_client_cert_find(sg_store *s, const uint8_t fingerprint[32], sg_client_cert *out)
+{
+	if (fingerprint == NULL || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_blob(fingerprint, 32) };
+	return sq_get_one(s->impl, SQ_CERT_FIND, a, SQ_NARGS(a), sq_row_client_cert, out);
+}
+
+/* ---- keys ---- */
+
+/* Insert version v of key key_id; the caller holds the writer inside a transaction. */
+static int
+sq_version_insert(sq_conn *w, const char *key_id, const sg_key_version *v)
+{
+	if (v->spki == NULL || v->spki_len == 0)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(key_id), sq_int(v->version),
+	    v->state[0] != '\0' ? SQ_FIELD(v->state) : sq_str("ACTIVE"),
+	    sq_blob(v->spki, v->spki_len), sq_blob_or_null(v->handle, v->handle_len),
+	    sq_str(v->cert_chain_pem), sq_int(v->created_at), sq_int(v->destroyed_at) };
+	return sq_run(w, SQ_VERSION_INSERT, a, SQ_NARGS(a), NULL);
+}
+
+static int
+sq_key_create(sg_store *s, const sg_key *k, const sg_key_version *v1)
+{
+	sq_db *q = s->impl;
+	int r = SG_ERR_INTERNAL;
+
+	if (k == NULL || v1 == NULL || v1->version != 1 || k->id[0] == '\0' ||
+	    k->tenant_id[0] == '\0' || k->alias[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	const char *alg = sg_key_alg_name(k->alg);
+	if (alg == NULL)
+		return SG_ERR_UNSUPPORTED_ALGORITHM;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	sq_arg a[] = { SQ_FIELD(k->id), SQ_FIELD(k->tenant_id), SQ_FIELD(k->alias), sq_str(alg),
+	    SQ_FIELD(k->storage), SQ_FIELD(k->type), SQ_FIELD(k->status), sq_int(1),
+	    sq_int(k->created_at), sq_int(k->updated_at) };
+	if ((r = sq_run(w, SQ_KEY_INSERT, a, SQ_NARGS(a), NULL)) != SG_OK)
+		goto out;
+	if ((r = sq_version_insert(w, k->id, v1)) != SG_OK)
+		goto out;
+	r = sq_tx_commit(w);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_key_get(sg_store *s, const char *tenant_id, const char *id_or_alias, sg_key *out)
+{
+	if (sq_bad_str(tenant_id) || sq_bad_str(id_or_alias) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_str(id_or_alias) };
+	return sq_get_one(s->impl, SQ_KEY_GET, a, SQ_NARGS(a), sq_row_key, out);
+}
+
+static int
+sq_key_list(sg_store *s, const char *tenant_id, sg_key **out, size_t *n)
+{
+	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id) };
+	return sq_get_list(s->impl, SQ_KEY_LIST, a, SQ_NARGS(a), sizeof(sg_key), sq_row_key,
+	    NULL, (void **)out, n);
+}
+
+static int
+sq_key_set_status(sg_store *s, const char *tenant_id, const char *key_id, const char *status,
+    int64_t when)
+{
+	int changes = 0;
+	int r;
+
+	if (sq_bad_str(tenant_id) || sq_bad_str(key_id) || sq_bad_str(status))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(status), sq_int(when), sq_str(tenant_id), sq_str(key_id) };
+	if ((r = sq_write1(s->impl, SQ_KEY_SET_STATUS, a, SQ_NARGS(a), &changes)) != SG_OK)
+		return r;
+	return changes == 1 ? SG_OK : SG_ERR_NOT_FOUND;
+}
+
+static int
+sq_key_add_version(sg_store *s, const char *tenant_id, const sg_key_version *v)
+{
+	sq_db *q = s->impl;
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if (sq_bad_str(tenant_id) || v == NULL || v->key_id[0] == '\0' || v->version < 1)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	/* BEGIN IMMEDIATE holds the write lock from the read of current_version to the commit. */
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	if ((r = sq_prepare(w, SQ_KEY_CURRENT, &st)) != SG_OK)
+		goto out;
+	sq_arg key[] = { sq_str(tenant_id), SQ_FIELD(v->key_id) };
+	if ((r = sq_bind(w, st, key, SQ_NARGS(key), sq_stmts[SQ_KEY_CURRENT].name)) != SG_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = SG_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_err(w, rc, sq_stmts[SQ_KEY_CURRENT].name);
+		goto out;
+	}
+	int64_t current = sqlite3_column_int64(st, 0);
+	sq_finish(st);
+	st = NULL;
+	if ((int64_t)v->version != current + 1) {
+		r = SG_ERR_CONFLICT;
+		goto out;
+	}
+	if ((r = sq_version_insert(w, v->key_id, v)) != SG_OK)
+		goto out;
+	sq_arg cur[] = { sq_int(v->version), sq_int(v->created_at), SQ_FIELD(v->key_id) };
+	if ((r = sq_run(w, SQ_KEY_SET_CURRENT, cur, SQ_NARGS(cur), NULL)) != SG_OK)
+		goto out;
+	r = sq_tx_commit(w);
+out:
+	sq_finish(st);
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static void
+sq_key_version_clear_fn(void *v)
+{
+	sg_key_version_clear(v);
+}
+
+static int
+sq_key_version_get(sg_store *s, const char *key_id, int version, sg_key_version *out)
+{
+	if (sq_bad_str(key_id) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(key_id), sq_int(version) };
+	return sq_get_one(s->impl, SQ_VERSION_GET, a, SQ_NARGS(a), sq_row_key_version, out);
+}
+
+static int
+sq_key_version_list(sg_store *s, const char *key_id, sg_key_version **out, size_t *n)
+{
+	if (sq_bad_str(key_id) || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(key_id) };
+	return sq_get_list(s->impl, SQ_VERSION_LIST, a, SQ_NARGS(a), sizeof(sg_key_version),
+	    sq_row_key_version, sq_key_version_clear_fn, (void **)out, n);
+}
+
+static int
+sq_version_exists(sq_conn *w, const char *key_id, int version)
+{
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if ((r = sq_prepare(w, SQ_VERSION_EXISTS, &st)) != SG_OK)
+		goto out;
+	sq_arg a[] = { sq_str(key_id), sq_int(version) };
+	if ((r = sq_bind(w, st, a, SQ_NARGS(a), sq_stmts[SQ_VERSION_EXISTS].name)) != SG_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = SG_OK;
+	else if (rc == SQLITE_DONE)
+		r = SG_ERR_NOT_FOUND;
+	else
+		r = sq_err(w, rc, sq_stmts[SQ_VERSION_EXISTS].name);
+out:
+	sq_finish(st);
+	return r;
+}
+
+static int
+sq_key_version_destroy(sg_store *s, const char *key_id, int version, int64_t when)
+{
+	sq_db *q = s->impl;
+	int changes = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if (sq_bad_str(key_id))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	/* Zeros over the handle's bytes first, so its cell is not merely unlinked. */
+	sq_arg wipe[] = { sq_str(key_id), sq_int(version) };
+	if ((r = sq_run(w, SQ_VERSION_WIPE, wipe, SQ_NARGS(wipe), NULL)) != SG_OK)
+		goto out;
+	sq_arg destroy[] = { sq_int(when), sq_str(key_id), sq_int(version) };
+	if ((r = sq_run(w, SQ_VERSION_DESTROY, destroy, SQ_NARGS(destroy), &changes)) != SG_OK)
+		goto out;
+	if (changes == 0 && (r = sq_version_exists(w, key_id, version)) != SG_OK)
+		goto out;  /* already destroyed is fine; missing is not */
+	if ((r = sq_tx_commit(w)) != SG_OK)
+		goto out;
+	/*
+	 * The old pages with the handle still sit in the WAL until a checkpoint
+	 * copies the zeroed ones over them and the log restarts.  Best effort:
+	 * a long reader can hold the log, and the destroy itself is committed.
+	 */
+	int rc = sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sg_warn("store: checkpoint after destroying %s v%d: %s", key_id, version,
+		    sqlite3_errmsg(w->db));
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_key_version_set_cert(sg_store *s, const char *key_id, int version, const char *pem)
+{
+	int changes = 0;
+	int r;
+
+	if (sq_bad_str(key_id))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(pem), sq_str(key_id), sq_int(version) };
+	if ((r = sq_write1(s->impl, SQ_VERSION_SET_CERT, a, SQ_NARGS(a), &changes)) != SG_OK)
+		return r;
+	return changes == 1 ? SG_OK : SG_ERR_NOT_FOUND;
+}
+
+/* ---- requests and signatures ---- */
+
+static int
+sq_request_get(sg_store *s, const char *tenant_id, const char *id, sg_request *out)
+{
+	if (sq_bad_str(tenant_id) || sq_bad_str(id) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
+	return sq_get_one(s->impl, SQ_REQUEST_GET, a, SQ_NARGS(a), sq_row_request, out);
+}
+
+static int
+sq_signature_get(sg_store *s, const char *tenant_id, const char *id, sg_signature *out)
+{
+	if (sq_bad_str(tenant_id) || sq_bad_str(id) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
+	return sq_get_one(s->impl, SQ_SIGNATURE_GET, a, SQ_NARGS(a), sq_row_signature, out);
+}
+
+static int
+sq_request_upsert(sq_conn *w, const sg_request *q)
+{
+	int changes = 0;
+	int r;
+
+	if (q->id[0] == '\0' || q->tenant_id[0] == '\0' || q->digest_len > sizeof(q->digest) ||
+	    q->context_len > sizeof(q->context))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { SQ_FIELD(q->id), SQ_FIELD(q->tenant_id), SQ_FIELD(q->principal_id),
+	    SQ_FIELD(q->key_id), sq_int(q->key_version), SQ_FIELD(q->policy),
+	    SQ_FIELD(q->hash_alg), SQ_FIELD(q->sig_scheme), SQ_FIELD(q->sig_format),
+	    sq_int(q->pss_salt_len), sq_blob(q->digest, q->digest_len),
+	    sq_blob(q->context, q->context_len), sq_int(q->timestamp != 0),
+	    sq_str(q->metadata_json), SQ_FIELD(q->status), sq_str(q->error),
+	    SQ_FIELD(q->signature_id), SQ_FIELD(q->original_request_id), SQ_FIELD(q->client_ip),
+	    SQ_FIELD(q->client_type), sq_int(q->attempts), sq_int(q->created_at),
+	    sq_int(q->updated_at) };
+	if ((r = sq_run(w, SQ_REQUEST_UPSERT, a, SQ_NARGS(a), &changes)) != SG_OK)
+		return r;
+	if (changes != 1) {
+		sg_warn("store: request %.40s exists in another tenant", q->id);
+		return SG_ERR_CONFLICT;
+	}
+	return SG_OK;
+}
+
+static int
+sq_signature_insert(sq_conn *w, const sg_signature *g)
+{
+	if (g->id[0] == '\0' || g->tenant_id[0] == '\0' || g->digest_len > sizeof(g->digest) ||
+	    g->signature == NULL || g->signature_len == 0)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { SQ_FIELD(g->id), SQ_FIELD(g->request_id), SQ_FIELD(g->tenant_id),
+	    SQ_FIELD(g->key_id), sq_int(g->key_version), SQ_FIELD(g->hash_alg),
+	    SQ_FIELD(g->sig_scheme), SQ_FIELD(g->sig_format), sq_blob(g->digest, g->digest_len),
+	    sq_blob(g->signature, g->signature_len),
+	    sq_blob_or_null(g->timestamp_token, g->timestamp_token_len),
+	    sq_str(g->metadata_json), SQ_FIELD(g->created_by), SQ_FIELD(g->client_ip),
+	    SQ_FIELD(g->client_type), sq_int(g->created_at) };
+	return sq_run(w, SQ_SIGNATURE_INSERT, a, SQ_NARGS(a), NULL);
+}
+
+static int
+sq_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *const *sigs,
+    size_t n)
+{
+	sq_db *q = s->impl;
+	int r = SG_ERR_INTERNAL;
+
+	if (n == 0)
+		return SG_OK;
+	if (reqs == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i] == NULL)
+			return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if ((r = sq_request_upsert(w, reqs[i])) != SG_OK)
+			goto out;
+		if (sigs != NULL && sigs[i] != NULL &&
+		    (r = sq_signature_insert(w, sigs[i])) != SG_OK)
+			goto out;
+	}
+	r = sq_tx_commit(w);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_ping(sg_store *s)
+{
+	sq_db *q = s->impl;
+	sq_conn *c = sq_read_begin(q);
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if ((r = sq_prepare(c, SQ_PING, &st)) != SG_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	r = rc == SQLITE_ROW ? SG_OK : sq_err(c, rc, sq_stmts[SQ_PING].name);
+	if (r == SG_ERR_STORE)
+		r = SG_ERR_UNAVAILABLE;
+out:
+	sq_finish(st);
+	sq_read_end(q, c);
+	return r;
+}
+
+/* ---- opening and closing ---- */
+
+static void
+sq_conn_close(sq_conn *c)
+{
+	for (size_t i = 0; i < SQ_STMT_COUNT; i++) {
+		sqlite3_finalize(c->stmt[i]);
+		c->stmt[i] = NULL;
+	}
+	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
+		sg_error("store: close: %s", sqlite3_errmsg(c->db));
+	c->db = NULL;
+}
+
+static int
+sq_exec(sq_conn *c, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		return SG_OK;
+	sg_error("store: %s: %s", what, msg != NULL ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? SG_ERR_UNAVAILABLE : SG_ERR_STORE;
+}
+
+static int
+sq_conn_open(const char *path, int reader, sq_conn *c)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int r = SG_ERR_INTERNAL;
+
+	memset(c, 0, sizeof(*c));
+	if (!reader)
+		flags |= SQLITE_OPEN_CREATE;
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		sg_error("store: open %s: %s", path,
+		    c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		r = rc == SQLITE_NOMEM ? SG_ERR_NOMEM : SG_ERR_UNAVAILABLE;
+		goto out;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+	/*
+	 * FULL: the WAL is synced at every commit, so a signature record is on
+	 * disk before its response leaves.  secure_delete zeroes freed content.
+	 */
+	if ((r = sq_exec(c, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+	    " PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;", "pragmas")) != SG_OK)
+		goto out;
+	if (reader && (r = sq_exec(c, "PRAGMA query_only = ON;", "pragmas")) != SG_OK)
+		goto out;
+	r = SG_OK;
+out:
+	if (r != SG_OK)
+		sq_conn_close(c);
+	return r;
+}
+
+static int
+sq_set_wal(sq_conn *c)
+{
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = sq_err(c, rc, "journal_mode");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sq_err(c, rc, "journal_mode");
+		goto out;
+	}
+	const unsigned char *mode = sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		sg_error("store: the database refuses WAL mode (%s)",
+		    mode != NULL ? (const char *)mode : "?");
+		r = SG_ERR_STORE;
+		goto out;
+	}
+	r = SG_OK;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_user_version(sq_conn *c, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sq_err(c, rc, "user_version");
+		goto out;
+	}
+	*out = sqlite3_column_int(st, 0);
+	r = SG_OK;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Bring the schema to SQ_SCHEMA_VERSION in one transaction (another process may race us). */
+static int
+sq_migrate(sq_conn *c)
+{
+	int version = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if ((r = sq_tx_begin(c)) != SG_OK)
+		goto out;
+	if ((r = sq_user_version(c, &version)) != SG_OK)
+		goto out;
+	if (version > SQ_SCHEMA_VERSION) {
+		sg_error("store: database schema version %d is newer than this build (%d)",
+		    version, SQ_SCHEMA_VERSION);
+		r = SG_ERR_STORE;
+		goto out;
+	}
+	if (version == SQ_SCHEMA_VERSION) {
+		r = sq_tx_commit(c);
+		goto out;
+	}
+	for (int v = version; v < SQ_SCHEMA_VERSION; v++) {
+		char what[32];
+		snprintf(what, sizeof(what), "migration %d", v + 1);
+		if ((r = sq_exec(c, sq_migrations[v], what)) != SG_OK)
+			goto out;
+	}
+	char set[48];
+	snprintf(set, sizeof(set), "PRAGMA user_version = %d", SQ_SCHEMA_VERSION);
+	if ((r = sq_exec(c, set, "user_version")) != SG_OK)
+		goto out;
+	if ((r = sq_tx_commit(c)) != SG_OK)
+		goto out;
+	sg_info("store: schema migrated from version %d to %d", version, SQ_SCHEMA_VERSION);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(c);
+	return r;
+}
+
+static void
+sq_close(sg_store *s)
+{
+	if (s == NULL)
+		return;
+	sq_db *q = s->impl;
+	if (q != NULL) {
+		for (size_t i = 0; i < q->nreaders; i++)
+			sq_conn_close(&q->readers[i]);
+		sq_conn_close(&q->writer);
+		pthread_mutex_destroy(&q->writer_mu);
+		pthread_mutex_destroy(&q->pool_mu);
+		pthread_cond_destroy(&q->pool_cv);
+		free(q);
+	}
+	free(s);
+}
+
+static const sg_store_ops sq_ops = {
+	.name = "sqlite",
+	.tenant_create = sq_tenant_create,
+	.tenant_get = sq_tenant_get,
+	.tenant_get_by_name = sq_tenant_get_by_name,
+	.principal_create = sq_principal_create,
+	.principal_get = sq_principal_get,
+	.principal_list = sq_principal_list,
+	.principal_delete = sq_principal_delete,
+	.api_key_create = sq_api_key_create,
+	.api_key_find = sq_api_key_find,
+	.api_key_list = sq_api_key_list,
+	.api_key_revoke = sq_api_key_revoke,
+	.client_cert_add = sq_client_cert_add,
+	.client_cert_find = sq_client_cert_find,
+	.key_create = sq_key_create,
+	.key_get = sq_key_get,
+	.key_list = sq_key_list,
+	.key_set_status = sq_key_set_status,
+	.key_add_version = sq_key_add_version,
+	.key_version_get = sq_key_version_get,
+	.key_version_list = sq_key_version_list,
+	.key_version_destroy = sq_key_version_destroy,
+	.key_version_set_cert = sq_key_version_set_cert,
+	.request_get = sq_request_get,
+	.signature_get = sq_signature_get,
+	.commit_batch = sq_commit_batch,
+	.ping = sq_ping,
+	.close = sq_close,
+};
+
+/*
+ * The database holds key handles: a new file is created 0600 before SQLite
+ * sees it, and SQLite gives its -wal and -shm files the same mode.
+ */
+static int
+sq_create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		sg_error("store: create %s: %s", path, strerror(errno));
+		return SG_ERR_UNAVAILABLE;
+	}
+	close(fd);
+	return SG_OK;
+}
+
+int
+sg_store_sqlite_open(const char *path, sg_store **out)
+{
+	sg_store *s = NULL;
+	sq_db *q = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if (path == NULL || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if (!sqlite3_threadsafe()) {
+		sg_error("store: SQLite was built without thread support");
+		return SG_ERR_STORE;
+	}
+	int in_memory = path[0] == '\0' || strcmp(path, ":memory:") == 0;
+	if ((s = calloc(1, sizeof(*s))) == NULL || (q = calloc(1, sizeof(*q))) == NULL) {
+		free(s);
+		return SG_ERR_NOMEM;
+	}
+	s->ops = &sq_ops;
+	s->impl = q;
+	pthread_mutex_init(&q->writer_mu, NULL);
+	pthread_mutex_init(&q->pool_mu, NULL);
+	pthread_cond_init(&q->pool_cv, NULL);
+
+	if (!in_memory && (r = sq_create_private(path)) != SG_OK)
+		goto out;
+	if ((r = sq_conn_open(path, 0, &q->writer)) != SG_OK)
+		goto out;
+	if (!in_memory && (r = sq_set_wal(&q->writer)) != SG_OK)
+		goto out;
+	if ((r = sq_migrate(&q->writer)) != SG_OK)
+		goto out;
+	if (!in_memory) {
+		for (size_t i = 0; i < SQ_READERS; i++) {
+			if ((r = sq_conn_open(path, 1, &q->readers[i])) != SG_OK)
+				goto out;
+			q->nreaders++;
+			q->free_readers[q->nfree++] = i;
+		}
+	}
+	*out = s;
+	s = NULL;
+	r = SG_OK;
+out:
+	sq_close(s);
+	return r;
+}
