@@ -1,0 +1,996 @@
+/*
+ * test_store.c - the SQLite store and the group committer against real
+ * database files in a fresh temporary directory.
+ *
+ * Each check states something a caller relies on: records come back as
+ * written, one tenant never sees another's objects, uniqueness and rotation
+ * conflicts are reported, a destroyed key version loses its handle (also
+ * from the file's bytes), a batch is all or nothing, concurrent group
+ * commits are all durable and really are grouped, and everything is still
+ * there after the database is closed and opened again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "sg_log.h"
+#include "sg_store.h"
+#include "sg_util.h"
+
+static int checks, failures;
+
+#define CHECK(cond) do { \
+	checks++; \
+	if (!(cond)) { \
+		failures++; \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+	} \
+} while (0)
+
+#define CHECK_RC(expr, want) do { \
+	int rc_ = (expr); \
+	checks++; \
+	if (rc_ != (want)) { \
+		failures++; \
+		fprintf(stderr, "%s:%d: %s returned %d (%s), wanted %s\n", __FILE__, __LINE__, \
+		    #expr, rc_, sg_err_str(rc_), #want); \
+	} \
+} while (0)
+
+static char dir[256];
+static char db_path[300];
+
+static void
+new_id(char out[SG_ID_MAX])
+{
+	if (sg_uuid(out) != SG_OK) {
+		fprintf(stderr, "sg_uuid failed\n");
+		exit(1);
+	}
+}
+
+static sg_store *
+open_store(void)
+{
+	sg_store *s = NULL;
+	int r = sg_store_sqlite_open(db_path, &s);
+	if (r != SG_OK) {
+		fprintf(stderr, "open %s: %s\n", db_path, sg_err_str(r));
+		exit(1);
+	}
+	return s;
+}
+
+/* Fixture ids shared by the tests and checked again after reopening. */
+static sg_tenant tenant_a, tenant_b;
+static sg_principal alice, bob;
+static sg_key key_a;
+static char sig_id_kept[SG_ID_MAX], req_id_kept[SG_ID_MAX];
+static const uint8_t handle_v1[48] = "HANDLE-v1:secret-wrapped-key-material-0123456789";
+static const uint8_t spki_v1[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48 };
+static const uint8_t spki_v2[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x49 };
+
+static void
+make_tenant(sg_tenant *t, const char *name)
+{
+	memset(t, 0, sizeof(*t));
+	new_id(t->id);
+	sg_strlcpy(t->name, name, sizeof(t->name));
+	t->created_at = 1700000000123;
+}
+
+static void
+make_principal(sg_principal *p, const sg_tenant *t, const char *name, unsigned roles)
+{
+	memset(p, 0, sizeof(*p));
+	new_id(p->id);
+	sg_strlcpy(p->tenant_id, t->id, sizeof(p->tenant_id));
+	sg_strlcpy(p->name, name, sizeof(p->name));
+	p->roles = roles;
+	p->created_at = sg_now_ms();
+}
+
+static void
+test_roles(void)
+{
+	CHECK(sg_role_from_name("admin") == SG_ROLE_ADMIN);
+	CHECK(sg_role_from_name("signer") == SG_ROLE_SIGNER);
+	CHECK(sg_role_from_name("Approver") == SG_ROLE_APPROVER);
+	CHECK(sg_role_from_name("auditor") == SG_ROLE_AUDITOR);
+	CHECK(sg_role_from_name("operator") == SG_ROLE_OPERATOR);
+	CHECK(sg_role_from_name("root") == 0);
+	CHECK(sg_role_from_name(NULL) == 0);
+	CHECK(strcmp(sg_role_name(SG_ROLE_SIGNER), "signer") == 0);
+	CHECK(strcmp(sg_role_name(SG_ROLE_OPERATOR), "operator") == 0);
+	CHECK(sg_role_name(SG_ROLE_ADMIN | SG_ROLE_SIGNER) == NULL);
+	CHECK(sg_role_name(0) == NULL);
+}
+
+static void
+test_tenants(sg_store *s)
+{
+	sg_tenant got, dup;
+
+	make_tenant(&tenant_a, "acme");
+	make_tenant(&tenant_b, "globex");
+	CHECK_RC(s->ops->tenant_create(s, &tenant_a), SG_OK);
+	CHECK_RC(s->ops->tenant_create(s, &tenant_b), SG_OK);
+
+	memset(&got, 0, sizeof(got));
+	CHECK_RC(s->ops->tenant_get(s, tenant_a.id, &got), SG_OK);
+	CHECK(strcmp(got.name, "acme") == 0);
+	CHECK(got.created_at == 1700000000123);
+	CHECK_RC(s->ops->tenant_get_by_name(s, "globex", &got), SG_OK);
+	CHECK(strcmp(got.id, tenant_b.id) == 0);
+
+	make_tenant(&dup, "acme");
+	CHECK_RC(s->ops->tenant_create(s, &dup), SG_ERR_CONFLICT);
+	dup = tenant_b;
+	sg_strlcpy(dup.name, "other", sizeof(dup.name));
+	CHECK_RC(s->ops->tenant_create(s, &dup), SG_ERR_CONFLICT);
+
+	/* Outputs stay untouched on failure. */
+	memset(&got, 0x5a, sizeof(got));
+	CHECK_RC(s->ops->tenant_get(s, "no-such-tenant", &got), SG_ERR_NOT_FOUND);
+	CHECK(got.id[0] == 0x5a && got.created_at == (int64_t)0x5a5a5a5a5a5a5a5aLL);
+	CHECK_RC(s->ops->tenant_get_by_name(s, "initech", &got), SG_ERR_NOT_FOUND);
+}
+
+static void
+test_principals(sg_store *s)
+{
+	sg_principal got, p, dup;
+	sg_principal *list = NULL;
+	size_t n = 99;
+
+	make_principal(&alice, &tenant_a, "alice", SG_ROLE_ADMIN | SG_ROLE_SIGNER);
+	alice.created_at = 1000;
+	make_principal(&bob, &tenant_a, "bob", SG_ROLE_APPROVER);
+	bob.created_at = 2000;
+	CHECK_RC(s->ops->principal_create(s, &bob), SG_OK);
+	CHECK_RC(s->ops->principal_create(s, &alice), SG_OK);
+
+	CHECK_RC(s->ops->principal_get(s, tenant_a.id, alice.id, &got), SG_OK);
+	CHECK(strcmp(got.name, "alice") == 0);
+	CHECK(got.roles == (SG_ROLE_ADMIN | SG_ROLE_SIGNER));
+	CHECK(strcmp(got.tenant_id, tenant_a.id) == 0);
+	CHECK_RC(s->ops->principal_get(s, tenant_b.id, alice.id, &got), SG_ERR_NOT_FOUND);
+
+	/* Names are unique per tenant only. */
+	make_principal(&dup, &tenant_a, "alice", SG_ROLE_SIGNER);
+	CHECK_RC(s->ops->principal_create(s, &dup), SG_ERR_CONFLICT);
+	make_principal(&p, &tenant_b, "alice", SG_ROLE_SIGNER);
+	CHECK_RC(s->ops->principal_create(s, &p), SG_OK);
+
+	sg_tenant ghost;
+	make_tenant(&ghost, "ghost");
+	make_principal(&p, &ghost, "casper", SG_ROLE_SIGNER);
+	CHECK_RC(s->ops->principal_create(s, &p), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->principal_list(s, tenant_a.id, &list, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK(strcmp(list[0].name, "alice") == 0);  /* ordered by creation */
+		CHECK(strcmp(list[1].name, "bob") == 0);
+	}
+	free(list);
+
+	sg_tenant empty;
+	make_tenant(&empty, "empty");
+	CHECK_RC(s->ops->tenant_create(s, &empty), SG_OK);
+	list = (sg_principal *)&got;
+	n = 7;
+	CHECK_RC(s->ops->principal_list(s, empty.id, &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
+}
+
+static void
+make_api_key(sg_api_key *k, const sg_principal *p, const char *prefix)
+{
+	memset(k, 0, sizeof(*k));
+	new_id(k->id);
+	sg_strlcpy(k->principal_id, p->id, sizeof(k->principal_id));
+	sg_strlcpy(k->tenant_id, p->tenant_id, sizeof(k->tenant_id));
+	sg_strlcpy(k->prefix, prefix, sizeof(k->prefix));
+	for (size_t i = 0; i < sizeof(k->hash); i++)
+		k->hash[i] = (uint8_t)(prefix[0] + i);
+	k->created_at = sg_now_ms();
+}
+
+static void
+test_credentials(sg_store *s)
+{
+	sg_api_key k1, k2, k3, got;
+	sg_api_key *list = NULL;
+	size_t n = 0;
+
+	make_api_key(&k1, &alice, "alice1");
+	make_api_key(&k2, &alice, "alice2");
+	make_api_key(&k3, &bob, "bob1");
+	CHECK_RC(s->ops->api_key_create(s, &k1), SG_OK);
+	CHECK_RC(s->ops->api_key_create(s, &k2), SG_OK);
+	CHECK_RC(s->ops->api_key_create(s, &k3), SG_OK);
+
+	CHECK_RC(s->ops->api_key_find(s, "alice2", &got), SG_OK);
+	CHECK(strcmp(got.id, k2.id) == 0);
+	CHECK(memcmp(got.hash, k2.hash, 32) == 0);
+	CHECK(strcmp(got.principal_id, alice.id) == 0);
+	CHECK(got.revoked_at == 0);
+	CHECK_RC(s->ops->api_key_find(s, "nobody", &got), SG_ERR_NOT_FOUND);
+
+	sg_api_key dup;
+	make_api_key(&dup, &bob, "alice1");
+	CHECK_RC(s->ops->api_key_create(s, &dup), SG_ERR_CONFLICT);
+
+	/* A key for alice claiming tenant B is refused. */
+	make_api_key(&dup, &alice, "forged");
+	sg_strlcpy(dup.tenant_id, tenant_b.id, sizeof(dup.tenant_id));
+	CHECK_RC(s->ops->api_key_create(s, &dup), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->api_key_list(s, tenant_a.id, alice.id, &list, &n), SG_OK);
+	CHECK(n == 2);
+	free(list);
+	CHECK_RC(s->ops->api_key_list(s, tenant_a.id, NULL, &list, &n), SG_OK);
+	CHECK(n == 3);
+	free(list);
+	CHECK_RC(s->ops->api_key_list(s, tenant_b.id, alice.id, &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
+
+	CHECK_RC(s->ops->api_key_revoke(s, tenant_b.id, k1.id, 5000), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->api_key_find(s, "alice1", &got), SG_OK);
+	CHECK(got.revoked_at == 0);
+	CHECK_RC(s->ops->api_key_revoke(s, tenant_a.id, k1.id, 5000), SG_OK);
+	CHECK_RC(s->ops->api_key_revoke(s, tenant_a.id, k1.id, 6000), SG_OK);
+	CHECK_RC(s->ops->api_key_find(s, "alice1", &got), SG_OK);
+	CHECK(got.revoked_at == 5000);
+	CHECK_RC(s->ops->api_key_revoke(s, tenant_a.id, "no-such-key", 5000), SG_ERR_NOT_FOUND);
+
+	sg_client_cert c, cgot;
+	memset(&c, 0, sizeof(c));
+	new_id(c.id);
+	sg_strlcpy(c.principal_id, bob.id, sizeof(c.principal_id));
+	sg_strlcpy(c.tenant_id, tenant_a.id, sizeof(c.tenant_id));
+	memset(c.fingerprint, 0xb0, sizeof(c.fingerprint));
+	sg_strlcpy(c.subject, "CN=bob,O=acme", sizeof(c.subject));
+	c.created_at = 42;
+	CHECK_RC(s->ops->client_cert_add(s, &c), SG_OK);
+	CHECK_RC(s->ops->client_cert_find(s, c.fingerprint, &cgot), SG_OK);
+	CHECK(strcmp(cgot.subject, "CN=bob,O=acme") == 0);
+	CHECK(strcmp(cgot.principal_id, bob.id) == 0 && cgot.created_at == 42);
+	sg_client_cert c2 = c;
+	new_id(c2.id);
+	CHECK_RC(s->ops->client_cert_add(s, &c2), SG_ERR_CONFLICT);
+	uint8_t other_fp[32];
+	memset(other_fp, 0xb1, sizeof(other_fp));
+	CHECK_RC(s->ops->client_cert_find(s, other_fp, &cgot), SG_ERR_NOT_FOUND);
+	memcpy(c2.fingerprint, other_fp, sizeof(other_fp));
+	sg_strlcpy(c2.tenant_id, tenant_b.id, sizeof(c2.tenant_id));
+	CHECK_RC(s->ops->client_cert_add(s, &c2), SG_ERR_NOT_FOUND);
+}
+
+static void
+test_principal_delete(sg_store *s)
+{
+	sg_principal carol, got;
+	sg_api_key k1, k2, kgot;
+	sg_client_cert c, cgot;
+
+	make_principal(&carol, &tenant_a, "carol", SG_ROLE_SIGNER);
+	CHECK_RC(s->ops->principal_create(s, &carol), SG_OK);
+	make_api_key(&k1, &carol, "carol1");
+	make_api_key(&k2, &carol, "carol2");
+	CHECK_RC(s->ops->api_key_create(s, &k1), SG_OK);
+	CHECK_RC(s->ops->api_key_create(s, &k2), SG_OK);
+	memset(&c, 0, sizeof(c));
+	new_id(c.id);
+	sg_strlcpy(c.principal_id, carol.id, sizeof(c.principal_id));
+	sg_strlcpy(c.tenant_id, tenant_a.id, sizeof(c.tenant_id));
+	memset(c.fingerprint, 0xca, sizeof(c.fingerprint));
+	CHECK_RC(s->ops->client_cert_add(s, &c), SG_OK);
+
+	/* Another tenant cannot delete carol, and trying changes nothing. */
+	CHECK_RC(s->ops->principal_delete(s, tenant_b.id, carol.id), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->principal_get(s, tenant_a.id, carol.id, &got), SG_OK);
+	CHECK_RC(s->ops->api_key_find(s, "carol1", &kgot), SG_OK);
+	CHECK(kgot.revoked_at == 0);
+	CHECK_RC(s->ops->client_cert_find(s, c.fingerprint, &cgot), SG_OK);
+
+	CHECK_RC(s->ops->principal_delete(s, tenant_a.id, carol.id), SG_OK);
+	CHECK_RC(s->ops->principal_get(s, tenant_a.id, carol.id, &got), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->api_key_find(s, "carol1", &kgot), SG_OK);
+	CHECK(kgot.revoked_at != 0);
+	CHECK_RC(s->ops->api_key_find(s, "carol2", &kgot), SG_OK);
+	CHECK(kgot.revoked_at != 0);
+	CHECK_RC(s->ops->client_cert_find(s, c.fingerprint, &cgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->principal_delete(s, tenant_a.id, carol.id), SG_ERR_NOT_FOUND);
+	/* Other principals' keys are untouched. */
+	CHECK_RC(s->ops->api_key_find(s, "alice2", &kgot), SG_OK);
+	CHECK(kgot.revoked_at == 0);
+}
+
+static void
+make_key(sg_key *k, sg_key_version *v, const sg_tenant *t, const char *alias,
+    const uint8_t *spki, size_t spki_len, const uint8_t *handle, size_t handle_len)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	new_id(k->id);
+	sg_strlcpy(k->tenant_id, t->id, sizeof(k->tenant_id));
+	sg_strlcpy(k->alias, alias, sizeof(k->alias));
+	k->alg = SG_KEY_EC_P256;
+	sg_strlcpy(k->storage, "DISK", sizeof(k->storage));
+	sg_strlcpy(k->type, "TEST", sizeof(k->type));
+	sg_strlcpy(k->status, "ONLINE", sizeof(k->status));
+	k->current_version = 1;
+	k->created_at = k->updated_at = sg_now_ms();
+	sg_strlcpy(v->key_id, k->id, sizeof(v->key_id));
+	v->version = 1;
+	sg_strlcpy(v->state, "ACTIVE", sizeof(v->state));
+	v->spki = (uint8_t *)spki;
+	v->spki_len = spki_len;
+	v->handle = (uint8_t *)handle;
+	v->handle_len = handle_len;
+	v->created_at = k->created_at;
+}
+
+/* 1 when the file at path contains the n bytes at needle. */
+static int
+file_contains(const char *path, const uint8_t *needle, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return 0;
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 65536;
+			uint8_t *p = realloc(buf, cap);
+			if (p == NULL) {
+				fprintf(stderr, "out of memory\n");
+				exit(1);
+			}
+			buf = p;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		if (got == 0)
+			break;
+		len += got;
+	}
+	fclose(f);
+	int found = 0;
+	for (size_t i = 0; !found && i + n <= len; i++)
+		found = memcmp(buf + i, needle, n) == 0;
+	free(buf);
+	return found;
+}
+
+static void
+test_keys(sg_store *s)
+{
+	sg_key k, got, other;
+	sg_key_version v, vgot;
+	sg_key *list = NULL;
+	size_t n = 0;
+
+	make_key(&key_a, &v, &tenant_a, "release", spki_v1, sizeof(spki_v1), handle_v1,
+	    sizeof(handle_v1));
+	key_a.alg = SG_KEY_MLDSA_65;
+	CHECK_RC(s->ops->key_create(s, &key_a, &v), SG_OK);
+
+	CHECK_RC(s->ops->key_get(s, tenant_a.id, key_a.id, &got), SG_OK);
+	CHECK(strcmp(got.alias, "release") == 0);
+	CHECK(got.alg == SG_KEY_MLDSA_65);
+	CHECK(strcmp(got.storage, "DISK") == 0 && strcmp(got.type, "TEST") == 0);
+	CHECK(strcmp(got.status, "ONLINE") == 0 && got.current_version == 1);
+	CHECK_RC(s->ops->key_get(s, tenant_a.id, "release", &got), SG_OK);
+	CHECK(strcmp(got.id, key_a.id) == 0);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, key_a.id, &got), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "release", &got), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->key_version_get(s, key_a.id, 1, &vgot), SG_OK);
+	CHECK(vgot.spki_len == sizeof(spki_v1) && memcmp(vgot.spki, spki_v1, sizeof(spki_v1)) == 0);
+	CHECK(vgot.handle_len == sizeof(handle_v1) &&
+	    memcmp(vgot.handle, handle_v1, sizeof(handle_v1)) == 0);
+	CHECK(vgot.cert_chain_pem == NULL);
+	CHECK(strcmp(vgot.state, "ACTIVE") == 0 && vgot.destroyed_at == 0);
+	sg_key_version_clear(&vgot);
+	CHECK(vgot.handle == NULL && vgot.spki == NULL);
+
+	/* The same alias in another tenant is another key. */
+	make_key(&other, &v, &tenant_b, "release", spki_v2, sizeof(spki_v2), NULL, 0);
+	CHECK_RC(s->ops->key_create(s, &other, &v), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "release", &got), SG_OK);
+	CHECK(strcmp(got.id, other.id) == 0 && got.alg == SG_KEY_EC_P256);
+	CHECK_RC(s->ops->key_version_get(s, other.id, 1, &vgot), SG_OK);
+	CHECK(vgot.handle == NULL && vgot.handle_len == 0);
+	sg_key_version_clear(&vgot);
+
+	/* A second "release" in tenant A is refused, and its version with it. */
+	make_key(&k, &v, &tenant_a, "release", spki_v2, sizeof(spki_v2), NULL, 0);
+	CHECK_RC(s->ops->key_create(s, &k, &v), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->key_version_get(s, k.id, 1, &vgot), SG_ERR_NOT_FOUND);
+
+	make_key(&k, &v, &tenant_a, "nightly", spki_v2, sizeof(spki_v2), NULL, 0);
+	k.created_at = key_a.created_at + 1;
+	CHECK_RC(s->ops->key_create(s, &k, &v), SG_OK);
+	CHECK_RC(s->ops->key_list(s, tenant_a.id, &list, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2)
+		CHECK(strcmp(list[0].alias, "release") == 0 && strcmp(list[1].alias, "nightly") == 0);
+	free(list);
+
+	CHECK_RC(s->ops->key_set_status(s, tenant_b.id, k.id, "DISABLED", 9), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_set_status(s, tenant_a.id, k.id, "OFFLINE", 9), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_a.id, "nightly", &got), SG_OK);
+	CHECK(strcmp(got.status, "OFFLINE") == 0 && got.updated_at == 9);
+}
+
+static void
+test_rotation_and_destroy(sg_store *s)
+{
+	sg_key_version v2, vgot;
+	sg_key_version *list = NULL;
+	sg_key got;
+	size_t n = 0;
+	static const uint8_t handle_v2[] = "HANDLE-v2";
+
+	memset(&v2, 0, sizeof(v2));
+	sg_strlcpy(v2.key_id, key_a.id, sizeof(v2.key_id));
+	v2.version = 2;
+	v2.spki = (uint8_t *)spki_v2;
+	v2.spki_len = sizeof(spki_v2);
+	v2.handle = (uint8_t *)handle_v2;
+	v2.handle_len = sizeof(handle_v2);
+	v2.created_at = 777;
+
+	CHECK_RC(s->ops->key_add_version(s, tenant_b.id, &v2), SG_ERR_NOT_FOUND);
+	v2.version = 3;
+	CHECK_RC(s->ops->key_add_version(s, tenant_a.id, &v2), SG_ERR_CONFLICT);
+	v2.version = 1;
+	CHECK_RC(s->ops->key_add_version(s, tenant_a.id, &v2), SG_ERR_CONFLICT);
+	v2.version = 2;
+	CHECK_RC(s->ops->key_add_version(s, tenant_a.id, &v2), SG_OK);
+	CHECK_RC(s->ops->key_add_version(s, tenant_a.id, &v2), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->key_get(s, tenant_a.id, key_a.id, &got), SG_OK);
+	CHECK(got.current_version == 2 && got.updated_at == 777);
+	CHECK_RC(s->ops->key_version_get(s, key_a.id, 3, &vgot), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->key_version_list(s, key_a.id, &list, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK(list[0].version == 1 && list[1].version == 2);
+		CHECK(list[1].handle_len == sizeof(handle_v2));
+	}
+	sg_key_version_list_free(list, n);
+
+	CHECK_RC(s->ops->key_version_set_cert(s, key_a.id, 2, "-----BEGIN CERTIFICATE-----\n"),
+	    SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key_a.id, 2, &vgot), SG_OK);
+	CHECK(vgot.cert_chain_pem != NULL &&
+	    strcmp(vgot.cert_chain_pem, "-----BEGIN CERTIFICATE-----\n") == 0);
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_set_cert(s, key_a.id, 2, NULL), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key_a.id, 2, &vgot), SG_OK);
+	CHECK(vgot.cert_chain_pem == NULL);
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_set_cert(s, key_a.id, 9, "x"), SG_ERR_NOT_FOUND);
+
+	/* Before destruction the handle's bytes are in the database files. */
+	char wal[320];
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	CHECK(file_contains(db_path, handle_v1, sizeof(handle_v1)) ||
+	    file_contains(wal, handle_v1, sizeof(handle_v1)));
+
+	CHECK_RC(s->ops->key_version_destroy(s, key_a.id, 1, 4242), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key_a.id, 1, &vgot), SG_OK);
+	CHECK(strcmp(vgot.state, "DESTROYED") == 0);
+	CHECK(vgot.handle == NULL && vgot.handle_len == 0);
+	CHECK(vgot.destroyed_at == 4242);
+	CHECK(vgot.spki_len == sizeof(spki_v1) && memcmp(vgot.spki, spki_v1, sizeof(spki_v1)) == 0);
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_destroy(s, key_a.id, 1, 5000), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key_a.id, 1, &vgot), SG_OK);
+	CHECK(vgot.destroyed_at == 4242);
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_destroy(s, key_a.id, 7, 5000), SG_ERR_NOT_FOUND);
+	/* Version 2 keeps its handle. */
+	CHECK_RC(s->ops->key_version_get(s, key_a.id, 2, &vgot), SG_OK);
+	CHECK(vgot.handle != NULL && strcmp(vgot.state, "ACTIVE") == 0);
+	sg_key_version_clear(&vgot);
+
+	/* ... and afterwards they are gone from the files, not just unlinked. */
+	CHECK(!file_contains(db_path, handle_v1, sizeof(handle_v1)));
+	CHECK(!file_contains(wal, handle_v1, sizeof(handle_v1)));
+}
+
+static void
+make_request(sg_request *q, const sg_tenant *t, const sg_principal *p, const sg_key *k)
+{
+	memset(q, 0, sizeof(*q));
+	new_id(q->id);
+	sg_strlcpy(q->tenant_id, t->id, sizeof(q->tenant_id));
+	sg_strlcpy(q->principal_id, p->id, sizeof(q->principal_id));
+	sg_strlcpy(q->key_id, k->id, sizeof(q->key_id));
+	q->key_version = 2;
+	sg_strlcpy(q->policy, "myapp/release-signing", sizeof(q->policy));
+	sg_strlcpy(q->hash_alg, "SHA-256", sizeof(q->hash_alg));
+	sg_strlcpy(q->sig_scheme, "ECDSA", sizeof(q->sig_scheme));
+	sg_strlcpy(q->sig_format, "DER", sizeof(q->sig_format));
+	q->pss_salt_len = -1;
+	for (size_t i = 0; i < 32; i++)
+		q->digest[i] = (uint8_t)(i * 7);
+	q->digest_len = 32;
+	q->timestamp = 1;
+	sg_strlcpy(q->status, "SIGNED", sizeof(q->status));
+	sg_strlcpy(q->client_ip, "192.0.2.7", sizeof(q->client_ip));
+	sg_strlcpy(q->client_type, "signet-cli/0.1", sizeof(q->client_type));
+	q->attempts = 1;
+	q->created_at = q->updated_at = sg_now_ms();
+}
+
+static uint8_t sig_bytes[] = { 0x30, 0x44, 0x02, 0x20, 0x11, 0x22 };
+static uint8_t tst_bytes[] = { 0x30, 0x82, 0x01, 0x00 };
+
+static void
+make_signature(sg_signature *g, const sg_request *q)
+{
+	memset(g, 0, sizeof(*g));
+	new_id(g->id);
+	sg_strlcpy(g->request_id, q->id, sizeof(g->request_id));
+	sg_strlcpy(g->tenant_id, q->tenant_id, sizeof(g->tenant_id));
+	sg_strlcpy(g->key_id, q->key_id, sizeof(g->key_id));
+	g->key_version = q->key_version;
+	sg_strlcpy(g->hash_alg, q->hash_alg, sizeof(g->hash_alg));
+	sg_strlcpy(g->sig_scheme, q->sig_scheme, sizeof(g->sig_scheme));
+	sg_strlcpy(g->sig_format, q->sig_format, sizeof(g->sig_format));
+	memcpy(g->digest, q->digest, q->digest_len);
+	g->digest_len = q->digest_len;
+	g->signature = sig_bytes;
+	g->signature_len = sizeof(sig_bytes);
+	sg_strlcpy(g->created_by, q->principal_id, sizeof(g->created_by));
+	sg_strlcpy(g->client_ip, q->client_ip, sizeof(g->client_ip));
+	sg_strlcpy(g->client_type, q->client_type, sizeof(g->client_type));
+	g->created_at = q->created_at;
+}
+
+static void
+test_requests_and_signatures(sg_store *s)
+{
+	sg_request q1, q2, qgot;
+	sg_signature g1, ggot;
+
+	make_request(&q1, &tenant_a, &alice, &key_a);
+	q1.metadata_json = "{\"build\":\"42\"}";
+	q1.context_len = 3;
+	memcpy(q1.context, "ctx", 3);
+	sg_strlcpy(q1.signature_id, "", sizeof(q1.signature_id));
+	make_signature(&g1, &q1);
+	sg_strlcpy(q1.signature_id, g1.id, sizeof(q1.signature_id));
+	g1.timestamp_token = tst_bytes;
+	g1.timestamp_token_len = sizeof(tst_bytes);
+	g1.metadata_json = q1.metadata_json;
+
+	make_request(&q2, &tenant_a, &alice, &key_a);
+	sg_strlcpy(q2.status, "PENDING_APPROVAL", sizeof(q2.status));
+
+	const sg_request *reqs[] = { &q1, &q2 };
+	const sg_signature *sigs[] = { &g1, NULL };
+	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, 2), SG_OK);
+
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q1.id, &qgot), SG_OK);
+	CHECK(strcmp(qgot.status, "SIGNED") == 0 && strcmp(qgot.signature_id, g1.id) == 0);
+	CHECK(qgot.digest_len == 32 && memcmp(qgot.digest, q1.digest, 32) == 0);
+	CHECK(qgot.context_len == 3 && memcmp(qgot.context, "ctx", 3) == 0);
+	CHECK(qgot.metadata_json != NULL && strcmp(qgot.metadata_json, q1.metadata_json) == 0);
+	CHECK(qgot.error == NULL);
+	CHECK(qgot.pss_salt_len == -1 && qgot.timestamp == 1 && qgot.key_version == 2);
+	CHECK(strcmp(qgot.policy, "myapp/release-signing") == 0);
+	CHECK(strcmp(qgot.client_type, "signet-cli/0.1") == 0);
+	sg_request_clear(&qgot);
+	CHECK(qgot.metadata_json == NULL);
+
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g1.id, &ggot), SG_OK);
+	CHECK(ggot.signature_len == sizeof(sig_bytes) &&
+	    memcmp(ggot.signature, sig_bytes, sizeof(sig_bytes)) == 0);
+	CHECK(ggot.timestamp_token_len == sizeof(tst_bytes) &&
+	    memcmp(ggot.timestamp_token, tst_bytes, sizeof(tst_bytes)) == 0);
+	CHECK(strcmp(ggot.request_id, q1.id) == 0 && strcmp(ggot.created_by, alice.id) == 0);
+	CHECK(ggot.digest_len == 32 && ggot.key_version == 2);
+	sg_signature_clear(&ggot);
+	CHECK(ggot.signature == NULL && ggot.timestamp_token == NULL);
+
+	CHECK_RC(s->ops->request_get(s, tenant_b.id, q1.id, &qgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->signature_get(s, tenant_b.id, g1.id, &ggot), SG_ERR_NOT_FOUND);
+
+	/* The pending request moves on: same id, new state, creation time kept. */
+	int64_t created = q2.created_at;
+	sg_request q2b = q2;
+	sg_strlcpy(q2b.status, "FAILED", sizeof(q2b.status));
+	q2b.error = "key offline";
+	q2b.attempts = 3;
+	q2b.created_at = created + 99999;
+	const sg_request *reqs2[] = { &q2b };
+	CHECK_RC(s->ops->commit_batch(s, reqs2, NULL, 1), SG_OK);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q2.id, &qgot), SG_OK);
+	CHECK(strcmp(qgot.status, "FAILED") == 0 && qgot.attempts == 3);
+	CHECK(qgot.error != NULL && strcmp(qgot.error, "key offline") == 0);
+	CHECK(qgot.created_at == created);
+	sg_request_clear(&qgot);
+
+	/* Tenant B cannot overwrite tenant A's request by reusing its id. */
+	sg_request hijack = q2b;
+	sg_strlcpy(hijack.tenant_id, tenant_b.id, sizeof(hijack.tenant_id));
+	sg_strlcpy(hijack.status, "SIGNED", sizeof(hijack.status));
+	const sg_request *reqs3[] = { &hijack };
+	CHECK_RC(s->ops->commit_batch(s, reqs3, NULL, 1), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q2.id, &qgot), SG_OK);
+	CHECK(strcmp(qgot.status, "FAILED") == 0);
+	sg_request_clear(&qgot);
+
+	sg_strlcpy(sig_id_kept, g1.id, sizeof(sig_id_kept));
+	sg_strlcpy(req_id_kept, q1.id, sizeof(req_id_kept));
+}
+
+static void
+test_batch_atomicity(sg_store *s)
+{
+	sg_request q[3], qgot;
+	sg_signature g[3], ggot;
+
+	for (int i = 0; i < 3; i++) {
+		make_request(&q[i], &tenant_a, &alice, &key_a);
+		make_signature(&g[i], &q[i]);
+	}
+	/* The second signature reuses an id that is already stored. */
+	sg_strlcpy(g[1].id, sig_id_kept, sizeof(g[1].id));
+	const sg_request *reqs[] = { &q[0], &q[1], &q[2] };
+	const sg_signature *sigs[] = { &g[0], &g[1], &g[2] };
+	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, 3), SG_ERR_CONFLICT);
+	for (int i = 0; i < 3; i++)
+		CHECK_RC(s->ops->request_get(s, tenant_a.id, q[i].id, &qgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g[0].id, &ggot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g[2].id, &ggot), SG_ERR_NOT_FOUND);
+	/* The signature that owned the id is unchanged. */
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, sig_id_kept, &ggot), SG_OK);
+	CHECK(strcmp(ggot.request_id, req_id_kept) == 0);
+	sg_signature_clear(&ggot);
+
+	/* A batch naming a tenant that does not exist is refused as a whole too. */
+	sg_strlcpy(g[1].id, "fresh-signature-id", sizeof(g[1].id));
+	sg_strlcpy(q[2].tenant_id, "no-such-tenant", sizeof(q[2].tenant_id));
+	sg_strlcpy(g[2].tenant_id, "no-such-tenant", sizeof(g[2].tenant_id));
+	CHECK(s->ops->commit_batch(s, reqs, sigs, 3) != SG_OK);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q[0].id, &qgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g[1].id, &ggot), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, 2), SG_OK);
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g[1].id, &ggot), SG_OK);
+	sg_signature_clear(&ggot);
+}
+
+/* ---- group commit under concurrency ---- */
+
+#define COMMIT_THREADS 8
+#define COMMITS_PER_THREAD 200
+
+struct committer_arg {
+	sg_committer *committer;
+	int failures;
+	char sig_ids[COMMITS_PER_THREAD][SG_ID_MAX];
+};
+
+static void *
+committer_thread(void *p)
+{
+	struct committer_arg *a = p;
+	for (int i = 0; i < COMMITS_PER_THREAD; i++) {
+		sg_request q;
+		sg_signature g;
+		make_request(&q, &tenant_a, &alice, &key_a);
+		make_signature(&g, &q);
+		sg_strlcpy(q.signature_id, g.id, sizeof(q.signature_id));
+		if (sg_commit_signature(a->committer, &q, &g) != SG_OK)
+			a->failures++;
+		sg_strlcpy(a->sig_ids[i], g.id, sizeof(a->sig_ids[i]));
+	}
+	return NULL;
+}
+
+struct reader_arg {
+	sg_store *store;
+	volatile int *stop;
+	int failures;
+	long reads;
+};
+
+/* Reads on the pool while the committer writes: the sign path's lookups. */
+static void *
+reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+	while (!*a->stop) {
+		sg_key k;
+		sg_principal pr;
+		sg_key_version v;
+		if (a->store->ops->key_get(a->store, tenant_a.id, "release", &k) != SG_OK)
+			a->failures++;
+		if (a->store->ops->principal_get(a->store, tenant_a.id, alice.id, &pr) != SG_OK)
+			a->failures++;
+		if (a->store->ops->key_version_get(a->store, key_a.id, 2, &v) != SG_OK)
+			a->failures++;
+		else
+			sg_key_version_clear(&v);
+		a->reads++;
+	}
+	return NULL;
+}
+
+static void
+test_group_commit(sg_store *s)
+{
+	static struct committer_arg args[COMMIT_THREADS];
+	struct reader_arg readers[2];
+	pthread_t th[COMMIT_THREADS], rth[2];
+	volatile int stop = 0;
+	sg_committer *c = NULL;
+
+	CHECK_RC(sg_committer_start(s, 32, &c), SG_OK);
+	if (c == NULL)
+		return;
+	for (int i = 0; i < 2; i++) {
+		readers[i] = (struct reader_arg){ .store = s, .stop = &stop };
+		pthread_create(&rth[i], NULL, reader_thread, &readers[i]);
+	}
+	for (int i = 0; i < COMMIT_THREADS; i++) {
+		memset(&args[i], 0, sizeof(args[i]));
+		args[i].committer = c;
+		pthread_create(&th[i], NULL, committer_thread, &args[i]);
+	}
+	for (int i = 0; i < COMMIT_THREADS; i++)
+		pthread_join(th[i], NULL);
+	stop = 1;
+	for (int i = 0; i < 2; i++)
+		pthread_join(rth[i], NULL);
+
+	uint64_t batches = 0, items = 0;
+	sg_committer_stats(c, &batches, &items);
+	sg_committer_stop(c);
+	printf("group commit: %d records in %llu transactions; %ld concurrent reads\n",
+	    COMMIT_THREADS * COMMITS_PER_THREAD, (unsigned long long)batches,
+	    readers[0].reads + readers[1].reads);
+
+	int failed = 0;
+	for (int i = 0; i < COMMIT_THREADS; i++)
+		failed += args[i].failures;
+	CHECK(failed == 0);
+	CHECK(readers[0].failures == 0 && readers[1].failures == 0);
+	CHECK(items == COMMIT_THREADS * COMMITS_PER_THREAD);
+	/* Batching happened: clearly fewer transactions than records. */
+	CHECK(batches > 0 && batches < items / 2);
+
+	int missing = 0;
+	for (int i = 0; i < COMMIT_THREADS; i++) {
+		for (int j = 0; j < COMMITS_PER_THREAD; j++) {
+			sg_signature g;
+			sg_request q;
+			if (s->ops->signature_get(s, tenant_a.id, args[i].sig_ids[j], &g) != SG_OK) {
+				missing++;
+				continue;
+			}
+			if (s->ops->request_get(s, tenant_a.id, g.request_id, &q) != SG_OK ||
+			    strcmp(q.signature_id, g.id) != 0)
+				missing++;
+			else
+				sg_request_clear(&q);
+			sg_signature_clear(&g);
+		}
+	}
+	CHECK(missing == 0);
+
+	/* An idle committer (default batch size) stops at once. */
+	CHECK_RC(sg_committer_start(s, 0, &c), SG_OK);
+	sg_committer_stop(c);
+}
+
+/*
+ * A fake back-end: the first commit_batch waits until several callers are
+ * queued, then every batch containing a request whose status is "BAD" fails
+ * as a whole.  Only the bad caller may see the failure.
+ */
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
+static int fake_entered, fake_release;
+static size_t fake_largest;
+
+static int
+fake_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *const *sigs,
+    size_t n)
+{
+	(void)s;
+	(void)sigs;
+	pthread_mutex_lock(&fake_mu);
+	if (fake_entered++ == 0) {
+		pthread_cond_broadcast(&fake_cv);
+		while (!fake_release)
+			pthread_cond_wait(&fake_cv, &fake_mu);
+	}
+	if (n > fake_largest)
+		fake_largest = n;
+	pthread_mutex_unlock(&fake_mu);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reqs[i]->status, "BAD") == 0)
+			return SG_ERR_CONFLICT;
+	return SG_OK;
+}
+
+struct fake_arg {
+	sg_committer *c;
+	sg_request q;
+	int result;
+};
+
+static void *
+fake_thread(void *p)
+{
+	struct fake_arg *a = p;
+	a->result = sg_commit_signature(a->c, &a->q, NULL);
+	return NULL;
+}
+
+static void
+test_committer_isolates_failures(void)
+{
+	static const sg_store_ops fake_ops = { .name = "fake", .commit_batch = fake_commit_batch };
+	sg_store fake = { .ops = &fake_ops, .impl = NULL };
+	struct fake_arg first, others[6];
+	pthread_t t0, th[6];
+	sg_committer *c = NULL;
+
+	CHECK_RC(sg_committer_start(&fake, 16, &c), SG_OK);
+	if (c == NULL)
+		return;
+	memset(&first, 0, sizeof(first));
+	first.c = c;
+	sg_strlcpy(first.q.status, "SIGNED", sizeof(first.q.status));
+	pthread_create(&t0, NULL, fake_thread, &first);
+	pthread_mutex_lock(&fake_mu);
+	while (fake_entered == 0)
+		pthread_cond_wait(&fake_cv, &fake_mu);
+	pthread_mutex_unlock(&fake_mu);
+	/* The committer is stuck in the first batch: these six queue up together. */
+	for (int i = 0; i < 6; i++) {
+		memset(&others[i], 0, sizeof(others[i]));
+		others[i].c = c;
+		sg_strlcpy(others[i].q.status, i == 3 ? "BAD" : "SIGNED", sizeof(others[i].q.status));
+		pthread_create(&th[i], NULL, fake_thread, &others[i]);
+	}
+	usleep(200 * 1000);
+	pthread_mutex_lock(&fake_mu);
+	fake_release = 1;
+	pthread_cond_broadcast(&fake_cv);
+	pthread_mutex_unlock(&fake_mu);
+	pthread_join(t0, NULL);
+	for (int i = 0; i < 6; i++)
+		pthread_join(th[i], NULL);
+	sg_committer_stop(c);
+
+	CHECK(first.result == SG_OK);
+	for (int i = 0; i < 6; i++)
+		CHECK(others[i].result == (i == 3 ? SG_ERR_CONFLICT : SG_OK));
+	printf("fake committer: largest batch %zu\n", fake_largest);
+}
+
+static void
+test_reopen(void)
+{
+	sg_store *s = open_store();
+	sg_tenant t;
+	sg_principal p;
+	sg_key k;
+	sg_key_version *vl = NULL;
+	sg_signature g;
+	size_t n = 0;
+
+	CHECK_RC(s->ops->ping(s), SG_OK);
+	CHECK_RC(s->ops->tenant_get_by_name(s, "acme", &t), SG_OK);
+	CHECK(strcmp(t.id, tenant_a.id) == 0);
+	CHECK_RC(s->ops->principal_get(s, tenant_a.id, bob.id, &p), SG_OK);
+	CHECK(p.roles == SG_ROLE_APPROVER);
+	CHECK_RC(s->ops->key_get(s, tenant_a.id, "release", &k), SG_OK);
+	CHECK(k.current_version == 2 && k.alg == SG_KEY_MLDSA_65);
+	CHECK_RC(s->ops->key_version_list(s, key_a.id, &vl, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2)
+		CHECK(strcmp(vl[0].state, "DESTROYED") == 0 && vl[0].handle == NULL &&
+		    vl[1].handle != NULL);
+	sg_key_version_list_free(vl, n);
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, sig_id_kept, &g), SG_OK);
+	sg_signature_clear(&g);
+	sg_store_close(s);
+
+	struct stat st;
+	CHECK(stat(db_path, &st) == 0 && (st.st_mode & 077) == 0);
+
+	/* The schema version is recorded, and a newer one is refused. */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int version = -1;
+	if (sqlite3_open(db_path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	CHECK(version == 1);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	s = NULL;
+	CHECK_RC(sg_store_sqlite_open(db_path, &s), SG_ERR_STORE);
+	CHECK(s == NULL);
+}
+
+static void
+test_memory(void)
+{
+	sg_store *s = NULL;
+	sg_tenant t, got;
+	CHECK_RC(sg_store_sqlite_open(":memory:", &s), SG_OK);
+	if (s == NULL)
+		return;
+	make_tenant(&t, "default");
+	CHECK_RC(s->ops->tenant_create(s, &t), SG_OK);
+	CHECK_RC(s->ops->tenant_get(s, t.id, &got), SG_OK);
+	CHECK_RC(s->ops->ping(s), SG_OK);
+	sg_store_close(s);
+}
+
+static void
+remove_dir(void)
+{
+	static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+	char p[320];
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", db_path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/sg-store-test-XXXXXX", tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(db_path, sizeof(db_path), "%s/signet.db", dir);
+	sg_log_set_level(SG_LOG_ERROR);
+
+	test_roles();
+	sg_store *s = open_store();
+	test_tenants(s);
+	test_principals(s);
+	test_credentials(s);
+	test_principal_delete(s);
+	test_keys(s);
+	test_rotation_and_destroy(s);
+	test_requests_and_signatures(s);
+	test_batch_atomicity(s);
+	test_group_commit(s);
+	sg_store_close(s);
+	test_committer_isolates_failures();
+	test_reopen();
+	test_memory();
+	remove_dir();
+
+	printf("%d checks, %d failures\n", checks, failures);
+	return failures == 0 ? 0 : 1;
+}
