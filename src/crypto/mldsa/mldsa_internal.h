@@ -50,12 +50,39 @@ const mldsa_params *sg_mldsa_params(sg_mldsa_param p);
 
 /* ---- arithmetic (poly.c) ---- */
 
-/* a * 2^-32 mod q for |a| < 2^31 q; result in (-q, q). */
-int32_t sg_mldsa_montgomery(int64_t a);
+/* q^-1 mod 2^32. */
+#define MLDSA_QINV 58728449
+
+/*
+ * a * 2^-32 mod q for |a| < 2^31 q; result in (-q, q). Signed right shifts are
+ * arithmetic and integer narrowing keeps the low bits (GCC and Clang define both).
+ */
+static inline int32_t mldsa_montgomery(int64_t a)
+{
+  /* t = a * q^-1 mod 2^32 (signed), so a - t q is divisible by 2^32. */
+  int32_t t = (int32_t)((uint32_t)a * (uint32_t)MLDSA_QINV);
+  return (int32_t)((a - (int64_t)t * MLDSA_Q) >> 32);
+}
+
 /* a mod q in [-6283009, 6283008] for |a| < 2^31 - 2^22. */
-int32_t sg_mldsa_reduce32(int32_t a);
+static inline int32_t mldsa_reduce32(int32_t a)
+{
+  /* q = 2^23 - 2^13 + 1, so round(a / 2^23) is within one of round(a / q). */
+  int32_t t = (a + (1 << 22)) >> 23;
+  return a - t * MLDSA_Q;
+}
+
+/* a + q if a is negative, else a. */
+static inline int32_t mldsa_add_q_if_negative(int32_t a)
+{
+  return a + ((a >> 31) & MLDSA_Q);
+}
+
 /* a mod q in [0, q) for |a| < 2^31 - 2^22. */
-int32_t sg_mldsa_freeze(int32_t a);
+static inline int32_t mldsa_freeze(int32_t a)
+{
+  return mldsa_add_q_if_negative(mldsa_reduce32(a));
+}
 
 /* In-place forward NTT (Alg. 41). Input |c| < q; output |c| < q. */
 void sg_mldsa_ntt(mldsa_poly *a);

@@ -4,13 +4,10 @@
  * of §7.4 (Power2Round, Decompose, MakeHint, UseHint). Everything here runs in time
  * independent of the coefficient values: no data-dependent branches or table indices;
  * divisions by constants are written as multiply-and-shift so their timing does not
- * depend on the compiler's choices. Signed right shifts are arithmetic (GCC and Clang
- * define them so) and int64 -> int32 conversions keep the low 32 bits.
+ * depend on the compiler's choices.
  */
 #include "mldsa_internal.h"
 
-/* q^-1 mod 2^32. */
-#define QINV 58728449
 /* 2^64 / 256 mod q: Montgomery-multiplying by it scales by 2^32 / 256. */
 #define INVNTT_SCALE 41978
 
@@ -50,33 +47,9 @@ static const int32_t zetas_mont[256] = {
   1976782,
 };
 
-int32_t sg_mldsa_montgomery(int64_t a)
-{
-  /* t = a * q^-1 mod 2^32 (signed), so a - t q is divisible by 2^32. */
-  int32_t t = (int32_t)((uint32_t)a * (uint32_t)QINV);
-  return (int32_t)((a - (int64_t)t * MLDSA_Q) >> 32);
-}
-
-int32_t sg_mldsa_reduce32(int32_t a)
-{
-  /* q = 2^23 - 2^13 + 1, so round(a / 2^23) is within one of round(a / q). */
-  int32_t t = (a + (1 << 22)) >> 23;
-  return a - t * MLDSA_Q;
-}
-
-static int32_t add_q_if_negative(int32_t a)
-{
-  return a + ((a >> 31) & MLDSA_Q);
-}
-
-int32_t sg_mldsa_freeze(int32_t a)
-{
-  return add_q_if_negative(sg_mldsa_reduce32(a));
-}
-
 static int32_t mont_mul(int32_t a, int32_t b)
 {
-  return sg_mldsa_montgomery((int64_t)a * b);
+  return mldsa_montgomery((int64_t)a * b);
 }
 
 void sg_mldsa_ntt(mldsa_poly *a)
@@ -100,7 +73,7 @@ void sg_mldsa_ntt(mldsa_poly *a)
     }
   }
   for (unsigned j = 0; j < MLDSA_N; j++)
-    c[j] = sg_mldsa_reduce32(c[j]);
+    c[j] = mldsa_reduce32(c[j]);
 }
 
 void sg_mldsa_invntt_mont(mldsa_poly *a)
@@ -142,7 +115,7 @@ void sg_mldsa_poly_mul_acc(int64_t acc[MLDSA_N], const mldsa_poly *a, const mlds
 void sg_mldsa_poly_from_acc(mldsa_poly *r, int64_t acc[MLDSA_N])
 {
   for (unsigned j = 0; j < MLDSA_N; j++) {
-    r->c[j] = sg_mldsa_montgomery(acc[j]);
+    r->c[j] = mldsa_montgomery(acc[j]);
     acc[j] = 0;
   }
 }
@@ -150,13 +123,13 @@ void sg_mldsa_poly_from_acc(mldsa_poly *r, int64_t acc[MLDSA_N])
 void sg_mldsa_poly_freeze(mldsa_poly *a)
 {
   for (unsigned j = 0; j < MLDSA_N; j++)
-    a->c[j] = sg_mldsa_freeze(a->c[j]);
+    a->c[j] = mldsa_freeze(a->c[j]);
 }
 
 void sg_mldsa_poly_center(mldsa_poly *a)
 {
   for (unsigned j = 0; j < MLDSA_N; j++) {
-    int32_t v = sg_mldsa_freeze(a->c[j]);
+    int32_t v = mldsa_freeze(a->c[j]);
     /* Subtract q when v > (q - 1) / 2, i.e. when (q - 1) / 2 - v is negative. */
     v -= (((MLDSA_Q - 1) / 2 - v) >> 31) & MLDSA_Q;
     a->c[j] = v;
@@ -235,7 +208,7 @@ unsigned sg_mldsa_poly_make_hint(uint8_t h[MLDSA_N], const mldsa_poly *r,
     int32_t hi_r, hi_s, lo;
     /* r in [0, q), |ct0| < q / 2: one conditional add or subtract of q suffices. */
     int32_t s = r->c[j] + ct0->c[j];
-    s = add_q_if_negative(s);
+    s = mldsa_add_q_if_negative(s);
     s -= ((MLDSA_Q - 1 - s) >> 31) & MLDSA_Q;
     decompose(r->c[j], gamma2, &hi_r, &lo);
     decompose(s, gamma2, &hi_s, &lo);
