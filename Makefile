@@ -4,11 +4,15 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test run sanitize test-sanitize bench fuzz clean
+.PHONY: all deps build test run sanitize test-sanitize bench fuzz clean
 
 all: build
 
-build:
+# Installs the Debian packages when any is missing (needs root or sudo); a no-op otherwise.
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
@@ -16,12 +20,12 @@ build:
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# One command starts the service on embedded defaults (./signet-data, 127.0.0.1:8443).
+# One command starts the service on embedded defaults (./signet-data, http://127.0.0.1:8080).
 run: build
 	$(BUILD)/bin/signetd --data-dir ./signet-data
 
 # The whole suite under ASan + UBSan, aborting on the first report.
-sanitize:
+sanitize: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIGNET_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
