@@ -82,6 +82,7 @@ size_t sg_hash_len(sg_hash_alg h);                /* digest length in bytes; 0 i
 const EVP_MD *sg_hash_md(sg_hash_alg h);          /* OpenSSL digest; NULL if NONE */
 int sg_hash_is_legacy(sg_hash_alg h);             /* MD5, SHA-1 */
 sg_hash_alg sg_hash_from_oid(const char *dotted); /* "2.16.840.1.101.3.4.2.1" -> SHA-256 */
+const char *sg_hash_oid(sg_hash_alg h);           /* dotted OID (static); NULL if NONE */
 
 /* "RSA-2048", "EC-P256", "Ed25519", "ML-DSA-65" (alias "Dilithium3"), "MLDSA65-ECDSA-P256"... */
 sg_key_alg sg_key_alg_from_name(const char *name);
@@ -90,6 +91,15 @@ int sg_key_alg_bits(sg_key_alg a);                /* RSA modulus / curve size / 
 
 /* "RSA-PKCS1", "RSA-PSS", "ECDSA", "Ed25519", "HashML-DSA-65", "ML-DSA-65", "MLDSA65-ECDSA-P256" */
 sg_sig_scheme sg_scheme_from_name(const char *name);
+/*
+ * The key algorithm a scheme name pins down, which sg_sig_scheme cannot
+ * carry: "HashML-DSA-44" -> SG_KEY_MLDSA_44, "Dilithium3" -> SG_KEY_MLDSA_65,
+ * "Ed25519" -> SG_KEY_ED25519, "MLDSA65-ECDSA-P256" -> the composite.
+ * SG_KEY_NONE for names that fit several key algorithms ("RSA-PSS", "ECDSA")
+ * and for unknown names.  Callers compare it with the key's algorithm so
+ * that "HashML-DSA-44" is refused for an ML-DSA-65 key.
+ */
+sg_key_alg sg_scheme_name_key_alg(const char *name);
 /* Canonical scheme name for this key algorithm, e.g. HASH_MLDSA + MLDSA_87 -> "HashML-DSA-87". */
 const char *sg_scheme_name(sg_sig_scheme s, sg_key_alg a);
 sg_sig_scheme sg_scheme_default(sg_key_alg a);    /* RSA-PKCS1, ECDSA, Ed25519, HashML-DSA, composite */
@@ -106,6 +116,18 @@ const char *sg_format_name(sg_sig_format f);      /* "DER", "P1363", NULL for de
  * with SHA-512 (SG_ERR_UNSUPPORTED_HASH).  Legacy hashes are NOT refused here
  * (policy decides).  Resolves SG_SCHEME_NONE to the key's default scheme and
  * SG_FORMAT_DEFAULT to the concrete format in *p.
+ *
+ * In detail: unknown a or scheme -> SG_ERR_UNSUPPORTED_ALGORITHM; hash
+ * NONE/unknown -> SG_ERR_UNSUPPORTED_HASH; DER or P1363 with a scheme other
+ * than ECDSA -> SG_ERR_ALGORITHM_MISMATCH (the format does not fit); an
+ * unknown format value -> SG_ERR_INVALID_ARGUMENT; pss_salt_len other than
+ * -1 for a non-PSS scheme, below -1, or above modulus_bytes - hash_len - 2
+ * -> SG_ERR_INVALID_ARGUMENT (so a zero-initialised struct must set
+ * pss_salt_len = -1); context_len > 0 with a NULL context ->
+ * SG_ERR_INVALID_ARGUMENT; HashML-DSA with MD5 or SHA-1 ->
+ * SG_ERR_UNSUPPORTED_HASH (FIPS 204 §5.4 pre-hashes have no such entry).
+ * Non-ECDSA schemes keep SG_FORMAT_DEFAULT; pss_salt_len -1 stays -1.
+ * *p is changed only on SG_OK.
  */
 int sg_sign_params_check(sg_key_alg a, sg_sign_params *p) SG_WUR;
 
@@ -114,7 +136,11 @@ int sg_sign_params_check(sg_key_alg a, sg_sign_params *p) SG_WUR;
  * exactly sg_hash_len(h) bytes into out.  A hex string of the right length
  * for h gives SG_ERR_BAD_ENCODING (the caller says "hex is not accepted");
  * another length gives SG_ERR_DIGEST_LENGTH.  *errmsg (optional) gets a
- * static human message on error.
+ * human message on error, fit for the client ("digest is not valid base64",
+ * "digest is 20 bytes, SHA-256 needs 32"); it is static or thread-local and
+ * stays valid until the next sg_digest_decode call in the same thread.
+ * Unknown h -> SG_ERR_UNSUPPORTED_HASH; NULL text -> SG_ERR_INVALID_ARGUMENT.
+ * out and *outlen are written only on success.
  */
 int sg_digest_decode(const char *text, sg_hash_alg h, uint8_t out[SG_MAX_DIGEST],
     size_t *outlen, const char **errmsg) SG_WUR;
