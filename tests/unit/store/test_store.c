@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -708,7 +709,7 @@ committer_thread(void *p)
 
 struct reader_arg {
 	sg_store *store;
-	volatile int *stop;
+	atomic_int *stop;
 	int failures;
 	long reads;
 };
@@ -718,7 +719,7 @@ static void *
 reader_thread(void *p)
 {
 	struct reader_arg *a = p;
-	while (!*a->stop) {
+	while (!atomic_load(a->stop)) {
 		sg_key k;
 		sg_principal pr;
 		sg_key_version v;
@@ -741,7 +742,7 @@ test_group_commit(sg_store *s)
 	static struct committer_arg args[COMMIT_THREADS];
 	struct reader_arg readers[2];
 	pthread_t th[COMMIT_THREADS], rth[2];
-	volatile int stop = 0;
+	atomic_int stop = 0;
 	sg_committer *c = NULL;
 
 	CHECK_RC(sg_committer_start(s, 32, &c), SG_OK);
@@ -758,7 +759,7 @@ test_group_commit(sg_store *s)
 	}
 	for (int i = 0; i < COMMIT_THREADS; i++)
 		pthread_join(th[i], NULL);
-	stop = 1;
+	atomic_store(&stop, 1);
 	for (int i = 0; i < 2; i++)
 		pthread_join(rth[i], NULL);
 
