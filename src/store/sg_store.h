@@ -131,7 +131,64 @@ typedef struct sg_request {
 	int attempts;
 	int64_t created_at;
 	int64_t updated_at;
+	/* Workflow (issue 4).  Zero/empty when unused. */
+	char description[512];           /* free text, e.g. from a resubmit */
+	int approvals_required;          /* N from the policy at submission */
+	int64_t approval_deadline;       /* ms; 0 = no window */
+	int64_t next_attempt_at;         /* ms; a QUEUED request is due from then */
+	int64_t lease_until;             /* ms; a PROCESSING request's claim ends then */
+	char idempotency_key[256];       /* "" = none; unique per principal while kept */
+	uint8_t body_hash[32];           /* SHA-256 of the request body (idempotency) */
 } sg_request;
+
+/* A signing policy (SPEC §3), identified by (tenant, project, slug). */
+typedef struct sg_policy {
+	char id[SG_ID_MAX];
+	char tenant_id[SG_ID_MAX];
+	char project[SG_NAME_MAX];
+	char slug[SG_NAME_MAX];
+	char key_id[SG_ID_MAX];
+	char *allowed_hash_algorithms;      /* JSON array text; NULL = anything the key supports */
+	char *allowed_signature_algorithms; /* JSON array text; NULL = anything the key supports */
+	int allow_fast;
+	int approvals_required;
+	char *approvers;                    /* JSON: {"role":"approver"} or {"principals":[ids]} */
+	int64_t approval_timeout_seconds;   /* 0 = no window */
+	char *required_metadata;            /* JSON array of field names; NULL = none */
+	int allow_legacy_hashes;
+	int timestamp;
+	int64_t created_at;
+} sg_policy;
+
+/* One vote on a request. */
+typedef struct sg_approval {
+	char request_id[SG_ID_MAX];
+	char tenant_id[SG_ID_MAX];
+	char approver_id[SG_ID_MAX];
+	char decision[16];                  /* "APPROVED" | "REJECTED" */
+	char comment[1024];
+	int64_t created_at;
+} sg_approval;
+
+/*
+ * One audit log entry.  Entries form a hash chain per tenant:
+ * hash = SHA-256(prev_hash || canonical encoding of the other fields), see
+ * sg_audit_entry_hash().  The store assigns seq (1, 2, ... per tenant),
+ * prev_hash and hash when it appends, inside the same transaction as the
+ * change the entry describes, and keeps the newest (seq, hash) per tenant as
+ * the chain head so that removing the last entries is detectable too.
+ */
+typedef struct sg_audit_entry {
+	int64_t seq;
+	char tenant_id[SG_ID_MAX];
+	int64_t ts;                         /* ms */
+	char actor[SG_ID_MAX];              /* principal id; "" when unauthenticated */
+	char action[48];                    /* e.g. "key.created", "request.signed", "auth.failed" */
+	char object[96];                    /* id of what was acted on; "" if none */
+	char *details;                      /* JSON object text or NULL */
+	uint8_t prev_hash[32];
+	uint8_t hash[32];
+} sg_audit_entry;
 
 /* The durable record of one signature (SPEC §1). */
 typedef struct sg_signature {
@@ -215,10 +272,80 @@ typedef struct sg_store_ops {
 	 * Write n (request, signature) pairs in ONE transaction: each request is
 	 * inserted or, if its id exists, updated; each signature inserted.
 	 * sigs[i] may be NULL (a request without a signature, e.g. FAILED).
-	 * All or nothing.
+	 * audits may be NULL, or audits[i] NULL; otherwise each entry is appended
+	 * to its tenant's chain in the same transaction.  All or nothing; a
+	 * duplicate (principal, idempotency_key) is SG_ERR_CONFLICT.
 	 */
 	int (*commit_batch)(sg_store *s, const sg_request *const *reqs,
-	    const sg_signature *const *sigs, size_t n);
+	    const sg_signature *const *sigs, sg_audit_entry *const *audits, size_t n);
+
+	/* ---- workflow (issue 4) ---- */
+
+	/* Policies: (tenant, project, slug) unique -> SG_ERR_CONFLICT. */
+	int (*policy_create)(sg_store *s, const sg_policy *p, sg_audit_entry *audit);
+	int (*policy_get)(sg_store *s, const char *tenant_id, const char *project, const char *slug,
+	    sg_policy *out);
+	int (*policy_list)(sg_store *s, const char *tenant_id, sg_policy **out, size_t *n);
+
+	/* Insert a new request (PENDING_APPROVAL or QUEUED) with its audit entry. */
+	int (*request_create)(sg_store *s, const sg_request *r, sg_audit_entry *audit);
+	/* status NULL = all; newest first; at most limit (1..1000). */
+	int (*request_list)(sg_store *s, const char *tenant_id, const char *status, int64_t limit,
+	    sg_request **out, size_t *n);
+	/*
+	 * Claim up to max requests for a worker, across tenants, in one
+	 * transaction: QUEUED ones due (next_attempt_at <= now) and PROCESSING
+	 * ones whose lease has run out (their worker died).  Each becomes
+	 * PROCESSING with lease_until = now + lease_ms and attempts + 1.  Oldest
+	 * first.  *n may be 0.
+	 */
+	int (*request_claim)(sg_store *s, int64_t now, int64_t lease_ms, size_t max,
+	    sg_request **out, size_t *n);
+	/*
+	 * Compare-and-set a request's status: only if it is `from` now (else
+	 * SG_ERR_PRECONDITION; SG_ERR_NOT_FOUND if absent).  Sets error (NULL
+	 * clears it), next_attempt_at, updated_at = now; appends audit if given.
+	 */
+	int (*request_transition)(sg_store *s, const char *tenant_id, const char *id, const char *from,
+	    const char *to, const char *error, int64_t next_attempt_at, int64_t now,
+	    sg_audit_entry *audit);
+	/* Requests per status over all tenants (metrics); counts[i] for statuses[i]. */
+	int (*request_count_by_status)(sg_store *s, const char *const *statuses, size_t n,
+	    int64_t *counts);
+	/* The live request a principal submitted with this idempotency key, if any. */
+	int (*request_find_idempotent)(sg_store *s, const char *principal_id, const char *key,
+	    sg_request *out);
+	/* Forget idempotency keys of requests created before `before` (ms). */
+	int (*idempotency_purge)(sg_store *s, int64_t before);
+
+	/*
+	 * Record a vote and move the request, in one transaction.  The request
+	 * must be PENDING_APPROVAL (else SG_ERR_PRECONDITION), the approver must
+	 * not be its submitter (SG_ERR_PERMISSION_DENIED) and must not have voted
+	 * on it before (SG_ERR_CONFLICT).  A REJECTED vote makes the request
+	 * REJECTED; the approvals_required-th APPROVED vote makes it QUEUED (due
+	 * now).  *new_status receives the request's status afterwards.  The audit
+	 * entry (if any) is appended; a second entry for the status change is
+	 * appended by the store when the status changes.
+	 */
+	int (*approval_add)(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
+	    char new_status[SG_STATUS_MAX]);
+	int (*approval_list)(sg_store *s, const char *tenant_id, const char *request_id,
+	    sg_approval **out, size_t *n);
+	/*
+	 * PENDING_APPROVAL requests whose approval_deadline passed become
+	 * REJECTED with error "approval window expired" (one audit entry each,
+	 * actor ""); returns how many in *n (and the requests if out is non-NULL).
+	 */
+	int (*request_expire_approvals)(sg_store *s, int64_t now, sg_request **out, size_t *n);
+
+	/* Audit log: append one entry (seq, prev_hash, hash are filled in). */
+	int (*audit_append)(sg_store *s, sg_audit_entry *e);
+	/* Entries with seq > after, ascending, at most limit (1..10000). */
+	int (*audit_list)(sg_store *s, const char *tenant_id, int64_t after, int64_t limit,
+	    sg_audit_entry **out, size_t *n);
+	/* The chain head the store keeps: newest seq and hash (seq 0 when empty). */
+	int (*audit_head)(sg_store *s, const char *tenant_id, int64_t *seq, uint8_t hash[32]);
 
 	/* Liveness of the database, for /readyz. */
 	int (*ping)(sg_store *s);
@@ -246,6 +373,31 @@ void sg_signature_clear(sg_signature *sig);
 /* Free arrays returned by the *_list functions, clearing each element. */
 void sg_key_version_list_free(sg_key_version *v, size_t n);
 
+void sg_policy_clear(sg_policy *p);
+void sg_audit_entry_clear(sg_audit_entry *e);
+void sg_request_list_free(sg_request *r, size_t n);
+void sg_policy_list_free(sg_policy *p, size_t n);
+void sg_audit_list_free(sg_audit_entry *e, size_t n);
+
+/*
+ * The chain hash of an entry: SHA-256 over prev_hash, then each field as a
+ * 4-byte big-endian length and its bytes, in this order: seq (decimal),
+ * tenant_id, ts (decimal), actor, action, object, details ("" when NULL).
+ * Length-prefixing makes the encoding unambiguous.
+ */
+void sg_audit_entry_hash(const sg_audit_entry *e, const uint8_t prev_hash[32], uint8_t out[32]);
+
+/*
+ * Verify a tenant's chain from the start: contiguous seq from 1, each
+ * prev_hash equal to the previous hash, each hash recomputed, and the last
+ * entry equal to the stored head.  SG_OK when intact; SG_ERR_BAD_SIGNATURE
+ * when not, with *bad_seq the first entry at fault (or the head's seq) and
+ * why[] a human reason ("entry 7 was modified", "entry 12 is missing", ...).
+ * *checked gets the number of entries read.
+ */
+int sg_audit_verify(sg_store *s, const char *tenant_id, int64_t *checked, int64_t *bad_seq,
+    char *why, size_t whylen) SG_WUR;
+
 /* Role names <-> bits ("admin", "signer", "approver", "auditor", "operator"; parsing ignores case). */
 unsigned sg_role_from_name(const char *name);   /* 0 if unknown */
 const char *sg_role_name(unsigned role_bit);
@@ -261,12 +413,13 @@ typedef struct sg_committer sg_committer;
 int sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out) SG_WUR;
 /*
  * Blocks until the pair is durable; returns commit_batch's result for it.
- * req must not be NULL, sig may be.  The structs are read by the committer
+ * req must not be NULL, sig and audit may be.  The structs are read by the committer
  * thread while the caller waits.  If a shared batch fails, each of its
  * pairs is retried alone, so one bad pair fails only its own caller.
  * SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
  */
-int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig) SG_WUR;
+int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
+    sg_audit_entry *audit) SG_WUR;
 /*
  * Counters for metrics and tests: commit_batch calls made (transactions)
  * and pairs handled so far.  Either pointer may be NULL.
