@@ -4,7 +4,8 @@
  *
  * A keystore back-end generates a key here, stores what sg_privkey_export
  * gives it (PKCS#8 DER for classical keys), and later hands those bytes back
- * to sg_privkey_import to sign.  Every buffer that ever held private bytes is
+ * to sg_privkey_import to sign (ML-DSA keys: the 32-byte seed, see pq.c).
+ * Every buffer that ever held private bytes is
  * wiped before it is freed, on error paths too.  Imports are strict: the
  * bytes must be exactly one key of exactly the algorithm the keystore
  * recorded, so a swapped or truncated blob cannot sign under the wrong name.
@@ -204,11 +205,15 @@ sg_privkey_generate(sg_key_alg a, sg_privkey **out)
 
 	if (out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	if (!sg_key_alg_is_classical(a))
+	if (!sg_key_alg_is_classical(a) && !sg_key_alg_is_mldsa(a))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
 	if ((r = sg_privkey_new(a, &k)) != SG_OK)
 		goto out;
-	if ((r = sg_evp_generate(a, &k->pkey)) != SG_OK)
+	if (sg_key_alg_is_mldsa(a))
+		r = sg_pq_generate(k);
+	else
+		r = sg_evp_generate(a, &k->pkey);
+	if (r != SG_OK)
 		goto out;
 	*out = k;
 	k = NULL;
@@ -223,6 +228,8 @@ sg_privkey_export(const sg_privkey *k, uint8_t **out, size_t *outlen)
 {
 	if (k == NULL || out == NULL || outlen == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
+	if (sg_key_alg_is_mldsa(k->alg))
+		return sg_pq_export(k, out, outlen);
 	if (!sg_key_alg_is_classical(k->alg))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
 	return sg_evp_export(k->pkey, out, outlen);
@@ -236,11 +243,15 @@ sg_privkey_import(sg_key_alg a, const uint8_t *der, size_t len, sg_privkey **out
 
 	if (der == NULL || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	if (!sg_key_alg_is_classical(a))
+	if (!sg_key_alg_is_classical(a) && !sg_key_alg_is_mldsa(a))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
 	if ((r = sg_privkey_new(a, &k)) != SG_OK)
 		goto out;
-	if ((r = sg_evp_import(a, der, len, &k->pkey)) != SG_OK)
+	if (sg_key_alg_is_mldsa(a))
+		r = sg_pq_import(k, der, len);
+	else
+		r = sg_evp_import(a, der, len, &k->pkey);
+	if (r != SG_OK)
 		goto out;
 	*out = k;
 	k = NULL;
@@ -280,6 +291,8 @@ sg_privkey_public_spki(const sg_privkey *k, uint8_t **out, size_t *outlen)
 {
 	if (k == NULL || out == NULL || outlen == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
+	if (sg_key_alg_is_mldsa(k->alg))
+		return sg_pq_public_spki(k, out, outlen);
 	if (!sg_key_alg_is_classical(k->alg))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
 	return sg_evp_spki(k->pkey, out, outlen);

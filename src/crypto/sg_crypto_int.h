@@ -37,4 +37,21 @@ int sg_key_alg_is_mldsa(sg_key_alg a);
  */
 int sg_pkey_matches_alg(EVP_PKEY *pkey, sg_key_alg a) SG_WUR;
 
+/*
+ * ML-DSA-44/65/87 behind sg_privkey (pq.c).  k->alg is already set and
+ * params already checked by the caller.  Each returns SG_OK or an SG_ERR_*
+ * code, writes outputs only on success, and answers
+ * SG_ERR_UNSUPPORTED_ALGORITHM when Signet was built without sg_mldsa.
+ */
+int sg_pq_generate(sg_privkey *k) SG_WUR;           /* fresh seed, expanded */
+int sg_pq_export(const sg_privkey *k, uint8_t **out, size_t *outlen) SG_WUR; /* the seed */
+int sg_pq_import(sg_privkey *k, const uint8_t *seed, size_t len) SG_WUR;
+int sg_pq_public_spki(const sg_privkey *k, uint8_t **out, size_t *outlen) SG_WUR;
+int sg_pq_sign(const sg_privkey *k, const sg_sign_params *params, const uint8_t *digest,
+    size_t digest_len, uint8_t **sig, size_t *siglen) SG_WUR;
+int sg_pq_verify(sg_key_alg a, const uint8_t *spki, size_t spki_len,
+    const sg_sign_params *params, const uint8_t *digest, size_t digest_len,
+    const uint8_t *sig, size_t siglen) SG_WUR;
+int sg_pq_available(void);                          /* 1 when built with sg_mldsa */
+
 #endif
