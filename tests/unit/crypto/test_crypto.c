@@ -8,7 +8,8 @@
  * bit must fail both.  The deterministic schemes (RSA-PKCS1, Ed25519) are
  * also signed by the command line with the exported key and must match
  * byte for byte.  One key per algorithm is generated and reused, to keep
- * the run short.  Exit status 0 only when every check passed.
+ * the run short.  ML-DSA is in test_pq.c.  Usage: test_crypto VECTORS_DIR;
+ * exit status 0 only when every check passed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,41 +27,11 @@
 #include "sg_crypto.h"
 #include "sg_b64.h"
 #include "sg_secret.h"
+#include "test_util.h"
 
 #ifndef SG_OPENSSL_CLI
 #error "SG_OPENSSL_CLI must name the openssl command line tool"
 #endif
-
-static int checks, failures;
-static char tmpdir[64];
-
-#define CHECK(cond) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-	} \
-} while (0)
-
-#define CHECK_RC(expr, want) do { \
-	int rc_ = (expr); \
-	checks++; \
-	if (rc_ != (want)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: FAIL: %s = %d (%s), want %d (%s)\n", __FILE__, \
-		    __LINE__, #expr, rc_, sg_err_str(rc_), (int)(want), sg_err_str(want)); \
-	} \
-} while (0)
-
-#define CHECK_CTX(cond, ...) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
 
 static const sg_hash_alg all_hashes[] = {
 	SG_HASH_MD5, SG_HASH_SHA1, SG_HASH_SHA256, SG_HASH_SHA384, SG_HASH_SHA512,
@@ -107,74 +78,7 @@ make_digest(sg_hash_alg h, uint8_t out[SG_MAX_DIGEST])
 	return n;
 }
 
-/* ---- files and the openssl command line ---- */
-
-static void
-path_of(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", tmpdir, name);
-}
-
-static int
-write_bytes(const char *name, const void *p, size_t n)
-{
-	char path[128];
-	FILE *f;
-	int ok;
-
-	path_of(path, sizeof(path), name);
-	if ((f = fopen(path, "wb")) == NULL)
-		return 0;
-	ok = fwrite(p, 1, n, f) == n;
-	return fclose(f) == 0 && ok;
-}
-
-static int
-read_bytes(const char *name, uint8_t *buf, size_t cap, size_t *n)
-{
-	char path[128];
-	FILE *f;
-
-	path_of(path, sizeof(path), name);
-	if ((f = fopen(path, "rb")) == NULL)
-		return 0;
-	*n = fread(buf, 1, cap, f);
-	fclose(f);
-	return 1;
-}
-
-/* Run the openssl CLI with args (NULL-terminated); its exit status, or -1. */
-static int
-run_openssl(const char *const *args)
-{
-	const char *argv[32];
-	size_t n = 0;
-	pid_t pid;
-	int status;
-
-	argv[n++] = SG_OPENSSL_CLI;
-	for (size_t i = 0; args[i] != NULL && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0) {
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-		}
-		if (chdir(tmpdir) != 0)
-			_exit(126);
-		execv(SG_OPENSSL_CLI, (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+/* ---- the openssl command line ---- */
 
 /* Append "-pkeyopt" "name:value" pairs for scheme p to args at *n. */
 static void
@@ -216,7 +120,7 @@ cli_verify(const sg_sign_params *p)
 
 	cli_pkeyopts(p, args, &n, bufs, 64);
 	args[n] = NULL;
-	return run_openssl(args) == 0;
+	return test_run(SG_OPENSSL_CLI, args) == 0;
 }
 
 /* openssl pkeyutl -sign with key.der over digest.bin into clisig.bin. */
@@ -230,7 +134,7 @@ cli_sign(const sg_sign_params *p)
 
 	cli_pkeyopts(p, args, &n, bufs, 64);
 	args[n] = NULL;
-	return run_openssl(args) == 0;
+	return test_run(SG_OPENSSL_CLI, args) == 0;
 }
 
 /* Independent P1363 -> DER for the command line: INTEGERs by hand. */
@@ -741,8 +645,8 @@ sign_verify_case(sg_key_alg alg, const sg_privkey *key, const uint8_t *spki, siz
 	/* The command line, on what we published. */
 	uint8_t cli[1024];
 	size_t clilen = cli_form(c, sig, siglen, cli);
-	CHECK(write_bytes("digest.bin", digest, dlen));
-	CHECK(write_bytes("sig.bin", cli, clilen));
+	CHECK(test_write("digest.bin", digest, dlen));
+	CHECK(test_write("sig.bin", cli, clilen));
 	CHECK_CTX(cli_verify(&p), "%s %s %s salt %d: openssl refuses a good signature",
 	    an, what, hn, c->salt);
 
@@ -751,7 +655,7 @@ sign_verify_case(sg_key_alg alg, const sg_privkey *key, const uint8_t *spki, siz
 	rc = sg_verify_digest(alg, spki, spki_len, &p, digest, dlen, sig, siglen);
 	CHECK_CTX(rc == SG_ERR_BAD_SIGNATURE, "%s %s %s: flipped verify = %d", an, what, hn, rc);
 	clilen = cli_form(c, sig, siglen, cli);
-	CHECK(write_bytes("sig.bin", cli, clilen));
+	CHECK(test_write("sig.bin", cli, clilen));
 	CHECK_CTX(!cli_verify(&p), "%s %s %s: openssl accepts a flipped signature", an, what, hn);
 	sig[siglen / 2] ^= 0x10;
 
@@ -769,7 +673,7 @@ sign_verify_case(sg_key_alg alg, const sg_privkey *key, const uint8_t *spki, siz
 		uint8_t theirs[1024];
 		size_t tlen = 0;
 		CHECK(cli_sign(&p));
-		CHECK(read_bytes("clisig.bin", theirs, sizeof(theirs), &tlen));
+		CHECK(test_read("clisig.bin", theirs, sizeof(theirs), &tlen));
 		CHECK_CTX(tlen == siglen && memcmp(theirs, sig, siglen) == 0,
 		    "%s %s %s: openssl signs different bytes", an, what, hn);
 	}
@@ -789,8 +693,8 @@ test_sign_verify(sg_key_alg alg, sg_privkey *key)
 	if (spki == NULL || pem == NULL || der == NULL)
 		goto out;
 	CHECK(strncmp(pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0);
-	CHECK(write_bytes("pub.pem", pem, strlen(pem)));
-	CHECK(write_bytes("key.der", der, der_len));
+	CHECK(test_write("pub.pem", pem, strlen(pem)));
+	CHECK(test_write("key.der", der, der_len));
 
 	static const struct sv_case rsa_cases[] = {
 		{ SG_SCHEME_RSA_PKCS1, SG_FORMAT_DEFAULT, -1 },
@@ -976,12 +880,15 @@ test_pem_generic(void)
 /* ---- what is not there yet ---- */
 
 static void
-test_pq_unavailable(void)
+test_unavailable(void)
 {
 	sg_privkey *k = NULL;
+#ifndef SG_TEST_HAVE_MLDSA
 	CHECK_RC(sg_privkey_generate(SG_KEY_MLDSA_65, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
+#endif
 	CHECK_RC(sg_privkey_generate(SG_KEY_MLDSA65_ECDSA_P256, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
 	CHECK_RC(sg_privkey_generate(SG_KEY_NONE, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
+	CHECK_RC(sg_privkey_generate((sg_key_alg)77, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
 	CHECK(k == NULL);
 }
 
@@ -1038,7 +945,7 @@ test_threads(sg_key_alg alg, const sg_privkey *key)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const sg_key_alg algs[] = {
 		SG_KEY_RSA_2048, SG_KEY_RSA_3072, SG_KEY_RSA_4096,
@@ -1049,17 +956,14 @@ main(void)
 	uint8_t *ders[NKEYS] = { NULL };
 	size_t der_lens[NKEYS] = { 0 };
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sg_crypto_test.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (test_tmpdir_make() != 0)
 		return 1;
-	}
 
 	test_names();
 	test_digest_decode();
 	test_params_check();
 	test_pem_generic();
-	test_pq_unavailable();
+	test_unavailable();
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		CHECK_RC(sg_privkey_generate(algs[i], &keys[i]), SG_OK);
@@ -1078,19 +982,18 @@ main(void)
 	test_threads(SG_KEY_EC_P256, keys[3]);
 	test_threads(SG_KEY_RSA_2048, keys[0]);
 	test_threads(SG_KEY_ED25519, keys[6]);
+#ifdef SG_TEST_HAVE_MLDSA
+	test_pq(argc > 1 ? argv[1] : NULL);
+#else
+	(void)argc;
+	(void)argv;
+#endif
 out:
 	for (size_t i = 0; i < NKEYS; i++) {
 		sg_privkey_free(keys[i]);
 		sg_free_secret(ders[i], der_lens[i]);
 	}
-	static const char *const files[] = { "pub.pem", "key.der", "digest.bin", "sig.bin",
-	    "clisig.bin" };
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char path[128];
-		path_of(path, sizeof(path), files[i]);
-		unlink(path);
-	}
-	rmdir(tmpdir);
+	test_tmpdir_remove();
 	printf("%d checks, %d failures\n", checks, failures);
 	return failures == 0 && checks > 0 ? 0 : 1;
 }
