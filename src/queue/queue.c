@@ -1,0 +1,237 @@
+/* queue.c - worker pool over the store's request queue (see sg_queue.h). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "sg_log.h"
+#include "sg_queue.h"
+#include "sg_util.h"
+
+struct sg_queue {
+	sg_service *svc;
+	sg_queue_config cfg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned pending_wakeups;
+	int stopping;
+	pthread_t *threads;
+	unsigned nthreads;
+	atomic_uint_fast64_t busy, signed_total, retries, failed, dead_letters, expired;
+	atomic_int_fast64_t last_sweep_ms;
+};
+
+static void
+audit_for(const sg_request *rq, sg_audit_entry *e, const char *action, const char *detail)
+{
+	memset(e, 0, sizeof(*e));
+	sg_strlcpy(e->tenant_id, rq->tenant_id, sizeof(e->tenant_id));
+	sg_strlcpy(e->actor, "", sizeof(e->actor));
+	sg_strlcpy(e->action, action, sizeof(e->action));
+	sg_strlcpy(e->object, rq->id, sizeof(e->object));
+	e->ts = sg_now_ms();
+	e->details = (char *)detail;  /* borrowed; the store only reads it */
+}
+
+static int64_t
+backoff_ms(const sg_queue *q, int attempts)
+{
+	int64_t d = q->cfg.backoff_base_ms;
+	for (int i = 1; i < attempts && d < q->cfg.backoff_max_ms; i++)
+		d *= 2;
+	return d < q->cfg.backoff_max_ms ? d : q->cfg.backoff_max_ms;
+}
+
+/* Sign one claimed request and record the outcome. */
+static void
+run_job(sg_queue *q, sg_request *rq)
+{
+	sg_store *s = q->svc->store;
+	sg_signature sig;
+	sg_audit_entry audit;
+	const char *errmsg = NULL;
+	char detail[256];
+
+	memset(&sig, 0, sizeof(sig));
+	atomic_fetch_add(&q->busy, 1);
+	int r = sg_signing_execute(q->svc, rq, NULL, NULL, &sig, &errmsg);
+	int64_t now = sg_now_ms();
+	if (r == SG_OK) {
+		sg_strlcpy(rq->status, "SIGNED", sizeof(rq->status));
+		sg_strlcpy(rq->signature_id, sig.id, sizeof(rq->signature_id));
+		rq->key_version = sig.key_version;
+		free(rq->error);
+		rq->error = NULL;
+		rq->updated_at = now;
+		rq->lease_until = 0;
+		audit_for(rq, &audit, "request.signed", NULL);
+		r = sg_commit_signature(q->svc->committer, rq, &sig, &audit);
+		if (r == SG_OK) {
+			atomic_fetch_add(&q->signed_total, 1);
+		} else {
+			/* Not on record, so not signed: the lease runs out and it is claimed again. */
+			sg_warn("queue: request %s signed but not recorded (%s); it will be retried",
+			    rq->id, sg_err_str(r));
+		}
+	} else if (sg_signing_transient(r) && rq->attempts < q->cfg.max_attempts) {
+		snprintf(detail, sizeof(detail), "{\"attempt\":%d,\"error\":\"%s\"}", rq->attempts, errmsg);
+		audit_for(rq, &audit, "request.retry", detail);
+		if (s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", "QUEUED", errmsg,
+		    now + backoff_ms(q, rq->attempts), now, &audit) == SG_OK)
+			atomic_fetch_add(&q->retries, 1);
+	} else {
+		const char *to = sg_signing_transient(r) ? "DEAD_LETTER" : "FAILED";
+		snprintf(detail, sizeof(detail), "{\"attempts\":%d,\"error\":\"%s\"}", rq->attempts, errmsg);
+		audit_for(rq, &audit, strcmp(to, "FAILED") == 0 ? "request.failed" : "request.dead_letter", detail);
+		if (s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", to, errmsg, 0, now,
+		    &audit) == SG_OK)
+			atomic_fetch_add(strcmp(to, "FAILED") == 0 ? &q->failed : &q->dead_letters, 1);
+		sg_info("queue: request %s %s after %d attempt(s): %s", rq->id, to, rq->attempts, errmsg);
+	}
+	sig.metadata_json = NULL;  /* borrowed from rq */
+	sg_signature_clear(&sig);
+	atomic_fetch_sub(&q->busy, 1);
+}
+
+/* Once per poll interval, one worker expires approval windows. */
+static void
+sweep(sg_queue *q)
+{
+	int64_t now = sg_now_ms(), last = atomic_load(&q->last_sweep_ms);
+	if (now - last < q->cfg.poll_ms ||
+	    !atomic_compare_exchange_strong(&q->last_sweep_ms, &last, now))
+		return;
+	size_t n = 0;
+	sg_store *s = q->svc->store;
+	if (s->ops->request_expire_approvals(s, now, NULL, &n) == SG_OK && n > 0) {
+		atomic_fetch_add(&q->expired, n);
+		sg_info("queue: %zu request(s) rejected: approval window expired", n);
+	}
+	if (q->svc->idempotency_ttl_ms > 0)
+		(void)s->ops->idempotency_purge(s, now - q->svc->idempotency_ttl_ms);
+}
+
+static void
+wait_for_work(sg_queue *q)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t ns = (int64_t)ts.tv_nsec + (q->cfg.poll_ms % 1000) * 1000000;
+	ts.tv_sec += (time_t)(q->cfg.poll_ms / 1000 + ns / 1000000000);
+	ts.tv_nsec = (long)(ns % 1000000000);
+	pthread_mutex_lock(&q->mu);
+	while (!q->stopping && q->pending_wakeups == 0) {
+		if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0)
+			break;
+	}
+	if (q->pending_wakeups > 0)
+		q->pending_wakeups--;
+	pthread_mutex_unlock(&q->mu);
+}
+
+static int
+stopping(sg_queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	int st = q->stopping;
+	pthread_mutex_unlock(&q->mu);
+	return st;
+}
+
+static void *
+worker(void *arg)
+{
+	sg_queue *q = arg;
+	sg_store *s = q->svc->store;
+	while (!stopping(q)) {
+		sweep(q);
+		sg_request *jobs = NULL;
+		size_t n = 0;
+		int r = s->ops->request_claim(s, sg_now_ms(), q->cfg.lease_ms, q->cfg.claim_batch, &jobs, &n);
+		if (r != SG_OK)
+			sg_warn("queue: claim failed: %s", sg_err_str(r));
+		for (size_t i = 0; i < n; i++)
+			run_job(q, &jobs[i]);
+		sg_request_list_free(jobs, n);
+		if (r == SG_OK && n == q->cfg.claim_batch)
+			continue;  /* more may be waiting */
+		wait_for_work(q);
+	}
+	return NULL;
+}
+
+int
+sg_queue_start(sg_service *svc, const sg_queue_config *cfg, sg_queue **out)
+{
+	sg_queue *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return SG_ERR_NOMEM;
+	q->svc = svc;
+	q->cfg = *cfg;
+	if (q->cfg.workers == 0) q->cfg.workers = 4;
+	if (q->cfg.lease_ms <= 0) q->cfg.lease_ms = 30000;
+	if (q->cfg.max_attempts <= 0) q->cfg.max_attempts = 5;
+	if (q->cfg.backoff_base_ms <= 0) q->cfg.backoff_base_ms = 500;
+	if (q->cfg.backoff_max_ms <= 0) q->cfg.backoff_max_ms = 60000;
+	if (q->cfg.poll_ms <= 0) q->cfg.poll_ms = 1000;
+	if (q->cfg.claim_batch == 0) q->cfg.claim_batch = 16;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	if ((q->threads = calloc(q->cfg.workers, sizeof(pthread_t))) == NULL) {
+		sg_queue_stop(q);
+		return SG_ERR_NOMEM;
+	}
+	for (unsigned i = 0; i < q->cfg.workers; i++) {
+		if (pthread_create(&q->threads[i], NULL, worker, q) != 0) {
+			sg_queue_stop(q);
+			return SG_ERR_INTERNAL;
+		}
+		q->nthreads++;
+	}
+	*out = q;
+	return SG_OK;
+}
+
+void
+sg_queue_notify(sg_queue *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (q->pending_wakeups < q->nthreads)
+		q->pending_wakeups++;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void
+sg_queue_stats_get(sg_queue *q, sg_queue_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (q == NULL)
+		return;
+	out->busy = atomic_load(&q->busy);
+	out->signed_total = atomic_load(&q->signed_total);
+	out->retries = atomic_load(&q->retries);
+	out->failed = atomic_load(&q->failed);
+	out->dead_letters = atomic_load(&q->dead_letters);
+	out->expired_approvals = atomic_load(&q->expired);
+}
+
+void
+sg_queue_stop(sg_queue *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stopping = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	for (unsigned i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	free(q->threads);
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+}
