@@ -95,9 +95,33 @@ int api_issue_api_key(sg_store *store, const sg_principal *p, const char *fixed_
 /* Lookup prefix of a presented API key (see auth.c). */
 void api_key_prefix(const char *key, char out[24]);
 
+/* ---- audit.c ---- */
+/*
+ * Prepare an audit entry for this request: tenant and actor from the
+ * authenticated principal, action and object as given, no details.  The
+ * entry borrows nothing; details (if set later) must be freed by the caller.
+ */
+void api_audit_init(const api_req *req, sg_audit_entry *e, const char *action, const char *object);
+/*
+ * Append an audit entry on its own (for events whose change is already
+ * stored, e.g. key creation).  Failure is logged, not reported: the
+ * change it records has happened.
+ */
+void api_audit(api_req *req, const char *action, const char *object, json_t *details);
+
 /* ---- router.c ---- */
 /* Find and run the handler for the request (auth and roles included). */
 void api_route(api_req *req, api_resp *resp);
+/* "METHOD /pattern" of route i, NULL past the end (metrics labels). */
+const char *api_route_name(int i);
+
+/* ---- metrics.c ---- */
+/* Count a finished request on route (-1: none matched); is_sign adds ns to the sign histogram. */
+void api_metrics_observe(int route, unsigned status, int is_sign, uint64_t ns);
+
+/* ---- requests.c / audit.c ---- */
+int api_valid_status(const char *s);
+json_t *api_audit_entry_json(const sg_audit_entry *e);
 
 /* ---- resources: shared JSON renderers ---- */
 json_t *api_key_json(api_req *req, const sg_key *k);
@@ -108,7 +132,47 @@ json_t *api_request_json(const sg_request *r, const sg_signature *sig);
 json_t *api_roles_json(unsigned roles);
 void api_b64_set(json_t *obj, const char *name, const uint8_t *p, size_t n);
 
+/* ---- sign.c: one path for every submission ---- */
+typedef struct api_sign_fields {
+	const char *key;                 /* id or alias; NULL when policy is given */
+	const char *policy;              /* "project/slug" */
+	int64_t key_version;             /* 0 = current */
+	const char *digest;              /* base64 */
+	const char *hash_algorithm;
+	const char *signature_algorithm; /* NULL = the key's default */
+	const char *signature_format;
+	const char *context;             /* base64 */
+	int64_t pss_salt_length;         /* -1 = hash length */
+	json_t *metadata;                /* borrowed; NULL = none */
+	int timestamp;
+	int async;
+	const char *original_request_id; /* resubmit */
+	const char *description;
+	const char *idempotency_key;     /* NULL = none */
+	uint8_t body_hash[32];
+} api_sign_fields;
+/* Validate and then sign, queue or hold for approval (see sign.c). */
+void api_submit(api_req *req, api_resp *resp, const api_sign_fields *f);
+
+/* ---- policies.c ---- */
+json_t *api_policy_json(api_req *req, const sg_policy *p, int with_key);
+/* Policy constraints on a validated request; answers 4xx and returns non-zero. */
+int api_policy_check(api_req *req, api_resp *resp, const sg_policy *p, const char *hash_name,
+    const char *scheme_name, json_t *metadata);
+
 /* ---- handlers, one group per resource file ---- */
+void api_policies_create(api_req *, api_resp *);
+void api_policies_list(api_req *, api_resp *);
+void api_policies_get(api_req *, api_resp *);
+void api_requests_list(api_req *, api_resp *);
+void api_requests_resubmit(api_req *, api_resp *);
+void api_approvals_list(api_req *, api_resp *);
+void api_approvals_get(api_req *, api_resp *);
+void api_approvals_approve(api_req *, api_resp *);
+void api_approvals_reject(api_req *, api_resp *);
+void api_audit_list(api_req *, api_resp *);
+void api_audit_verify(api_req *, api_resp *);
+void api_metrics(api_req *, api_resp *);
 void api_health(api_req *, api_resp *);
 void api_ready(api_req *, api_resp *);
 void api_openapi(api_req *, api_resp *);

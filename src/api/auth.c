@@ -90,11 +90,24 @@ out:
 	return r;
 }
 
+/*
+ * Refuse, log and audit.  The entry goes to the tenant the credential
+ * belongs to when that is known (a revoked or mistyped key with a real
+ * prefix), else to the service chain.
+ */
 static int
-unauthenticated(api_req *req, api_resp *resp, const char *why, const char *logwhy)
+unauthenticated(api_req *req, api_resp *resp, const char *why, const char *logwhy,
+    const char *tenant_id)
 {
 	sg_warn("auth: refused request %s from %s: %s", req->request_id, req->client_ip, logwhy);
 	api_error(req, resp, SG_ERR_UNAUTHENTICATED, "%s", why);
+	memset(&req->principal, 0, sizeof(req->principal));
+	memset(&req->tenant, 0, sizeof(req->tenant));
+	if (tenant_id != NULL)
+		sg_strlcpy(req->tenant.id, tenant_id, sizeof(req->tenant.id));
+	api_audit(req, "auth.failed", "", json_pack("{s:s,s:s,s:s}", "reason", logwhy,
+	    "client_ip", req->client_ip, "path", req->path));
+	memset(&req->tenant, 0, sizeof(req->tenant));
 	return -1;
 }
 
@@ -106,7 +119,7 @@ load_principal(api_req *req, api_resp *resp, const char *tenant_id, const char *
 	if (r == SG_OK)
 		r = s->ops->tenant_get(s, tenant_id, &req->tenant);
 	if (r == SG_ERR_NOT_FOUND)
-		return unauthenticated(req, resp, "invalid credentials", "principal no longer exists");
+		return unauthenticated(req, resp, "invalid credentials", "principal no longer exists", tenant_id);
 	if (r != SG_OK) {
 		api_error(req, resp, r, "cannot load principal");
 		return -1;
@@ -123,12 +136,12 @@ auth_cert(api_req *req, api_resp *resp)
 
 	if (!req->peer_cert_verified)
 		return unauthenticated(req, resp, "client certificate is not trusted",
-		    "client certificate does not chain to the client CA");
+		    "client certificate does not chain to the client CA", NULL);
 	sg_sha256(req->peer_cert_der, req->peer_cert_len, fp);
 	int r = s->ops->client_cert_find(s, fp, &c);
 	if (r == SG_ERR_NOT_FOUND)
 		return unauthenticated(req, resp, "client certificate is not registered",
-		    "client certificate is not registered to any principal");
+		    "client certificate is not registered to any principal", NULL);
 	if (r != SG_OK) {
 		api_error(req, resp, r, "cannot look up client certificate");
 		return -1;
@@ -153,16 +166,16 @@ api_authenticate(api_req *req, api_resp *resp)
 	else if ((key = api_header(req, "x-api-key")) == NULL)
 		return unauthenticated(req, resp,
 		    "credentials required: send 'Authorization: Bearer <api-key>' or 'x-api-key'",
-		    "no credentials");
+		    "no credentials", NULL);
 	while (*key == ' ')
 		key++;
 	if (*key == 0 || strlen(key) > 512)
-		return unauthenticated(req, resp, "invalid API key", "malformed API key");
+		return unauthenticated(req, resp, "invalid API key", "malformed API key", NULL);
 	api_key_prefix(key, prefix);
 	sg_sha256(key, strlen(key), h);
 	int r = s->ops->api_key_find(s, prefix, &rec);
 	if (r == SG_ERR_NOT_FOUND)
-		return unauthenticated(req, resp, "invalid API key", "unknown API key prefix");
+		return unauthenticated(req, resp, "invalid API key", "unknown API key prefix", NULL);
 	if (r != SG_OK) {
 		api_error(req, resp, r, "cannot look up API key");
 		return -1;
@@ -171,8 +184,8 @@ api_authenticate(api_req *req, api_resp *resp)
 	int match = sg_ct_equal(h, rec.hash, sizeof(h));
 	sg_wipe(h, sizeof(h));
 	if (!match)
-		return unauthenticated(req, resp, "invalid API key", "API key does not match");
+		return unauthenticated(req, resp, "invalid API key", "API key does not match", rec.tenant_id);
 	if (rec.revoked_at != 0)
-		return unauthenticated(req, resp, "invalid API key", "API key revoked");
+		return unauthenticated(req, resp, "invalid API key", "API key revoked", rec.tenant_id);
 	return load_principal(req, resp, rec.tenant_id, rec.principal_id);
 }

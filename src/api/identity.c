@@ -71,6 +71,7 @@ api_tenants_create(api_req *req, api_resp *resp)
 		goto out;
 	}
 	sg_info("tenant %s (%s) created by %s", t.id, t.name, req->principal.id);
+	api_audit(req, "tenant.created", t.id, json_pack("{s:s}", "name", t.name));
 	api_json(resp, 201, tenant_json(&t));
 out:
 	json_decref(body);
@@ -177,6 +178,14 @@ api_principals_create(api_req *req, api_resp *resp)
 		goto out;
 	}
 	sg_info("principal %s (%s) created in tenant %s by %s", p.id, p.name, t.id, req->principal.id);
+	{
+		/* Recorded in the new principal's tenant, which may not be the caller's. */
+		sg_tenant mine = req->tenant;
+		req->tenant = t;
+		api_audit(req, "principal.created", p.id, json_pack("{s:s,s:o,s:s}", "name", p.name,
+		    "roles", api_roles_json(p.roles), "api_key_id", k.id));
+		req->tenant = mine;
+	}
 	json_t *j = principal_json(&p, t.name);
 	json_object_set_new(j, "api_key", json_string(key_text));
 	json_object_set_new(j, "api_key_id", json_string(k.id));
@@ -214,6 +223,7 @@ api_principals_delete(api_req *req, api_resp *resp)
 		return;
 	}
 	sg_info("principal %s deleted by %s", req->params[0], req->principal.id);
+	api_audit(req, "principal.deleted", req->params[0], NULL);
 	api_text(resp, 204, "application/json", "");
 }
 
@@ -248,6 +258,7 @@ api_principals_add_api_key(api_req *req, api_resp *resp)
 		return;
 	}
 	sg_info("api key %s (prefix %s) issued to %s by %s", k.id, k.prefix, p.id, req->principal.id);
+	api_audit(req, "api_key.created", k.id, json_pack("{s:s,s:s}", "principal", p.id, "prefix", k.prefix));
 	json_t *j = api_key_meta_json(&k);
 	json_object_set_new(j, "api_key", json_string(key_text));
 	sg_free_secret_str(key_text);
@@ -285,6 +296,7 @@ api_api_keys_revoke(api_req *req, api_resp *resp)
 		return;
 	}
 	sg_info("api key %s revoked by %s", req->params[0], req->principal.id);
+	api_audit(req, "api_key.revoked", req->params[0], NULL);
 	api_text(resp, 204, "application/json", "");
 }
 
@@ -334,6 +346,8 @@ api_principals_add_client_cert(api_req *req, api_resp *resp)
 	}
 	sg_hex_encode(c.fingerprint, 32, hex);
 	sg_info("client certificate %s (%s) registered to %s by %s", hex, c.subject, p.id, req->principal.id);
+	api_audit(req, "client_cert.registered", c.id, json_pack("{s:s,s:s,s:s}", "principal", p.id,
+	    "fingerprint_sha256", hex, "subject", c.subject));
 	api_json(resp, 201, json_pack("{s:s,s:s,s:s,s:s}", "id", c.id, "principal_id", p.id,
 	    "fingerprint_sha256", hex, "subject", c.subject));
 out:

@@ -13,16 +13,6 @@
 #include "api.h"
 #include "sg_log.h"
 
-sg_keystore *
-sg_service_keystore(const sg_service *svc, const char *storage)
-{
-	if (strcmp(storage, "DISK") == 0)
-		return svc->soft;
-	if (strcmp(storage, "HSM") == 0)
-		return svc->hsm;
-	return NULL;
-}
-
 static int
 is_one_of(const char *s, const char *const *set)
 {
@@ -189,6 +179,8 @@ api_keys_create(api_req *req, api_resp *resp)
 	}
 	sg_info("key %s (%s, %s, %s) created by %s", k.id, k.alias, sg_key_alg_name(k.alg), k.storage,
 	    req->principal.id);
+	api_audit(req, "key.created", k.id, json_pack("{s:s,s:s,s:s,s:s}", "alias", k.alias,
+	    "algorithm", sg_key_alg_name(k.alg), "storage", k.storage, "type", k.type));
 	snprintf(resp->location, sizeof(resp->location), "/v1/keys/%s", k.id);
 	api_json(resp, 201, api_key_json(req, &k));
 out:
@@ -248,6 +240,7 @@ api_keys_patch(api_req *req, api_resp *resp)
 		goto out;
 	}
 	sg_info("key %s status %s by %s", k.id, status, req->principal.id);
+	api_audit(req, "key.status_changed", k.id, json_pack("{s:s}", "status", status));
 	api_json(resp, 200, api_key_json(req, &k));
 out:
 	json_decref(body);
@@ -287,6 +280,7 @@ api_keys_rotate(api_req *req, api_resp *resp)
 		goto out;
 	}
 	sg_info("key %s rotated to version %d by %s", k.id, k.current_version, req->principal.id);
+	api_audit(req, "key.rotated", k.id, json_pack("{s:i}", "version", k.current_version));
 	api_json(resp, 200, api_key_json(req, &k));
 out:
 	sg_key_version_clear(&v);
@@ -327,6 +321,7 @@ api_keys_destroy_version(api_req *req, api_resp *resp)
 			goto out;
 		}
 		sg_info("key %s version %d destroyed by %s", k.id, v.version, req->principal.id);
+		api_audit(req, "key.version_destroyed", k.id, json_pack("{s:i}", "version", v.version));
 	}
 	sg_key_version_clear(&v);
 	if ((r = s->ops->key_version_get(s, k.id, (int)version, &v)) != SG_OK) {

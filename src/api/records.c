@@ -66,6 +66,10 @@ api_request_json(const sg_request *r, const sg_signature *sig)
 		json_object_set_new(j, "original_request_id", json_string(r->original_request_id));
 	if (r->error)
 		json_object_set_new(j, "error", json_string(r->error));
+	if (r->description[0])
+		json_object_set_new(j, "description", json_string(r->description));
+	if (r->approvals_required > 0)
+		json_object_set_new(j, "approvals_required", json_integer(r->approvals_required));
 	if (r->signature_id[0])
 		json_object_set_new(j, "signature_id", json_string(r->signature_id));
 	if (sig != NULL) {

@@ -16,18 +16,12 @@
 #include "sg_err.h"
 #include "sg_keystore.h"
 #include "sg_store.h"
+#include "sg_signing.h"
 
 /* Largest request body accepted, in bytes; larger ones get 413. */
 #define SG_API_MAX_BODY (1024u * 1024u)
 
-/* What handlers share: created by signetd at start, read-only afterwards. */
-typedef struct sg_service {
-	sg_store *store;
-	sg_committer *committer;
-	sg_keystore *soft;      /* storage DISK */
-	sg_keystore *hsm;       /* storage HSM; NULL when no PKCS#11 module is configured */
-	int64_t started_at;
-} sg_service;
+
 
 typedef struct sg_api_config {
 	const char *listen;          /* "127.0.0.1:8080", "[::1]:8443", ":8080" */
@@ -58,8 +52,5 @@ void sg_api_stop(sg_api *api);
  * bootstrap principal.
  */
 int sg_api_bootstrap(sg_service *svc, const char *env_key, const char *key_file) SG_WUR;
-
-/* Keystore for a SPEC storage value ("DISK"/"HSM"); NULL if not available. */
-sg_keystore *sg_service_keystore(const sg_service *svc, const char *storage);
 
 #endif

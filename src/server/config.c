@@ -17,6 +17,11 @@ sg_config_defaults(sg_config *c)
 	sg_strlcpy(c->log_level, "info", sizeof(c->log_level));
 	c->key_cache = 1;
 	c->commit_batch = 256;
+	c->workers = 4;
+	c->lease_seconds = 30;
+	c->max_attempts = 5;
+	c->retry_base_ms = 500;
+	c->idempotency_ttl_seconds = 86400;
 }
 
 static int
@@ -57,6 +62,20 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		c->commit_batch = (unsigned)n;
 		return SG_OK;
 	}
+	if (strcmp(key, "workers") == 0) {
+		if (sg_parse_int64(v, 1, 256, &n) != SG_OK)
+			return SG_ERR_INVALID_ARGUMENT;
+		c->workers = (unsigned)n;
+		return SG_OK;
+	}
+	if (strcmp(key, "lease_seconds") == 0)
+		return sg_parse_int64(v, 1, 3600, &c->lease_seconds);
+	if (strcmp(key, "max_attempts") == 0)
+		return sg_parse_int64(v, 1, 100, &c->max_attempts);
+	if (strcmp(key, "retry_base_ms") == 0)
+		return sg_parse_int64(v, 1, 3600000, &c->retry_base_ms);
+	if (strcmp(key, "idempotency_ttl_seconds") == 0)
+		return sg_parse_int64(v, 60, 30LL * 86400, &c->idempotency_ttl_seconds);
 	if (strcmp(key, "log_level") == 0) {
 		if (sg_log_level_from_name(v) < 0)
 			return SG_ERR_INVALID_ARGUMENT;
@@ -128,7 +147,10 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_THREADS", "threads" }, { "SIGNET_LOG_LEVEL", "log_level" },
 		{ "SIGNET_TLS_CERT", "tls_cert" }, { "SIGNET_TLS_KEY", "tls_key" },
 		{ "SIGNET_TLS_CLIENT_CA", "tls_client_ca" }, { "SIGNET_KEY_CACHE", "key_cache" },
-		{ "SIGNET_COMMIT_BATCH", "commit_batch" },
+		{ "SIGNET_COMMIT_BATCH", "commit_batch" }, { "SIGNET_WORKERS", "workers" },
+		{ "SIGNET_LEASE_SECONDS", "lease_seconds" }, { "SIGNET_MAX_ATTEMPTS", "max_attempts" },
+		{ "SIGNET_RETRY_BASE_MS", "retry_base_ms" },
+		{ "SIGNET_IDEMPOTENCY_TTL_SECONDS", "idempotency_ttl_seconds" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].env);

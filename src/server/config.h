@@ -13,6 +13,11 @@
  *   tls_client_ca   SIGNET_TLS_CLIENT_CA   (none: no client certificates)
  *   key_cache       SIGNET_KEY_CACHE       true
  *   commit_batch    SIGNET_COMMIT_BATCH    256
+ *   workers         SIGNET_WORKERS         4       async signing threads
+ *   lease_seconds   SIGNET_LEASE_SECONDS   30      a claimed job's lease
+ *   max_attempts    SIGNET_MAX_ATTEMPTS    5       then DEAD_LETTER
+ *   retry_base_ms   SIGNET_RETRY_BASE_MS   500     first retry delay (doubles)
+ *   idempotency_ttl_seconds  SIGNET_IDEMPOTENCY_TTL_SECONDS  86400
  * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
  * from the file, so it cannot end up in a checked-in config.
  */
@@ -31,6 +36,11 @@ typedef struct sg_config {
 	char tls_client_ca[1024];
 	int key_cache;
 	unsigned commit_batch;
+	unsigned workers;
+	int64_t lease_seconds;
+	int64_t max_attempts;
+	int64_t retry_base_ms;
+	int64_t idempotency_ttl_seconds;
 } sg_config;
 
 void sg_config_defaults(sg_config *c);

@@ -4,7 +4,8 @@
  * Start-up: read configuration (defaults < file < environment < flags),
  * make the data directory (0700), open the store (SQLite), the software
  * keystore (master key in the data directory, 0600), start the group
- * committer, create the bootstrap principal on first start, then serve HTTP
+ * committer, create the bootstrap principal on first start, start the
+ * signing workers, then serve HTTP
  * until SIGTERM or SIGINT, and shut down in reverse order so that every
  * signature already answered is on disk.
  */
@@ -20,6 +21,7 @@
 #include "sg_api.h"
 #include "sg_keystore.h"
 #include "sg_log.h"
+#include "sg_queue.h"
 #include "sg_secret.h"
 #include "sg_store.h"
 #include "sg_util.h"
@@ -132,6 +134,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	svc.started_at = sg_now_ms();
+	svc.idempotency_ttl_ms = cfg.idempotency_ttl_seconds * 1000;
 	const char *boot = getenv("SIGNET_BOOTSTRAP_API_KEY");
 	snprintf(path, sizeof(path), "%s/bootstrap-admin.key", cfg.data_dir);
 	if (sg_api_bootstrap(&svc, boot && *boot ? boot : NULL, path) != SG_OK)
@@ -156,6 +159,12 @@ main(int argc, char **argv)
 		sg_error("tls_client_ca needs tls_cert and tls_key");
 		goto out;
 	}
+	sg_queue_config qcfg = { .workers = cfg.workers, .lease_ms = cfg.lease_seconds * 1000,
+		.max_attempts = (int)cfg.max_attempts, .backoff_base_ms = cfg.retry_base_ms };
+	if (sg_queue_start(&svc, &qcfg, &svc.queue) != SG_OK) {
+		sg_error("cannot start the signing workers");
+		goto out;
+	}
 	if (sg_api_start(&svc, &acfg, &api) != SG_OK)
 		goto out;
 	sg_info("signetd listening on %s://%s (port %u), data in %s", tls_cert ? "https" : "http",
@@ -167,6 +176,7 @@ main(int argc, char **argv)
 	status = 0;
 out:
 	sg_api_stop(api);
+	sg_queue_stop(svc.queue);
 	if (svc.committer != NULL)
 		sg_committer_stop(svc.committer);
 	sg_keystore_close(svc.soft);

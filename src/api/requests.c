@@ -1,0 +1,103 @@
+/*
+ * requests.c - GET /v1/requests?status= and POST /v1/requests/{id}/resubmit.
+ *
+ * A resubmit is a new request for the same digest, hash and metadata as a
+ * SIGNED original, evaluated under another policy (say, a test-signing
+ * request resubmitted under release-signing with two approvals).  It goes
+ * through the same api_submit() path as POST /v1/sign.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+#include "sg_b64.h"
+
+static const char *const statuses[] = { "PENDING_APPROVAL", "QUEUED", "PROCESSING", "SIGNED",
+	"FAILED", "REJECTED", "DEAD_LETTER", NULL };
+
+int
+api_valid_status(const char *s)
+{
+	for (size_t i = 0; statuses[i] != NULL; i++)
+		if (strcmp(s, statuses[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void
+api_requests_list(api_req *req, api_resp *resp)
+{
+	sg_store *s = req->svc->store;
+	const char *status = api_query(req, "status"), *lim = api_query(req, "limit");
+	int64_t limit = 100;
+	sg_request *list = NULL;
+	size_t n = 0;
+	if (status != NULL && !api_valid_status(status)) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "status must be one of PENDING_APPROVAL, "
+		    "QUEUED, PROCESSING, SIGNED, FAILED, REJECTED, DEAD_LETTER");
+		return;
+	}
+	if (lim != NULL && sg_parse_int64(lim, 1, 1000, &limit) != SG_OK) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "limit must be 1 to 1000");
+		return;
+	}
+	int r = s->ops->request_list(s, req->tenant.id, status, limit, &list, &n);
+	if (r != SG_OK) {
+		api_error(req, resp, r, "cannot list requests");
+		return;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, api_request_json(&list[i], NULL));
+	sg_request_list_free(list, n);
+	api_json(resp, 200, json_pack("{s:o}", "requests", a));
+}
+
+void
+api_requests_resubmit(api_req *req, api_resp *resp)
+{
+	static const char *const known[] = { "policy", "description", NULL };
+	sg_store *s = req->svc->store;
+	const char *policy = NULL, *description = NULL;
+	sg_request orig;
+	api_sign_fields f;
+	char *digest = NULL;
+	json_t *metadata = NULL;
+	int r;
+
+	memset(&orig, 0, sizeof(orig));
+	json_t *body = api_body_object(req, resp);
+	if (body == NULL)
+		return;
+	if (api_fields_known(req, resp, body, known) ||
+	    api_field_str(req, resp, body, "policy", 1, 2 * SG_NAME_MAX, &policy) ||
+	    api_field_str(req, resp, body, "description", 0, 500, &description))
+		goto out;
+	if ((r = s->ops->request_get(s, req->tenant.id, req->params[0], &orig)) != SG_OK) {
+		api_error(req, resp, r, "no such request");
+		goto out;
+	}
+	if (strcmp(orig.status, "SIGNED") != 0) {
+		api_error(req, resp, SG_ERR_PRECONDITION,
+		    "only a SIGNED request can be resubmitted; this one is %s", orig.status);
+		goto out;
+	}
+	if ((digest = sg_b64_encode(orig.digest, orig.digest_len)) == NULL) {
+		api_error(req, resp, SG_ERR_NOMEM, "digest");
+		goto out;
+	}
+	metadata = orig.metadata_json ? json_loads(orig.metadata_json, 0, NULL) : NULL;
+	memset(&f, 0, sizeof(f));
+	f.policy = policy;
+	f.digest = digest;
+	f.hash_algorithm = orig.hash_alg;
+	f.pss_salt_length = -1;
+	f.metadata = metadata;
+	f.original_request_id = orig.id;
+	f.description = description;
+	api_submit(req, resp, &f);
+out:
+	free(digest);
+	json_decref(metadata);
+	sg_request_clear(&orig);
+	json_decref(body);
+}
