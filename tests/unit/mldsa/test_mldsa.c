@@ -2,9 +2,11 @@
  * Behavioural tests of sg_mldsa beyond the ACVP vectors: for ML-DSA-44, -65 and -87,
  * sizes, key generation, sign/verify round trips over every interface, rejection of
  * tampered messages, contexts and signatures, strict decoding of malformed private
- * keys, hint encodings and SPKI, plus exhaustive checks of the rounding functions and
- * a check of the NTT against schoolbook multiplication.
+ * keys, hint encodings and SPKI, exhaustive checks of the rounding functions, a check
+ * of the NTT against schoolbook multiplication, and the peak stack use of each
+ * operation (the library promises to stay well inside a thread's stack).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -488,6 +490,78 @@ static void ntt_product(void)
   }
 }
 
+
+/* ---- peak stack use, measured by painting a thread's stack ---- */
+
+#define STACK_AREA (512 * 1024)
+#define STACK_LIMIT (150 * 1024)
+#define STACK_PAINT 0xa5
+
+typedef struct {
+  sg_mldsa_param p;
+  int op; /* 0 keygen, 1 sign, 2 verify */
+  int rc;
+  keypair *kp;
+} stack_job;
+
+static void *stack_job_run(void *arg)
+{
+  stack_job *job = arg;
+  static const uint8_t msg[32] = { 1 };
+  uint8_t seed[32] = { 2 };
+  keypair *kp = job->kp;
+  if (job->op == 0)
+    job->rc = sg_mldsa_keygen(job->p, seed, kp->pk, kp->sk);
+  else if (job->op == 1)
+    job->rc = sg_mldsa_sign(job->p, kp->sk, msg, sizeof(msg), NULL, 0, NULL, kp->sig);
+  else
+    job->rc = sg_mldsa_verify(job->p, kp->pk, msg, sizeof(msg), NULL, 0, kp->sig,
+                              sg_mldsa_sig_bytes(job->p));
+  return NULL;
+}
+
+/* Bytes of stack the job touched (including the thread's own bookkeeping). */
+static size_t stack_peak(stack_job *job)
+{
+  uint8_t *area = aligned_alloc(4096, STACK_AREA);
+  pthread_attr_t attr;
+  pthread_t thread;
+  size_t untouched = 0;
+  if (area == NULL)
+    return SIZE_MAX;
+  memset(area, STACK_PAINT, STACK_AREA);
+  if (pthread_attr_init(&attr) != 0 || pthread_attr_setstack(&attr, area, STACK_AREA) != 0 ||
+      pthread_create(&thread, &attr, stack_job_run, job) != 0) {
+    free(area);
+    return SIZE_MAX;
+  }
+  pthread_join(thread, NULL);
+  pthread_attr_destroy(&attr);
+  while (untouched < STACK_AREA && area[untouched] == STACK_PAINT)
+    untouched++;
+  free(area);
+  return STACK_AREA - untouched;
+}
+
+static void stack_use(void)
+{
+  static const char *ops[] = { "keygen", "sign", "verify" };
+  for (size_t i = 0; i < sizeof(all_sets) / sizeof(all_sets[0]); i++) {
+    static keypair kp;
+    printf("stack %s:", sg_mldsa_param_name(all_sets[i]));
+    for (int op = 0; op < 3; op++) {
+      stack_job job = { all_sets[i], op, -1, &kp };
+      size_t peak = stack_peak(&job);
+      CHECK(job.rc == 0);
+      printf(" %s %zu B", ops[op], peak);
+#ifndef SIGNET_SANITIZE /* sanitizers add redzones to every frame */
+      CHECK(peak < STACK_LIMIT);
+#endif
+    }
+    printf("\n");
+  }
+}
+
 int main(void)
 {
   sizes();
@@ -501,5 +575,6 @@ int main(void)
   }
   rounding();
   ntt_product();
+  stack_use();
   return check_report("mldsa");
 }
