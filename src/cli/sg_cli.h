@@ -1,0 +1,274 @@
+/*
+ * sg_cli.h - the pieces of the `signet` command-line client.
+ *
+ * The CLI hashes artifacts locally, talks to signetd's native JSON API
+ * (SPEC §3) over libcurl, and verifies signatures offline with src/crypto.
+ * main.c dispatches to one function per command (cmd_*.c); those share an
+ * option parser (opts.c), the HTTP client (http.c), streaming file hashing
+ * (hashfile.c), public-key loading (pubkey.c) and the bundle format
+ * (bundle.c).  Everything here except main() lives in the sg_cli library so
+ * the unit tests in tests/unit/cli can link it.
+ *
+ * Error reporting: a failing function records one human sentence with
+ * sg_cli_err() (the first one recorded wins, since it names the root cause)
+ * and returns a negative SG_ERR_*; main() prints it as the single line on
+ * stderr.  Exit statuses are SG_CLI_EXIT_*.
+ */
+#ifndef SG_CLI_H
+#define SG_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+#include "sg_buf.h"
+#include "sg_crypto.h"
+#include "sg_err.h"
+
+#define SG_CLI_VERSION "0.1.0"
+#define SG_CLI_USER_AGENT "signet-cli/0.1"
+
+/* Exit statuses: the contract scripts rely on. */
+#define SG_CLI_EXIT_OK 0       /* done; signature valid */
+#define SG_CLI_EXIT_INVALID 1  /* signature invalid */
+#define SG_CLI_EXIT_ERROR 2    /* usage, I/O or service error */
+
+/* Size limits on what the CLI reads from outside. */
+#define SG_CLI_MAX_RESPONSE (8u * 1024u * 1024u)   /* one HTTP response body */
+#define SG_CLI_MAX_BUNDLE (4u * 1024u * 1024u)     /* a bundle JSON file */
+#define SG_CLI_MAX_PEM (1u * 1024u * 1024u)        /* a public key / cert file */
+#define SG_CLI_MAX_SIGNATURE (64u * 1024u)         /* a raw signature file */
+
+/* Streaming hash: read size, and the file size from which a progress bar shows. */
+#define SG_CLI_READ_CHUNK (64u * 1024u)
+#define SG_CLI_PROGRESS_MIN (64ull * 1024u * 1024u)
+
+/* ---- error message ---- */
+
+/* Record the human message for the current failure unless one is already recorded. */
+void sg_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The recorded message, or NULL. */
+const char *sg_cli_errmsg(void);
+
+/* Forget the recorded message (after a failure the caller chose to survive). */
+void sg_cli_err_clear(void);
+
+/* Add " (see 'signet CMD --help')" to the recorded message: for usage errors. */
+void sg_cli_err_usage(const char *cmd);
+
+/* ---- options ---- */
+
+/*
+ * One long option.  `value` receives a pointer into argv (options that take
+ * a value) or the string "1" (flags).  Options are spelled "--name VALUE" or
+ * "--name=VALUE"; "--" ends the options.
+ */
+typedef struct sg_cli_opt {
+	const char *name;       /* without the leading "--" */
+	int takes_value;
+	const char **value;
+} sg_cli_opt;
+
+/*
+ * Parse argv[0..argc) against the NULL-name-terminated tables `opts` and
+ * `common` (either may be NULL), collecting up to maxpos positional
+ * arguments into pos[] and their count into *npos.  An unknown option, a
+ * missing value, an option given twice or too many positionals is a usage
+ * error: SG_ERR_INVALID_ARGUMENT with the message recorded.
+ */
+int sg_cli_parse(int argc, char **argv, const sg_cli_opt *opts, const sg_cli_opt *common,
+    const char **pos, size_t maxpos, size_t *npos) SG_WUR;
+
+/* 1 when argv (before a "--") holds "--help" or "-h". */
+int sg_cli_wants_help(int argc, char **argv);
+
+/* ---- connection to signetd ---- */
+
+/* Where and how to reach the service; filled from flags, then the environment. */
+typedef struct sg_cli_conn {
+	const char *url;        /* base URL, e.g. http://127.0.0.1:8443 */
+	char *api_key;          /* owned, wiped by sg_cli_conn_clear; may be NULL with mTLS */
+	const char *cacert;     /* CA bundle to trust (PEM) */
+	const char *cert;       /* client certificate for mTLS (PEM) */
+	const char *cert_key;   /* its private key (PEM) */
+} sg_cli_conn;
+
+/* The raw connection flags every networked command accepts. */
+typedef struct sg_cli_conn_flags {
+	const char *url, *api_key, *cacert, *cert, *cert_key;
+} sg_cli_conn_flags;
+
+/* Option table for sg_cli_conn_flags; `f` must outlive the table. */
+void sg_cli_conn_opts(sg_cli_conn_flags *f, sg_cli_opt out[6]);
+
+/* The connection flags of this run: given before the command or after it. */
+extern sg_cli_conn_flags sg_cli_flags;
+
+/*
+ * Resolve flags over SIGNET_URL / SIGNET_API_KEY into *c.  The API key is
+ * copied and, when it came from argv, overwritten there so it does not stay
+ * visible in the process list.  Fails (message recorded) without a URL, or
+ * without any credential (API key or client certificate).
+ */
+int sg_cli_conn_init(sg_cli_conn *c, sg_cli_conn_flags *f) SG_WUR;
+
+/* Wipe the API key and reset.  NULL is fine. */
+void sg_cli_conn_clear(sg_cli_conn *c);
+
+/* One HTTP exchange. */
+typedef struct sg_cli_resp {
+	long status;
+	sg_buf body;                 /* at most SG_CLI_MAX_RESPONSE bytes */
+	char request_id[96];         /* X-Request-Id, "" if none */
+	char content_type[96];
+	int too_large;               /* the body went over its limit */
+} sg_cli_resp;
+
+void sg_cli_resp_free(sg_cli_resp *r);
+
+/*
+ * Perform METHOD url+path with an optional JSON body and Accept header
+ * (NULL: application/json).  On SG_OK *resp holds the status and body,
+ * whatever the status; the caller frees it.  Transport failures return
+ * SG_ERR_UNAVAILABLE with the message recorded.
+ */
+int sg_cli_http(const sg_cli_conn *c, const char *method, const char *path,
+    const json_t *body, const char *accept, sg_cli_resp *resp) SG_WUR;
+
+/*
+ * sg_cli_http plus the error convention: a 2xx answer with a JSON body is
+ * parsed into *out (caller json_decref's) and its status stored in
+ * *status (optional).  Any other answer records "service error: HTTP <n>
+ * <CODE>: <message> (request <id>)" and returns the matching SG_ERR_*
+ * (SG_ERR_NOT_FOUND for 404, ...).
+ */
+int sg_cli_call(const sg_cli_conn *c, const char *method, const char *path,
+    const json_t *body, long *status, json_t **out) SG_WUR;
+
+/*
+ * Record a non-2xx answer as "service error: HTTP <n> <CODE>: <message>
+ * (request <id>)" and return the SG_ERR_* that fits its status.
+ */
+int sg_cli_resp_error(const sg_cli_resp *resp);
+
+/* Percent-encode one path segment (an id or alias); malloc'd, NULL on failure. */
+char *sg_cli_path_escape(const char *segment);
+
+/* ---- hashing files ---- */
+
+/*
+ * Progress callback for sg_cli_hash_file: done and total bytes.  Called
+ * after each chunk; `arg` is passed through.
+ */
+typedef void (*sg_cli_progress_fn)(uint64_t done, uint64_t total, void *arg);
+
+/*
+ * Hash the file at `path` with h, reading SG_CLI_READ_CHUNK bytes at a time
+ * through EVP_DigestUpdate, so memory use does not depend on the file size.
+ * `progress` (optional) is called after each chunk.  On success digest
+ * holds *digest_len = sg_hash_len(h) bytes; on failure the message is
+ * recorded and the outputs are untouched.
+ */
+int sg_cli_hash_file(const char *path, sg_hash_alg h, sg_cli_progress_fn progress,
+    void *progress_arg, uint8_t digest[SG_MAX_DIGEST], size_t *digest_len) SG_WUR;
+
+/*
+ * sg_cli_hash_file with a progress bar on stderr when stderr is a terminal
+ * and the file is larger than SG_CLI_PROGRESS_MIN.
+ */
+int sg_cli_hash_file_ui(const char *path, sg_hash_alg h, uint8_t digest[SG_MAX_DIGEST],
+    size_t *digest_len) SG_WUR;
+
+/* Draw one progress-bar line ("\r[####    ]  42%  1.2/3.0 GiB") on f. */
+void sg_cli_progress_draw(FILE *f, uint64_t done, uint64_t total);
+
+/* ---- public keys ---- */
+
+/*
+ * Extract the SubjectPublicKeyInfo DER from PEM text holding a "PUBLIC KEY"
+ * or a "CERTIFICATE" (the first block of that kind; a chain gives its leaf).
+ * Works for key types OpenSSL cannot use (ML-DSA under OpenSSL 3.0), since
+ * the SPKI is taken as bytes.  *spki is malloc'd.  SG_ERR_BAD_ENCODING when
+ * no usable block is found (message recorded).
+ */
+int sg_cli_spki_from_pem(const char *pem, size_t pem_len, uint8_t **spki,
+    size_t *spki_len) SG_WUR;
+
+/*
+ * The key algorithm of an SPKI: RSA by modulus size, EC by curve, Ed25519,
+ * ML-DSA-44/65/87 and MLDSA65-ECDSA-P256 by OID.  SG_KEY_NONE when it cannot
+ * be told (an RSA size or curve Signet does not use, garbage).
+ */
+sg_key_alg sg_cli_spki_key_alg(const uint8_t *spki, size_t spki_len);
+
+/* ---- bundles ---- */
+
+#define SG_CLI_BUNDLE_FORMAT "signet-bundle-v1"
+
+/*
+ * Read and parse a bundle file: JSON object with "format" equal to
+ * SG_CLI_BUNDLE_FORMAT, no duplicate keys, every known field of the right
+ * type.  *out is the parsed object (caller json_decref's).
+ */
+int sg_cli_bundle_load(const char *path, json_t **out) SG_WUR;
+
+/* String field of a JSON object, or NULL when absent / not a string / empty. */
+const char *sg_cli_json_str(const json_t *obj, const char *key);
+
+/* Positive integer field of a JSON object, or 0 when absent or not one. */
+int64_t sg_cli_json_int(const json_t *obj, const char *key);
+
+/* ---- verification and shared argument checks ---- */
+
+/* What a signature is checked against besides the public key. */
+typedef struct sg_cli_verify_in {
+	const char *key_algorithm;        /* as claimed (bundle, server); NULL: from the key */
+	const char *signature_algorithm;  /* NULL: the key algorithm's default scheme */
+	const char *signature_format;     /* NULL: DER for ECDSA */
+	const uint8_t *context;           /* ML-DSA context, may be NULL */
+	size_t context_len;
+	sg_hash_alg hash;
+	const uint8_t *digest;
+	size_t digest_len;
+	const uint8_t *sig;
+	size_t sig_len;
+} sg_cli_verify_in;
+
+/*
+ * Verify offline with an SPKI.  The key algorithm is read from the key
+ * itself (sg_cli_spki_key_alg), falling back to in->key_algorithm when the
+ * key does not say; a claim that contradicts the key makes the signature
+ * invalid.  Returns SG_OK when valid, SG_ERR_BAD_SIGNATURE when
+ * not (the reason recorded), another code when it cannot be checked (the
+ * message recorded).
+ */
+int sg_cli_verify_spki(const uint8_t *spki, size_t spki_len, const sg_cli_verify_in *in) SG_WUR;
+
+/* Parse --hash-algorithm (NULL: SHA-256) into *h; usage error when unknown. */
+int sg_cli_parse_hash(const char *name, sg_hash_alg *h) SG_WUR;
+
+/* Decode a base64 --context (0..255 bytes) into a malloc'd *ctx; usage error otherwise. */
+int sg_cli_parse_context(const char *b64, uint8_t **ctx, size_t *ctx_len) SG_WUR;
+
+/* Check --signature-algorithm / --signature-format spellings (NULL is fine). */
+int sg_cli_check_scheme(const char *name) SG_WUR;
+int sg_cli_check_format(const char *name) SG_WUR;
+
+/* Parse a --key-version / --version value (1..2^31-1). */
+int sg_cli_parse_version(const char *s, const char *what, int64_t *out) SG_WUR;
+
+/* The last path component of path (a pointer into it). */
+const char *sg_cli_basename(const char *path);
+
+/* ---- commands: each returns an SG_CLI_EXIT_* status ---- */
+
+int sg_cli_cmd_sign_file(int argc, char **argv);
+int sg_cli_cmd_verify_file(int argc, char **argv);
+int sg_cli_cmd_keys(int argc, char **argv);
+
+/* Usage texts, printed by --help and after usage errors. */
+extern const char sg_cli_usage_main[];
+extern const char sg_cli_usage_conn[];
+
+#endif
