@@ -1,0 +1,535 @@
+/*
+ * test_cli_unit.c - the CLI's pieces that need no server: streaming file
+ * hashing (correct digests across chunk boundaries, bounded memory on a file
+ * far larger than the read buffer), key-algorithm detection from SPKI, PEM
+ * loading, offline verification of the post-quantum keys OpenSSL 3.0 cannot
+ * parse, and the option parser's rules.
+ *
+ * Each check counts; any failure makes the program exit non-zero.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include "sg_cli.h"
+
+static int failures, checks;
+
+#define CHECK(cond) do { \
+	checks++; \
+	if (!(cond)) { \
+		failures++; \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+	} \
+} while (0)
+
+static char tmpdir[] = "/tmp/signet-cli-unit-XXXXXX";
+
+static void
+path_in_tmp(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", tmpdir, name);
+}
+
+static void
+write_bytes(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+/* ---- hashing ---- */
+
+struct progress_log {
+	unsigned calls;
+	uint64_t last_done, total;
+	uint64_t max_step;
+};
+
+static void
+log_progress(uint64_t done, uint64_t total, void *arg)
+{
+	struct progress_log *l = arg;
+
+	if (done - l->last_done > l->max_step)
+		l->max_step = done - l->last_done;
+	l->calls++;
+	l->last_done = done;
+	l->total = total;
+}
+
+static void
+test_known_answers(void)
+{
+	/* SHA-256("abc"), SHA-512(""), FIPS 180-2 / well known. */
+	static const uint8_t sha256_abc[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde,
+		0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+		0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+	};
+	static const uint8_t sha512_empty_head[8] = {
+		0xcf, 0x83, 0xe1, 0x35, 0x7e, 0xef, 0xb8, 0xbd,
+	};
+	char path[256];
+	uint8_t d[SG_MAX_DIGEST];
+	size_t dlen = 0;
+
+	path_in_tmp(path, sizeof(path), "abc");
+	write_bytes(path, (const uint8_t *)"abc", 3);
+	CHECK(sg_cli_hash_file(path, SG_HASH_SHA256, NULL, NULL, d, &dlen) == SG_OK);
+	CHECK(dlen == 32 && memcmp(d, sha256_abc, 32) == 0);
+
+	path_in_tmp(path, sizeof(path), "empty");
+	write_bytes(path, NULL, 0);
+	CHECK(sg_cli_hash_file(path, SG_HASH_SHA512, NULL, NULL, d, &dlen) == SG_OK);
+	CHECK(dlen == 64 && memcmp(d, sha512_empty_head, 8) == 0);
+}
+
+/* Files around the chunk size: the streamed digest equals a one-shot digest. */
+static void
+test_chunk_boundaries(void)
+{
+	const size_t sizes[] = {
+		1, SG_CLI_READ_CHUNK - 1, SG_CLI_READ_CHUNK, SG_CLI_READ_CHUNK + 1,
+		3 * SG_CLI_READ_CHUNK + 17,
+	};
+	const sg_hash_alg hashes[] = { SG_HASH_SHA256, SG_HASH_SHA384, SG_HASH_SHA3_512 };
+	char path[256];
+
+	path_in_tmp(path, sizeof(path), "chunks");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		uint8_t *data = malloc(n);
+		if (data == NULL || RAND_bytes(data, (int)n) != 1)
+			exit(2);
+		write_bytes(path, data, n);
+		for (size_t j = 0; j < sizeof(hashes) / sizeof(hashes[0]); j++) {
+			uint8_t want[EVP_MAX_MD_SIZE], got[SG_MAX_DIGEST];
+			unsigned wlen = 0;
+			size_t glen = 0;
+			struct progress_log log = { 0, 0, 0, 0 };
+
+			CHECK(EVP_Digest(data, n, want, &wlen, sg_hash_md(hashes[j]), NULL) == 1);
+			CHECK(sg_cli_hash_file(path, hashes[j], log_progress, &log, got, &glen) == SG_OK);
+			CHECK(glen == wlen && memcmp(got, want, wlen) == 0);
+			/* One callback per chunk, never more than a chunk at a time. */
+			CHECK(log.calls == (n + SG_CLI_READ_CHUNK - 1) / SG_CLI_READ_CHUNK);
+			CHECK(log.last_done == n && log.total == n);
+			CHECK(log.max_step <= SG_CLI_READ_CHUNK);
+		}
+		free(data);
+	}
+}
+
+static long
+max_rss_kib(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return -1;
+	return ru.ru_maxrss;
+}
+
+/*
+ * A 256 MiB (sparse) file hashes correctly while the peak resident size
+ * grows by far less than the file: the hash streams instead of loading or
+ * mapping the file.
+ */
+static void
+test_constant_memory(void)
+{
+	const uint64_t size = 256ull * 1024 * 1024;
+	const long allowed_growth_kib = 32 * 1024;
+	char path[256];
+	int fd;
+	uint8_t got[SG_MAX_DIGEST], want[EVP_MAX_MD_SIZE];
+	unsigned wlen = 0;
+	size_t glen = 0;
+	long before, after;
+	struct progress_log log = { 0, 0, 0, 0 };
+	uint8_t *zeros = calloc(1, SG_CLI_READ_CHUNK);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (zeros == NULL || ctx == NULL)
+		exit(2);
+	/* Reference digest of 256 MiB of zeros, computed without any file. */
+	CHECK(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1);
+	for (uint64_t done = 0; done < size; done += SG_CLI_READ_CHUNK)
+		CHECK(EVP_DigestUpdate(ctx, zeros, SG_CLI_READ_CHUNK) == 1);
+	CHECK(EVP_DigestFinal_ex(ctx, want, &wlen) == 1);
+	EVP_MD_CTX_free(ctx);
+	free(zeros);
+
+	path_in_tmp(path, sizeof(path), "big");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0 || close(fd) != 0) {
+		perror(path);
+		exit(2);
+	}
+	before = max_rss_kib();
+	CHECK(sg_cli_hash_file(path, SG_HASH_SHA256, log_progress, &log, got, &glen) == SG_OK);
+	after = max_rss_kib();
+	CHECK(glen == 32 && memcmp(got, want, 32) == 0);
+	CHECK(log.last_done == size && log.max_step <= SG_CLI_READ_CHUNK);
+	fprintf(stderr, "constant memory: peak RSS %ld KiB before, %ld KiB after hashing "
+	    "%llu MiB\n", before, after, (unsigned long long)(size >> 20));
+	CHECK(before > 0 && after - before < allowed_growth_kib);
+	unlink(path);
+}
+
+static void
+test_hash_errors(void)
+{
+	char path[256];
+	uint8_t d[SG_MAX_DIGEST];
+	size_t dlen = 12345;
+
+	path_in_tmp(path, sizeof(path), "does-not-exist");
+	sg_cli_err_clear();
+	CHECK(sg_cli_hash_file(path, SG_HASH_SHA256, NULL, NULL, d, &dlen) == SG_ERR_IO);
+	CHECK(dlen == 12345);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "cannot open") != NULL);
+	sg_cli_err_clear();
+	CHECK(sg_cli_hash_file(tmpdir, SG_HASH_SHA256, NULL, NULL, d, &dlen) == SG_ERR_IO);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "directory") != NULL);
+	sg_cli_err_clear();
+	CHECK(sg_cli_hash_file(path, SG_HASH_NONE, NULL, NULL, d, &dlen) ==
+	    SG_ERR_UNSUPPORTED_HASH);
+	sg_cli_err_clear();
+}
+
+/* ---- public keys ---- */
+
+static EVP_PKEY *
+gen_key(const char *type, const char *param, int bits)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *pkey = NULL;
+
+	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1)
+		exit(2);
+	if (param != NULL && EVP_PKEY_CTX_set_group_name(ctx, param) != 1)
+		exit(2);
+	if (bits > 0 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) != 1)
+		exit(2);
+	if (EVP_PKEY_keygen(ctx, &pkey) != 1)
+		exit(2);
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
+/* SPKI DER of pkey into a malloc'd buffer. */
+static uint8_t *
+spki_of(EVP_PKEY *pkey, size_t *len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pkey, &der);
+	uint8_t *copy;
+
+	if (n <= 0 || (copy = malloc((size_t)n)) == NULL)
+		exit(2);
+	memcpy(copy, der, (size_t)n);
+	OPENSSL_free(der);
+	*len = (size_t)n;
+	return copy;
+}
+
+static void
+test_key_algorithms(void)
+{
+	struct {
+		const char *type, *group;
+		int bits;
+		sg_key_alg want;
+	} cases[] = {
+		{ "RSA", NULL, 2048, SG_KEY_RSA_2048 },
+		{ "RSA", NULL, 1024, SG_KEY_NONE },  /* not a Signet key size */
+		{ "EC", "P-256", 0, SG_KEY_EC_P256 },
+		{ "EC", "P-384", 0, SG_KEY_EC_P384 },
+		{ "EC", "P-521", 0, SG_KEY_EC_P521 },
+		{ "EC", "secp256k1", 0, SG_KEY_NONE },
+		{ "ED25519", NULL, 0, SG_KEY_ED25519 },
+	};
+	/* SEQUENCE { SEQUENCE { OID 2.16.840.1.101.3.4.3.18 }, BIT STRING {00 + 4 bytes} }. */
+	uint8_t mldsa[] = {
+		0x30, 0x14, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+		0x04, 0x03, 0x12, 0x03, 0x05, 0x00, 0xde, 0xad, 0xbe, 0xef,
+	};
+	uint8_t junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		EVP_PKEY *pkey = gen_key(cases[i].type, cases[i].group, cases[i].bits);
+		size_t len = 0;
+		uint8_t *spki = spki_of(pkey, &len);
+		sg_key_alg got = sg_cli_spki_key_alg(spki, len);
+		if (got != cases[i].want)
+			fprintf(stderr, "case %zu: got %d want %d\n", i, (int)got, (int)cases[i].want);
+		CHECK(got == cases[i].want);
+		/* Trailing bytes after the SPKI are refused, not ignored. */
+		uint8_t *longer = malloc(len + 1);
+		if (longer == NULL)
+			exit(2);
+		memcpy(longer, spki, len);
+		longer[len] = 0;
+		CHECK(sg_cli_spki_key_alg(longer, len + 1) == SG_KEY_NONE);
+		free(longer);
+		free(spki);
+		EVP_PKEY_free(pkey);
+	}
+	CHECK(sg_cli_spki_key_alg(mldsa, sizeof(mldsa)) == SG_KEY_MLDSA_65);
+	mldsa[14] = 0x13;
+	CHECK(sg_cli_spki_key_alg(mldsa, sizeof(mldsa)) == SG_KEY_MLDSA_87);
+	mldsa[14] = 0x11;
+	CHECK(sg_cli_spki_key_alg(mldsa, sizeof(mldsa)) == SG_KEY_MLDSA_44);
+	mldsa[14] = 0x7f;
+	CHECK(sg_cli_spki_key_alg(mldsa, sizeof(mldsa)) == SG_KEY_NONE);
+	CHECK(sg_cli_spki_key_alg(junk, sizeof(junk)) == SG_KEY_NONE);
+	CHECK(sg_cli_spki_key_alg(NULL, 0) == SG_KEY_NONE);
+}
+
+/* PEM public keys and certificates give the same SPKI. */
+static void
+test_pem_loading(void)
+{
+	EVP_PKEY *pkey = gen_key("EC", "P-256", 0);
+	X509 *cert = X509_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	size_t want_len = 0, got_len = 0;
+	uint8_t *want = spki_of(pkey, &want_len), *got = NULL;
+	char *text = NULL;
+	long n;
+
+	if (cert == NULL || bio == NULL)
+		exit(2);
+	/* A minimal self-signed certificate over the key. */
+	X509_set_version(cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"signet test", -1, -1, 0);
+	X509_set_issuer_name(cert, X509_get_subject_name(cert));
+	X509_set_pubkey(cert, pkey);
+	if (X509_sign(cert, pkey, EVP_sha256()) <= 0)
+		exit(2);
+
+	/* Junk before the block, a certificate first: its key is taken. */
+	BIO_puts(bio, "some text that is not PEM\n");
+	PEM_write_bio_X509(bio, cert);
+	n = BIO_get_mem_data(bio, &text);
+	CHECK(sg_cli_spki_from_pem(text, (size_t)n, &got, &got_len) == SG_OK);
+	CHECK(got_len == want_len && memcmp(got, want, want_len) == 0);
+	free(got);
+	got = NULL;
+
+	(void)BIO_reset(bio);
+	PEM_write_bio_PUBKEY(bio, pkey);
+	n = BIO_get_mem_data(bio, &text);
+	CHECK(sg_cli_spki_from_pem(text, (size_t)n, &got, &got_len) == SG_OK);
+	CHECK(got_len == want_len && memcmp(got, want, want_len) == 0);
+	free(got);
+	got = NULL;
+
+	sg_cli_err_clear();
+	CHECK(sg_cli_spki_from_pem("no pem here", 11, &got, &got_len) == SG_ERR_BAD_ENCODING);
+	CHECK(got == NULL && sg_cli_errmsg() != NULL);
+	sg_cli_err_clear();
+
+	free(want);
+	BIO_free(bio);
+	X509_free(cert);
+	EVP_PKEY_free(pkey);
+}
+
+/*
+ * ML-DSA and the composite cannot be parsed by OpenSSL 3.0: the CLI must
+ * still take their PEM, tell the algorithm from the OID and verify through
+ * src/crypto, with and without a bundle's key_algorithm claim.
+ */
+static void
+test_pq_offline_verify(void)
+{
+	const struct {
+		sg_key_alg alg;
+		sg_hash_alg hash;
+		const char *scheme;
+	} cases[] = {
+		{ SG_KEY_MLDSA_65, SG_HASH_SHA256, NULL },
+		{ SG_KEY_MLDSA_65, SG_HASH_SHA512, "ML-DSA-65" },
+		{ SG_KEY_MLDSA_87, SG_HASH_SHA384, NULL },
+		{ SG_KEY_MLDSA65_ECDSA_P256, SG_HASH_SHA512, NULL },
+	};
+	static const uint8_t context[] = { 'r', 'e', 'l', 'e', 'a', 's', 'e' };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sg_privkey *k = NULL;
+		int r;
+		uint8_t *spki = NULL, *pem_spki = NULL, *sig = NULL;
+		size_t spki_len = 0, pem_spki_len = 0, sig_len = 0;
+		char *pem = NULL;
+		uint8_t digest[SG_MAX_DIGEST];
+		size_t dlen = sg_hash_len(cases[i].hash);
+		sg_sign_params p = { cases[i].hash, SG_SCHEME_NONE, SG_FORMAT_DEFAULT, -1,
+		    context, sizeof(context) };
+
+		if (cases[i].scheme != NULL)
+			p.scheme = sg_scheme_from_name(cases[i].scheme);
+		if (cases[i].alg == SG_KEY_MLDSA65_ECDSA_P256)
+			p.context_len = 0;
+		if (RAND_bytes(digest, (int)dlen) != 1)
+			exit(2);
+		r = sg_privkey_generate(cases[i].alg, &k);
+		if (r == SG_ERR_UNSUPPORTED_ALGORITHM && cases[i].alg == SG_KEY_MLDSA65_ECDSA_P256) {
+			/* The composite is wired into sg_crypto after ML-DSA; until then, say so. */
+			fprintf(stderr, "note: %s not available in sg_crypto yet; case skipped\n",
+			    sg_key_alg_name(cases[i].alg));
+			continue;
+		}
+		CHECK(r == SG_OK);
+		CHECK(k != NULL && sg_privkey_public_spki(k, &spki, &spki_len) == SG_OK);
+		CHECK(spki != NULL && sg_spki_to_pem(spki, spki_len, &pem) == SG_OK);
+		CHECK(pem != NULL && sg_sign_params_check(cases[i].alg, &p) == SG_OK);
+		CHECK(sg_sign_digest(k, &p, digest, dlen, &sig, &sig_len) == SG_OK);
+		if (pem == NULL || sig == NULL) {
+			sg_privkey_free(k);
+			free(spki);
+			free(pem);
+			free(sig);
+			continue;
+		}
+		CHECK(sg_cli_spki_from_pem(pem, strlen(pem), &pem_spki, &pem_spki_len) == SG_OK);
+		CHECK(pem_spki_len == spki_len && memcmp(pem_spki, spki, spki_len) == 0);
+		CHECK(sg_cli_spki_key_alg(pem_spki, pem_spki_len) == cases[i].alg);
+
+		sg_cli_verify_in in = {
+			.key_algorithm = NULL,
+			.signature_algorithm = cases[i].scheme,
+			.context = p.context,
+			.context_len = p.context_len,
+			.hash = cases[i].hash,
+			.digest = digest,
+			.digest_len = dlen,
+			.sig = sig,
+			.sig_len = sig_len,
+		};
+		sg_cli_err_clear();
+		CHECK(sg_cli_verify_spki(pem_spki, pem_spki_len, &in) == SG_OK);
+		in.key_algorithm = sg_key_alg_name(cases[i].alg);
+		CHECK(sg_cli_verify_spki(pem_spki, pem_spki_len, &in) == SG_OK);
+		/* A claim that contradicts the key's OID is an invalid signature. */
+		in.key_algorithm = cases[i].alg == SG_KEY_MLDSA_65 ? "ML-DSA-87" : "ML-DSA-65";
+		CHECK(sg_cli_verify_spki(pem_spki, pem_spki_len, &in) == SG_ERR_BAD_SIGNATURE);
+		in.key_algorithm = NULL;
+		digest[0] ^= 1;
+		sg_cli_err_clear();
+		CHECK(sg_cli_verify_spki(pem_spki, pem_spki_len, &in) == SG_ERR_BAD_SIGNATURE);
+		CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "does not match") != NULL);
+		digest[0] ^= 1;
+		if (p.context_len > 0) {
+			in.context_len--;
+			CHECK(sg_cli_verify_spki(pem_spki, pem_spki_len, &in) == SG_ERR_BAD_SIGNATURE);
+		}
+		sg_cli_err_clear();
+		sg_privkey_free(k);
+		free(spki);
+		free(pem_spki);
+		free(pem);
+		free(sig);
+	}
+}
+
+/* ---- option parsing ---- */
+
+static int
+parse(int argc, char **argv, const char **a, const char **b, const char **flag,
+    const char **pos, size_t *npos)
+{
+	sg_cli_opt opts[] = {
+		{ "alpha", 1, a }, { "beta", 1, b }, { "flag", 0, flag }, { NULL, 0, NULL },
+	};
+	*a = *b = *flag = NULL;
+	sg_cli_err_clear();
+	return sg_cli_parse(argc, argv, opts, NULL, pos, 2, npos);
+}
+
+static void
+test_options(void)
+{
+	const char *a, *b, *flag, *pos[2];
+	size_t npos = 0;
+	char *ok[] = { "file", "--alpha", "1", "--beta=x=y", "--flag", "--", "--alpha" };
+	char *twice[] = { "--alpha", "1", "--alpha=2" };
+	char *unknown[] = { "--gamma", "1" };
+	char *novalue[] = { "--alpha" };
+	char *empty[] = { "--alpha=" };
+	char *flagval[] = { "--flag=1" };
+	char *shortopt[] = { "-a" };
+	char *toomany[] = { "x", "y", "z" };
+
+	CHECK(parse(7, ok, &a, &b, &flag, pos, &npos) == SG_OK);
+	CHECK(npos == 2 && strcmp(pos[0], "file") == 0 && strcmp(pos[1], "--alpha") == 0);
+	CHECK(a != NULL && strcmp(a, "1") == 0 && b != NULL && strcmp(b, "x=y") == 0);
+	CHECK(flag != NULL);
+
+	CHECK(parse(3, twice, &a, &b, &flag, pos, &npos) == SG_ERR_INVALID_ARGUMENT);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "twice") != NULL);
+	CHECK(parse(2, unknown, &a, &b, &flag, pos, &npos) == SG_ERR_INVALID_ARGUMENT);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "--gamma") != NULL);
+	CHECK(parse(1, novalue, &a, &b, &flag, pos, &npos) == SG_ERR_INVALID_ARGUMENT);
+	CHECK(parse(1, empty, &a, &b, &flag, pos, &npos) == SG_ERR_INVALID_ARGUMENT);
+	CHECK(parse(1, flagval, &a, &b, &flag, pos, &npos) == SG_ERR_INVALID_ARGUMENT);
+	CHECK(parse(1, shortopt, &a, &b, &flag, pos, &npos) == SG_ERR_INVALID_ARGUMENT);
+	CHECK(parse(3, toomany, &a, &b, &flag, pos, &npos) == SG_ERR_INVALID_ARGUMENT);
+
+	/* The first message recorded is the one kept: it names the root cause. */
+	sg_cli_err_clear();
+	sg_cli_err("first %d", 1);
+	sg_cli_err("second");
+	CHECK(strcmp(sg_cli_errmsg(), "first 1") == 0);
+	sg_cli_err_usage("keys list");
+	CHECK(strcmp(sg_cli_errmsg(), "first 1 (see 'signet keys list --help')") == 0);
+	sg_cli_err_clear();
+	sg_cli_err("two\nlines");
+	CHECK(strchr(sg_cli_errmsg(), '\n') == NULL);
+	sg_cli_err_clear();
+
+	char *esc = sg_cli_path_escape("my key/../x?y");
+	CHECK(esc != NULL && strcmp(esc, "my%20key%2F..%2Fx%3Fy") == 0);
+	free(esc);
+}
+
+int
+main(void)
+{
+	char cmd[256];
+
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_known_answers();
+	test_chunk_boundaries();
+	test_hash_errors();
+	test_constant_memory();
+	test_key_algorithms();
+	test_pem_loading();
+	test_pq_offline_verify();
+	test_options();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	fprintf(stderr, "%d checks, %d failed\n", checks, failures);
+	return failures == 0 ? 0 : 1;
+}
