@@ -155,6 +155,13 @@ sg_key_alg_is_mldsa(sg_key_alg a)
 	return sg_key_family_of(a) == SG_FAMILY_MLDSA;
 }
 
+int
+sg_key_alg_is_pq(sg_key_alg a)
+{
+	sg_key_family f = sg_key_family_of(a);
+	return f == SG_FAMILY_MLDSA || f == SG_FAMILY_COMPOSITE;
+}
+
 sg_sig_scheme
 sg_scheme_from_name(const char *name)
 {

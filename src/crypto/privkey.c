@@ -4,7 +4,7 @@
  *
  * A keystore back-end generates a key here, stores what sg_privkey_export
  * gives it (PKCS#8 DER for classical keys), and later hands those bytes back
- * to sg_privkey_import to sign (ML-DSA keys: the 32-byte seed, see pq.c).
+ * to sg_privkey_import to sign (ML-DSA and the composite: see pq.c).
  * Every buffer that ever held private bytes is
  * wiped before it is freed, on error paths too.  Imports are strict: the
  * bytes must be exactly one key of exactly the algorithm the keystore
@@ -205,11 +205,11 @@ sg_privkey_generate(sg_key_alg a, sg_privkey **out)
 
 	if (out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	if (!sg_key_alg_is_classical(a) && !sg_key_alg_is_mldsa(a))
+	if (!sg_key_alg_is_classical(a) && !sg_key_alg_is_pq(a))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
 	if ((r = sg_privkey_new(a, &k)) != SG_OK)
 		goto out;
-	if (sg_key_alg_is_mldsa(a))
+	if (sg_key_alg_is_pq(a))
 		r = sg_pq_generate(k);
 	else
 		r = sg_evp_generate(a, &k->pkey);
@@ -228,7 +228,7 @@ sg_privkey_export(const sg_privkey *k, uint8_t **out, size_t *outlen)
 {
 	if (k == NULL || out == NULL || outlen == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	if (sg_key_alg_is_mldsa(k->alg))
+	if (sg_key_alg_is_pq(k->alg))
 		return sg_pq_export(k, out, outlen);
 	if (!sg_key_alg_is_classical(k->alg))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
@@ -243,11 +243,11 @@ sg_privkey_import(sg_key_alg a, const uint8_t *der, size_t len, sg_privkey **out
 
 	if (der == NULL || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	if (!sg_key_alg_is_classical(a) && !sg_key_alg_is_mldsa(a))
+	if (!sg_key_alg_is_classical(a) && !sg_key_alg_is_pq(a))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
 	if ((r = sg_privkey_new(a, &k)) != SG_OK)
 		goto out;
-	if (sg_key_alg_is_mldsa(a))
+	if (sg_key_alg_is_pq(a))
 		r = sg_pq_import(k, der, len);
 	else
 		r = sg_evp_import(a, der, len, &k->pkey);
@@ -291,7 +291,7 @@ sg_privkey_public_spki(const sg_privkey *k, uint8_t **out, size_t *outlen)
 {
 	if (k == NULL || out == NULL || outlen == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	if (sg_key_alg_is_mldsa(k->alg))
+	if (sg_key_alg_is_pq(k->alg))
 		return sg_pq_public_spki(k, out, outlen);
 	if (!sg_key_alg_is_classical(k->alg))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
@@ -316,8 +316,8 @@ sg_privkey_free(sg_privkey *k)
 	if (k == NULL)
 		return;
 	EVP_PKEY_free(k->pkey);  /* OpenSSL clears key material it frees */
-	sg_free_secret(k->mldsa_sk, k->mldsa_sk_len);
-	free(k->mldsa_pk);
-	sg_wipe(k->mldsa_seed, sizeof(k->mldsa_seed));
+	sg_free_secret(k->pq_sk, k->pq_sk_len);
+	free(k->pq_pk);
+	sg_wipe(k->pq_seed, sizeof(k->pq_seed));
 	free(k);
 }

@@ -156,9 +156,9 @@ sg_sign_digest(const sg_privkey *k, const sg_sign_params *params,
 		break;
 	case SG_SCHEME_HASH_MLDSA:
 	case SG_SCHEME_MLDSA:
+	case SG_SCHEME_COMPOSITE:
 		r = sg_pq_sign(k, &p, digest, digest_len, &out, &outlen);
 		break;
-	case SG_SCHEME_COMPOSITE:
 	case SG_SCHEME_NONE:
 		r = SG_ERR_UNSUPPORTED_ALGORITHM;
 		break;
@@ -277,7 +277,7 @@ sg_verify_digest(sg_key_alg a, const uint8_t *spki, size_t spki_len,
 		return r;
 	if (digest_len != sg_hash_len(p.hash))
 		return SG_ERR_DIGEST_LENGTH;
-	if (sg_key_alg_is_mldsa(a))
+	if (sg_key_alg_is_pq(a))
 		return sg_pq_verify(a, spki, spki_len, &p, digest, digest_len, sig, siglen);
 	if (!sg_key_alg_is_classical(a))
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
