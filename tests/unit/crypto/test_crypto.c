@@ -886,7 +886,9 @@ test_unavailable(void)
 #ifndef SG_TEST_HAVE_MLDSA
 	CHECK_RC(sg_privkey_generate(SG_KEY_MLDSA_65, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
 #endif
+#ifndef SG_TEST_HAVE_COMPOSITE
 	CHECK_RC(sg_privkey_generate(SG_KEY_MLDSA65_ECDSA_P256, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
+#endif
 	CHECK_RC(sg_privkey_generate(SG_KEY_NONE, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
 	CHECK_RC(sg_privkey_generate((sg_key_alg)77, &k), SG_ERR_UNSUPPORTED_ALGORITHM);
 	CHECK(k == NULL);

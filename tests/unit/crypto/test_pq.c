@@ -7,7 +7,9 @@
  * hash (NIST sigVer pre-hash vectors, valid and invalid, through
  * sg_verify_digest), that contexts and schemes are kept apart, and, where
  * pyca/cryptography with ML-DSA is installed, that an independent
- * implementation accepts our pure ML-DSA signatures and our SPKI PEM.
+ * implementation accepts our pure ML-DSA signatures and our SPKI PEM.  The
+ * composite is checked against the LAMPS draft's vector and, half by half,
+ * against the openssl command line and pyca/cryptography.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include "sg_crypto.h"
+#include "sg_b64.h"
 #include "sg_secret.h"
 #include "test_util.h"
 
@@ -368,6 +371,236 @@ out:
 	json_decref(proj);
 }
 
+/* ---- the composite MLDSA65-ECDSA-P256-SHA512 ---- */
+#ifdef SG_TEST_HAVE_COMPOSITE
+
+#define COMPOSITE_PREFIX "CompositeAlgorithmSignatures2025"
+#define COMPOSITE_LABEL "COMPSIG-MLDSA65-ECDSA-P256-SHA512"
+
+/* M' of the LAMPS draft, built here without the composite library. */
+static size_t
+composite_mprime(const uint8_t ph[64], const uint8_t *ctx, size_t ctx_len, uint8_t *out)
+{
+	size_t n = 0;
+	memcpy(out + n, COMPOSITE_PREFIX, 32);
+	n += 32;
+	memcpy(out + n, COMPOSITE_LABEL, 33);
+	n += 33;
+	out[n++] = (uint8_t)ctx_len;
+	if (ctx_len > 0)
+		memcpy(out + n, ctx, ctx_len);
+	n += ctx_len;
+	memcpy(out + n, ph, 64);
+	return n + 64;
+}
+
+/*
+ * Check both halves of a composite signature with other implementations:
+ * the ECDSA half with the openssl command line (P-256, SHA-256 over M'), the
+ * ML-DSA half with pyca/cryptography where present (pure ML-DSA-65 over M'
+ * with the label as context; the seed is the first 32 bytes of the key).
+ */
+static void
+composite_cross_check(const uint8_t *pk, const uint8_t *sk, const uint8_t ph[64],
+    const uint8_t *ctx, size_t ctx_len, uint8_t *sig, size_t siglen)
+{
+	static const uint8_t p256_spki_prefix[26] = {
+		0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+		0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+	};
+	uint8_t spki[26 + 65], mprime[400];
+	size_t mlen = composite_mprime(ph, ctx, ctx_len, mprime);
+	const char *args[] = { "dgst", "-sha256", "-verify", "p256.der", "-keyform", "DER",
+	    "-signature", "ecdsa.bin", "mprime.bin", NULL };
+
+	memcpy(spki, p256_spki_prefix, 26);
+	memcpy(spki + 26, pk + 1952, 65);
+	CHECK(test_write("p256.der", spki, sizeof(spki)));
+	CHECK(test_write("mprime.bin", mprime, mlen));
+	CHECK(test_write("ecdsa.bin", sig + 3309, siglen - 3309));
+	CHECK_CTX(test_run(SG_OPENSSL_CLI, args) == 0, "openssl refuses the composite's ECDSA half");
+	sig[siglen - 3] ^= 0x01;
+	CHECK(test_write("ecdsa.bin", sig + 3309, siglen - 3309));
+	CHECK_CTX(test_run(SG_OPENSSL_CLI, args) == 1, "openssl accepts a flipped ECDSA half");
+	sig[siglen - 3] ^= 0x01;
+#ifdef SG_PYTHON
+	uint8_t mldsa_spki[22 + 1952];
+	char *pem = NULL;
+	memcpy(mldsa_spki, spki65_prefix, 22);
+	memcpy(mldsa_spki + 22, pk, 1952);
+	CHECK_RC(sg_spki_to_pem(mldsa_spki, sizeof(mldsa_spki), &pem), SG_OK);
+	CHECK(pem != NULL && test_write("pub.pem", pem, strlen(pem)));
+	free(pem);
+	CHECK(test_write("seed.bin", sk, 32));
+	CHECK(test_write("digest.bin", mprime, mlen));
+	CHECK(test_write("ctx.bin", COMPOSITE_LABEL, 33));
+	CHECK(test_write("sig.bin", sig, 3309));
+	sig[1000] ^= 0x02;
+	CHECK(test_write("sig_flip.bin", sig, 3309));
+	sig[1000] ^= 0x02;
+	int rc = python_check("65");
+	CHECK_CTX(rc == 0, "composite: pyca/cryptography check %d of the ML-DSA half failed", rc);
+#else
+	(void)sk;
+#endif
+}
+
+static void
+test_composite_generated(void)
+{
+	const sg_key_alg alg = SG_KEY_MLDSA65_ECDSA_P256;
+	sg_privkey *k = NULL, *back = NULL, *x = NULL;
+	uint8_t *sk = NULL, *spki = NULL, *spki2 = NULL, *sig = NULL;
+	size_t sk_len = 0, spki_len = 0, spki2_len = 0, siglen = 0;
+	uint8_t digest[SG_MAX_DIGEST], ctx[40];
+	size_t dlen = digest_of(SG_HASH_SHA512, "firmware.bin", 12, digest);
+	sg_sign_params p;
+	char *pem = NULL;
+
+	memset(ctx, 0x5a, sizeof(ctx));
+	CHECK_RC(sg_privkey_generate(alg, &k), SG_OK);
+	if (k == NULL)
+		return;
+	EVP_PKEY *ec = sg_privkey_evp(k);
+	CHECK(ec != NULL && EVP_PKEY_is_a(ec, "EC") && EVP_PKEY_get_bits(ec) == 256);
+	CHECK_RC(sg_privkey_public_spki(k, &spki, &spki_len), SG_OK);
+	CHECK(spki_len == 2038);
+	CHECK_RC(sg_spki_to_pem(spki, spki_len, &pem), SG_OK);
+	CHECK_RC(sg_privkey_export(k, &sk, &sk_len), SG_OK);
+	CHECK(sk_len == 83);
+	CHECK_RC(sg_privkey_import(alg, sk, sk_len, &back), SG_OK);
+	if (back != NULL)
+		CHECK_RC(sg_privkey_public_spki(back, &spki2, &spki2_len), SG_OK);
+	CHECK(spki2 != NULL && spki2_len == spki_len && memcmp(spki, spki2, spki_len) == 0);
+	CHECK_RC(sg_privkey_import(alg, sk, 32, &x), SG_ERR_BAD_ENCODING);
+	CHECK_RC(sg_privkey_import(alg, sk, sk_len - 1, &x), SG_ERR_BAD_ENCODING);
+	CHECK(x == NULL);
+	if (spki == NULL || sk == NULL)
+		goto out;
+
+	for (int with_ctx = 0; with_ctx < 2; with_ctx++) {
+		p = pq_params(SG_HASH_SHA512, SG_SCHEME_NONE, with_ctx ? ctx : NULL,
+		    with_ctx ? sizeof(ctx) : 0);
+		sig = NULL;
+		CHECK_RC(sg_sign_digest(back != NULL ? back : k, &p, digest, dlen, &sig, &siglen),
+		    SG_OK);
+		if (sig == NULL)
+			continue;
+		CHECK(siglen > 3309 + 8 && siglen <= 3309 + 72 && sig[3309] == 0x30);
+		CHECK_RC(sg_verify_digest(alg, spki, spki_len, &p, digest, dlen, sig, siglen), SG_OK);
+		composite_cross_check(spki + 21, sk, digest, p.context, p.context_len, sig, siglen);
+		/* Valid only if both halves verify. */
+		sig[100] ^= 0x08;
+		CHECK_RC(sg_verify_digest(alg, spki, spki_len, &p, digest, dlen, sig, siglen),
+		    SG_ERR_BAD_SIGNATURE);
+		sig[100] ^= 0x08;
+		sig[siglen - 2] ^= 0x08;
+		CHECK_RC(sg_verify_digest(alg, spki, spki_len, &p, digest, dlen, sig, siglen),
+		    SG_ERR_BAD_SIGNATURE);
+		sig[siglen - 2] ^= 0x08;
+		CHECK_RC(sg_verify_digest(alg, spki, spki_len, &p, digest, dlen, sig, 3309),
+		    SG_ERR_BAD_SIGNATURE);
+		sg_sign_params q = pq_params(SG_HASH_SHA512, SG_SCHEME_COMPOSITE,
+		    with_ctx ? NULL : ctx, with_ctx ? 0 : sizeof(ctx));
+		CHECK_RC(sg_verify_digest(alg, spki, spki_len, &q, digest, dlen, sig, siglen),
+		    SG_ERR_BAD_SIGNATURE);
+		free(sig);
+	}
+
+	/* SHA-512 only; composite scheme only; its own SPKI only. */
+	p = pq_params(SG_HASH_SHA3_512, SG_SCHEME_COMPOSITE, NULL, 0);
+	sig = NULL;
+	CHECK_RC(sg_sign_digest(k, &p, digest, dlen, &sig, &siglen), SG_ERR_UNSUPPORTED_HASH);
+	p = pq_params(SG_HASH_SHA512, SG_SCHEME_ECDSA, NULL, 0);
+	CHECK_RC(sg_sign_digest(k, &p, digest, dlen, &sig, &siglen), SG_ERR_ALGORITHM_MISMATCH);
+	CHECK(sig == NULL);
+	p = pq_params(SG_HASH_SHA512, SG_SCHEME_COMPOSITE, NULL, 0);
+	uint8_t fake[8] = { 0 };
+	CHECK_RC(sg_verify_digest(SG_KEY_MLDSA_65, spki, spki_len,
+	    &(sg_sign_params){ SG_HASH_SHA512, SG_SCHEME_MLDSA, 0, -1, NULL, 0 }, digest, dlen,
+	    fake, sizeof(fake)), SG_ERR_BAD_ENCODING);
+	CHECK_RC(sg_verify_digest(alg, spki, spki_len - 1, &p, digest, dlen, fake, sizeof(fake)),
+	    SG_ERR_BAD_ENCODING);
+out:
+	sg_privkey_free(k);
+	sg_privkey_free(back);
+	sg_free_secret(sk, sk_len);
+	free(spki);
+	free(spki2);
+	free(pem);
+}
+
+static uint8_t *
+b64_field(json_t *o, const char *key, size_t *len)
+{
+	const char *s = str_of(o, key);
+	uint8_t *out = NULL;
+	*len = 0;
+	if (s == NULL || sg_b64_decode(s, strlen(s), &out, len) != SG_OK)
+		return NULL;
+	return out;
+}
+
+/* The draft's own vector: its key imports to its public key, its signatures verify. */
+static void
+test_composite_vectors(const char *dir)
+{
+	json_t *j = load_json(dir, "composite/MLDSA65-ECDSA-P256-SHA512.json");
+	json_t *t = j ? json_array_get(json_object_get(j, "tests"), 0) : NULL;
+	uint8_t *m = NULL, *ctx = NULL, *pk = NULL, *sk = NULL, *s = NULL, *sc = NULL;
+	size_t m_len, ctx_len, pk_len, sk_len, s_len, sc_len;
+	uint8_t *spki = NULL;
+	size_t spki_len = 0;
+	sg_privkey *k = NULL;
+	uint8_t ph[SG_MAX_DIGEST];
+
+	CHECK(j != NULL && t != NULL);
+	if (t == NULL)
+		goto out;
+	m = b64_field(j, "m", &m_len);
+	ctx = b64_field(j, "ctx", &ctx_len);
+	pk = b64_field(t, "pk", &pk_len);
+	sk = b64_field(t, "sk", &sk_len);
+	s = b64_field(t, "s", &s_len);
+	sc = b64_field(t, "sWithContext", &sc_len);
+	CHECK(m && ctx && pk && sk && s && sc && pk_len == 2017 && sk_len == 83);
+	if (!(m && ctx && pk && sk && s && sc))
+		goto out;
+	CHECK_RC(sg_privkey_import(SG_KEY_MLDSA65_ECDSA_P256, sk, sk_len, &k), SG_OK);
+	if (k != NULL)
+		CHECK_RC(sg_privkey_public_spki(k, &spki, &spki_len), SG_OK);
+	CHECK_CTX(spki != NULL && spki_len == 2038 && memcmp(spki + 21, pk, 2017) == 0,
+	    "the draft's private key imports to another public key");
+	if (spki == NULL)
+		goto out;
+	size_t dlen = digest_of(SG_HASH_SHA512, m, m_len, ph);
+	sg_sign_params none = pq_params(SG_HASH_SHA512, SG_SCHEME_COMPOSITE, NULL, 0);
+	sg_sign_params with = pq_params(SG_HASH_SHA512, SG_SCHEME_COMPOSITE, ctx, ctx_len);
+	CHECK_RC(sg_verify_digest(SG_KEY_MLDSA65_ECDSA_P256, spki, spki_len, &none, ph, dlen, s,
+	    s_len), SG_OK);
+	CHECK_RC(sg_verify_digest(SG_KEY_MLDSA65_ECDSA_P256, spki, spki_len, &with, ph, dlen, sc,
+	    sc_len), SG_OK);
+	CHECK_RC(sg_verify_digest(SG_KEY_MLDSA65_ECDSA_P256, spki, spki_len, &with, ph, dlen, s,
+	    s_len), SG_ERR_BAD_SIGNATURE);
+	CHECK_RC(sg_verify_digest(SG_KEY_MLDSA65_ECDSA_P256, spki, spki_len, &none, ph, dlen, sc,
+	    sc_len), SG_ERR_BAD_SIGNATURE);
+	ph[0] ^= 1;
+	CHECK_RC(sg_verify_digest(SG_KEY_MLDSA65_ECDSA_P256, spki, spki_len, &none, ph, dlen, s,
+	    s_len), SG_ERR_BAD_SIGNATURE);
+out:
+	sg_privkey_free(k);
+	free(spki);
+	free(m);
+	free(ctx);
+	free(pk);
+	if (sk != NULL)
+		sg_free_secret(sk, sk_len);
+	free(s);
+	free(sc);
+	json_decref(j);
+}
+#endif /* SG_TEST_HAVE_COMPOSITE */
+
 /* ---- many threads, one ML-DSA key ---- */
 
 struct pq_thread {
@@ -437,4 +670,9 @@ test_pq(const char *vectors_dir)
 		test_acvp_keygen(vectors_dir);
 		test_acvp_sigver(vectors_dir);
 	}
+#ifdef SG_TEST_HAVE_COMPOSITE
+	test_composite_generated();
+	if (vectors_dir != NULL)
+		test_composite_vectors(vectors_dir);
+#endif
 }
