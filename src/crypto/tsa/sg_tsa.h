@@ -1,0 +1,182 @@
+/*
+ * sg_tsa.h - the time-stamp authority (RFC 3161) of signetd.
+ *
+ * One sg_tsa per process holds the TSA's signing key and certificate, the
+ * policy it stamps under and its serial-number counter.  `POST /tsa` hands
+ * the request body to sg_tsa_respond, which always answers with a DER
+ * TimeStampResp (granted, or a rejection with a failInfo the client can
+ * read); `timestamp: true` on a sign request calls sg_tsa_stamp with the
+ * hash of the signature value; `GET /tsa/certificate` serves
+ * sg_tsa_cert_chain_pem; the CLI checks tokens offline with
+ * sg_tsa_verify_token.  The ASN.1 is OpenSSL's (TS_RESP_CTX, TS_VERIFY_CTX);
+ * this module chooses the key, the policy, the accepted hashes and the
+ * serial numbers.
+ *
+ * Serial numbers are unique and strictly increasing for one serial file,
+ * across threads and restarts: blocks of numbers are reserved by writing the
+ * block's upper bound to the serial file (fsync + rename + fsync of the
+ * directory) before any number from the block is used, so a crash skips
+ * numbers but never repeats one.  A serial is also never below the wall
+ * clock in microseconds at open time, so a lost serial file does not restart
+ * the count at 1.  Two processes must not share one serial file: sg_tsa_open
+ * takes an exclusive lock on "<serial file>.lock" and refuses when it is held.
+ *
+ * All functions are thread-safe; an sg_tsa may be used by many threads at
+ * once between sg_tsa_open and sg_tsa_close.
+ */
+#ifndef SG_TSA_H
+#define SG_TSA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include "sg_err.h"
+
+/*
+ * The policy OID used when the configuration names none.  It sits under the
+ * UUID arc 2.25 (ITU-T X.667: anyone may mint an OID from a fresh UUID, so
+ * it collides with nobody) and is a placeholder: an operator whose time
+ * stamps are relied on by others should set the OID of their own published
+ * TSA policy.
+ */
+#define SG_TSA_DEFAULT_POLICY "2.25.314270499503092785436115663385519827620.1"
+
+/* Accuracy stated in every token when the configuration says 0. */
+#define SG_TSA_DEFAULT_ACCURACY_MS 1000u
+
+/* Queries longer than this are rejected (badDataFormat) without parsing. */
+#define SG_TSA_MAX_QUERY (16u * 1024u)
+
+/* Tokens and certificate chains longer than this are refused by the verifier. */
+#define SG_TSA_MAX_TOKEN (256u * 1024u)
+
+/* File names inside data_dir. */
+#define SG_TSA_KEY_FILE "tsa.key"
+#define SG_TSA_CERT_FILE "tsa.crt"
+#define SG_TSA_SERIAL_FILE "tsa.serial"
+
+/* The kind of key generated on first start (ignored with an issued certificate). */
+typedef enum sg_tsa_key_type {
+	SG_TSA_KEY_EC_P256 = 0,  /* default; tokens signed with ECDSA-SHA256 */
+	SG_TSA_KEY_RSA_3072,     /* RSA PKCS#1 v1.5 with SHA-256 */
+} sg_tsa_key_type;
+
+typedef struct sg_tsa_config {
+	/*
+	 * Required.  Without cert_path/key_path, SG_TSA_KEY_FILE (mode 0600)
+	 * and SG_TSA_CERT_FILE are created here when absent: a key of
+	 * key_type and a self-signed certificate, subject CN=Signet TSA, valid
+	 * 10 years, critical extendedKeyUsage timeStamping, critical keyUsage
+	 * digitalSignature, basicConstraints CA:FALSE.  A key without its
+	 * certificate gets a new certificate; a certificate without its key is
+	 * refused, and so is a generated key readable by group or others.  The
+	 * directory is created (0700) when missing.
+	 */
+	const char *data_dir;
+	/*
+	 * Optional, together: an issued TSA certificate (PEM) and its private
+	 * key (unencrypted PEM, RSA or EC).  The certificate must carry a
+	 * critical extendedKeyUsage of timeStamping only, a keyUsage (if any)
+	 * of digitalSignature/nonRepudiation only, be currently valid and match
+	 * the key; otherwise sg_tsa_open refuses and logs why.
+	 */
+	const char *cert_path;
+	const char *key_path;
+	/*
+	 * Optional: PEM certificates of the issuing CA chain (intermediates,
+	 * optionally the root).  Served after the TSA certificate by
+	 * sg_tsa_cert_chain_pem and included in tokens whose query set certReq.
+	 */
+	const char *chain_path;
+	/* Dotted policy OID; NULL means SG_TSA_DEFAULT_POLICY. */
+	const char *policy_oid;
+	/* Accuracy in milliseconds stated in every token; 0 means the default. */
+	unsigned accuracy_ms;
+	/* Serial counter file; NULL means data_dir/SG_TSA_SERIAL_FILE. */
+	const char *serial_path;
+	sg_tsa_key_type key_type;
+} sg_tsa_config;
+
+typedef struct sg_tsa sg_tsa;
+
+/*
+ * Load (or on first start create) the TSA key and certificate described by
+ * cfg, take the serial-file lock and reserve the first block of serial
+ * numbers.  On success *out holds a new sg_tsa for sg_tsa_close.  Returns
+ * SG_ERR_INVALID_ARGUMENT for a bad configuration (missing data_dir, bad
+ * policy OID, only one of cert_path/key_path, a certificate without the
+ * critical timeStamping EKU, a key that does not match, an expired
+ * certificate, a corrupt serial file), SG_ERR_CONFLICT when another sg_tsa
+ * holds the serial file, SG_ERR_IO, SG_ERR_NOT_FOUND for a named file that
+ * does not exist, SG_ERR_PERMISSION_DENIED for a generated key readable by
+ * group or others, SG_ERR_CRYPTO; each failure is logged with its reason.
+ * *out is untouched on failure.
+ */
+int sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out) SG_WUR;
+
+/*
+ * Answer a DER TimeStampReq (query, qlen bytes; NULL with 0 is an empty
+ * query).  On SG_OK, *reply holds a malloc'd DER TimeStampResp of *rlen
+ * bytes for the caller to free: granted with a token, or for bad input a
+ * rejection carrying a failInfo - badDataFormat for anything that is not
+ * exactly one well-formed TimeStampReq or has a digest of the wrong
+ * length, badRequest for a version other than 1, badAlg for hashes other
+ * than SHA-256/384/512 and SHA3-256/384/512, unacceptedPolicy for a
+ * reqPolicy other than ours, unacceptedExtension for any extension.  The
+ * token echoes the nonce, includes the TSA certificate and chain when
+ * certReq is set, and carries ESSCertIDv2 (SHA-256) and the configured
+ * accuracy.  Returns an error (SG_ERR_NOMEM, SG_ERR_CRYPTO,
+ * SG_ERR_IO when no serial number could be reserved, SG_ERR_INTERNAL) only
+ * when the TSA itself failed; outputs are untouched then.
+ */
+int sg_tsa_respond(sg_tsa *t, const uint8_t *query, size_t qlen, uint8_t **reply,
+    size_t *rlen) SG_WUR;
+
+/*
+ * Issue a TimeStampToken (DER ContentInfo) over a hash the caller computed
+ * with md: imprint holds len bytes.  Used for `timestamp: true`, where the
+ * imprint is the hash of the signature value.  The token is what
+ * sg_tsa_respond would grant for a query with certReq set and a random
+ * nonce.  On SG_OK, *token is malloc'd (*toklen bytes) for the caller to
+ * free.  Returns SG_ERR_UNSUPPORTED_HASH for an md the TSA does not accept,
+ * SG_ERR_DIGEST_LENGTH when len is not md's size, otherwise as
+ * sg_tsa_respond; outputs are untouched on failure.
+ */
+int sg_tsa_stamp(sg_tsa *t, const EVP_MD *md, const uint8_t *imprint, size_t len,
+    uint8_t **token, size_t *toklen) SG_WUR;
+
+/*
+ * Check offline that token (DER TimeStampToken, len bytes) stamps data
+ * (dlen bytes, hashed with the token's own algorithm) and is signed by a
+ * TSA certificate that chains to one of the PEM certificates in
+ * tsa_chain_pem (NUL-terminated).  Every certificate in tsa_chain_pem is
+ * trusted, so pass only what you trust: the TSA certificate itself (pinned)
+ * or its CA chain; they also serve to find the signer when the token
+ * carries no certificate.  The certificate must be valid now and have the
+ * critical timeStamping EKU; the ESS signing-certificate attribute must
+ * name it.  Returns SG_OK, SG_ERR_BAD_ENCODING for a token or PEM that does
+ * not parse, SG_ERR_BAD_SIGNATURE when the token does not verify or does not
+ * match the data, SG_ERR_INVALID_ARGUMENT, SG_ERR_TOO_LARGE, SG_ERR_NOMEM.
+ * When err is not NULL, a one-line English reason is written there on
+ * failure (truncated to errlen) and "" on success.
+ */
+int sg_tsa_verify_token(const uint8_t *token, size_t len, const uint8_t *data,
+    size_t dlen, const char *tsa_chain_pem, char *err, size_t errlen) SG_WUR;
+
+/*
+ * The TSA certificate followed by the configured chain, PEM, NUL-terminated,
+ * for `GET /tsa/certificate`.  Owned by t; valid until sg_tsa_close.
+ */
+const char *sg_tsa_cert_chain_pem(const sg_tsa *t);
+
+/* The policy OID (dotted) the TSA stamps under; owned by t. */
+const char *sg_tsa_policy(const sg_tsa *t);
+
+/*
+ * Release the TSA: its key is freed (OpenSSL clears private key numbers),
+ * the lock released.  Reserved but unused serial numbers are skipped, never
+ * reused.  NULL is fine.  No call on t may be running.
+ */
+void sg_tsa_close(sg_tsa *t);
+
+#endif
