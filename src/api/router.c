@@ -45,6 +45,9 @@ static const route routes[] = {
 	{ "POST", "/v1/keys/*/rotate", api_keys_rotate, R_ADMIN },
 	{ "DELETE", "/v1/keys/*/versions/*", api_keys_destroy_version, R_ADMIN },
 	{ "GET", "/v1/keys/*/public-key", api_keys_public_key, R_READ },
+	{ "POST", "/v1/keys/*/csr", api_keys_csr, R_ADMIN },
+	{ "POST", "/v1/keys/*/versions/*/self-signed", api_keys_self_signed, R_ADMIN },
+	{ "PUT", "/v1/keys/*/versions/*/certificate", api_keys_upload_cert, R_ADMIN },
 
 	{ "POST", "/v1/sign", api_sign, SG_ROLE_SIGNER },
 	{ "GET", "/v1/requests", api_requests_list, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN | SG_ROLE_APPROVER },
