@@ -22,7 +22,7 @@ static const char sg_cli_usage_keys[] =
     "commands:\n"
     "  create --alias A --algorithm ALG [--storage DISK|HSM] [--type TEST|PRODUCTION]\n"
     "         [--status ONLINE|OFFLINE]\n"
-    "                       create a key (defaults: DISK, TEST, ONLINE); prints it as JSON\n"
+    "                       create a key (omitted: the service's defaults); prints it as JSON\n"
     "  list [--json]        list the keys of the tenant\n"
     "  show KEY             print a key (id or alias) as JSON\n"
     "  rotate KEY           add a new version; prints the key as JSON\n"
@@ -139,11 +139,12 @@ sg_cli_keys_create(const sg_cli_conn *c, const char *alias, const char *algorith
 	json_t *req = json_object(), *resp = NULL;
 	int r = SG_ERR_NOMEM;
 
+	/* Omitted fields take the service's defaults: one place decides them. */
 	if (req == NULL || json_object_set_new(req, "alias", json_string(alias)) != 0 ||
 	    json_object_set_new(req, "algorithm", json_string(algorithm)) != 0 ||
-	    json_object_set_new(req, "storage", json_string(storage)) != 0 ||
-	    json_object_set_new(req, "type", json_string(type)) != 0 ||
-	    json_object_set_new(req, "status", json_string(status)) != 0) {
+	    (storage != NULL && json_object_set_new(req, "storage", json_string(storage)) != 0) ||
+	    (type != NULL && json_object_set_new(req, "type", json_string(type)) != 0) ||
+	    (status != NULL && json_object_set_new(req, "status", json_string(status)) != 0)) {
 		sg_cli_err("out of memory");
 		goto out;
 	}
@@ -344,11 +345,10 @@ sg_cli_cmd_keys(int argc, char **argv)
 			sg_cli_err("unknown key algorithm '%s'", algorithm);
 			goto usage;
 		}
-		if ((storage = sg_cli_pick_word(storage != NULL ? storage : "DISK", "storage",
-		    storages)) == NULL ||
-		    (type = sg_cli_pick_word(type != NULL ? type : "TEST", "type", types)) == NULL ||
-		    (status = sg_cli_pick_word(status != NULL ? status : "ONLINE", "status",
-		    statuses)) == NULL)
+		if ((storage != NULL &&
+		    (storage = sg_cli_pick_word(storage, "storage", storages)) == NULL) ||
+		    (type != NULL && (type = sg_cli_pick_word(type, "type", types)) == NULL) ||
+		    (status != NULL && (status = sg_cli_pick_word(status, "status", statuses)) == NULL))
 			goto usage;
 	}
 	if (version_s != NULL && sg_cli_parse_version(version_s, "--version", &version) != SG_OK)

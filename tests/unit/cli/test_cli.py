@@ -339,6 +339,13 @@ def suite_offline():
 
 # ------------------------------------------------------------------- service
 
+# The request fields signetd accepts (src/api); anything else is a 400 there.
+KNOWN_CREATE = {"alias", "algorithm", "storage", "type", "status"}
+KNOWN_SIGN = {"key", "policy", "key_version", "digest", "hash_algorithm", "signature_algorithm",
+              "signature_format", "context", "pss_salt_length", "metadata", "timestamp", "async"}
+KNOWN_VERIFY = {"key", "key_version", "digest", "hash_algorithm", "signature_algorithm",
+                "signature_format", "context", "pss_salt_length", "signature"}
+
 HASHES = {"SHA-256": ("sha256", 32), "SHA-384": ("sha384", 48), "SHA-512": ("sha512", 64)}
 
 
@@ -432,14 +439,20 @@ def make_handler(mock):
             query = urllib.parse.parse_qs(url.query)
             if parts == ["v1", "broken"]:
                 return self.send(500, text="<html>oops</html>", ctype="text/html")
+            # Like signetd, refuse fields the endpoint does not know.
+            known = {("POST", "/v1/keys"): KNOWN_CREATE, ("POST", "/v1/sign"): KNOWN_SIGN,
+                     ("POST", "/v1/verify"): KNOWN_VERIFY}.get((method, url.path))
+            if known is not None and not set(body or {}) <= known:
+                return self.error(400, "INVALID_ARGUMENT",
+                                  f"unknown fields {sorted(set(body) - known)}")
             if parts == ["v1", "keys"] and method == "POST":
-                for f in ("alias", "algorithm", "storage", "type", "status"):
+                for f in ("alias", "algorithm"):
                     if f not in body:
                         return self.error(400, "INVALID_ARGUMENT", f"missing {f}")
                 if any(k["alias"] == body["alias"] for k in mock.keys.values()):
                     return self.error(409, "CONFLICT", "alias exists")
-                k = mock.add_key(body["alias"], body["algorithm"], body["storage"],
-                                 body["type"], body["status"])
+                k = mock.add_key(body["alias"], body["algorithm"], body.get("storage", "DISK"),
+                                 body.get("type", "PRODUCTION"), body.get("status", "ONLINE"))
                 return self.send(201, mock.public(k))
             if parts == ["v1", "keys"] and method == "GET":
                 return self.send(200, {"keys": [mock.public(k) for k in mock.keys.values()]})
@@ -652,12 +665,13 @@ def suite_service():
     created = json.loads(out)
     check(created.get("alias") == "ci-key" and created.get("id"), f"created {out!r}")
     body = [r for r in mock.requests if r[0] == "POST" and r[1] == "/v1/keys"][-1][3]
-    check(body == {"alias": "ci-key", "algorithm": "EC-P256", "storage": "DISK", "type": "TEST",
-                   "status": "ONLINE"}, f"create body {body}")
+    check(body == {"alias": "ci-key", "algorithm": "EC-P256"},
+          f"create sends only what was given: {body}")
     run(["keys", "create", "--alias", "prod", "--algorithm", "RSA-2048", "--storage", "hsm",
-         "--type", "PRODUCTION"], env=env, expect=0)
+         "--type", "test", "--status", "Offline"], env=env, expect=0)
     body = [r for r in mock.requests if r[0] == "POST" and r[1] == "/v1/keys"][-1][3]
-    check(body["storage"] == "HSM" and body["type"] == "PRODUCTION", f"create body {body}")
+    check(body == {"alias": "prod", "algorithm": "RSA-2048", "storage": "HSM", "type": "TEST",
+                   "status": "OFFLINE"}, f"create body {body}")
     rc, out, err = run(["keys", "create", "--alias", "ci-key", "--algorithm", "EC-P256"],
                        env=env, expect=2)
     check("CONFLICT" in err, f"duplicate alias: {err!r}")
