@@ -112,7 +112,8 @@ sg_cli_progress_draw(FILE *f, uint64_t done, uint64_t total)
 {
 	enum { WIDTH = 30 };
 	char bar[WIDTH + 1];
-	double gib = 1024.0 * 1024.0 * 1024.0;
+	int gib = total >= (1ull << 30);
+	double unit = gib ? 1024.0 * 1024.0 * 1024.0 : 1024.0 * 1024.0;
 	unsigned filled = total > 0 ? (unsigned)((double)done / (double)total * WIDTH) : 0;
 
 	if (filled > WIDTH)
@@ -120,9 +121,9 @@ sg_cli_progress_draw(FILE *f, uint64_t done, uint64_t total)
 	memset(bar, '#', filled);
 	memset(bar + filled, ' ', WIDTH - filled);
 	bar[WIDTH] = '\0';
-	fprintf(f, "\rhashing [%s] %3u%%  %.1f/%.1f GiB", bar,
-	    total > 0 ? (unsigned)(done * 100 / total) : 0u, (double)done / gib,
-	    (double)total / gib);
+	fprintf(f, "\rhashing [%s] %3u%%  %.1f/%.1f %s", bar,
+	    total > 0 ? (unsigned)(done * 100 / total) : 0u, (double)done / unit,
+	    (double)total / unit, gib ? "GiB" : "MiB");
 	fflush(f);
 }
 

@@ -180,7 +180,7 @@ int sg_cli_hash_file(const char *path, sg_hash_alg h, sg_cli_progress_fn progres
 int sg_cli_hash_file_ui(const char *path, sg_hash_alg h, uint8_t digest[SG_MAX_DIGEST],
     size_t *digest_len) SG_WUR;
 
-/* Draw one progress-bar line ("\r[####    ]  42%  1.2/3.0 GiB") on f. */
+/* Draw one progress-bar line ("\rhashing [####    ]  42%  1.2/3.0 GiB", MiB below 1 GiB) on f. */
 void sg_cli_progress_draw(FILE *f, uint64_t done, uint64_t total);
 
 /* ---- public keys ---- */

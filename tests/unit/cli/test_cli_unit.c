@@ -189,6 +189,27 @@ test_constant_memory(void)
 	unlink(path);
 }
 
+/* The progress line a person sees on a terminal. */
+static void
+test_progress_line(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		exit(2);
+	sg_cli_progress_draw(f, 0, 0);
+	sg_cli_progress_draw(f, 100ull << 20, 400ull << 20);
+	sg_cli_progress_draw(f, 3ull << 30, 3ull << 30);
+	fclose(f);
+	CHECK(strstr(text, "\rhashing [       ") != NULL);
+	CHECK(strstr(text, "[#######                       ]  25%  100.0/400.0 MiB") != NULL);
+	CHECK(strstr(text, "[##############################] 100%  3.0/3.0 GiB") != NULL);
+	CHECK(strchr(text, '\n') == NULL);
+	free(text);
+}
+
 static void
 test_hash_errors(void)
 {
@@ -522,6 +543,7 @@ main(void)
 	test_known_answers();
 	test_chunk_boundaries();
 	test_hash_errors();
+	test_progress_line();
 	test_constant_memory();
 	test_key_algorithms();
 	test_pem_loading();
