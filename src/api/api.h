@@ -173,6 +173,8 @@ void api_approvals_reject(api_req *, api_resp *);
 void api_audit_list(api_req *, api_resp *);
 void api_audit_verify(api_req *, api_resp *);
 void api_metrics(api_req *, api_resp *);
+void api_tsa_query(api_req *, api_resp *);
+void api_tsa_certificate(api_req *, api_resp *);
 void api_health(api_req *, api_resp *);
 void api_ready(api_req *, api_resp *);
 void api_openapi(api_req *, api_resp *);

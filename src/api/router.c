@@ -28,6 +28,8 @@ static const route routes[] = {
 	{ "GET", "/healthz", api_health, ROUTE_PUBLIC },
 	{ "GET", "/readyz", api_ready, ROUTE_PUBLIC },
 	{ "GET", "/v1/openapi.json", api_openapi, ROUTE_PUBLIC },
+	{ "POST", "/tsa", api_tsa_query, ROUTE_PUBLIC },
+	{ "GET", "/tsa/certificate", api_tsa_certificate, ROUTE_PUBLIC },
 
 	{ "POST", "/v1/tenants", api_tenants_create, SG_ROLE_OPERATOR },
 	{ "POST", "/v1/principals", api_principals_create, SG_ROLE_ADMIN | SG_ROLE_OPERATOR },

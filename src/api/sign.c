@@ -207,9 +207,8 @@ api_submit(api_req *req, api_resp *resp, const api_sign_fields *f0)
 	const char *scheme_name = sg_scheme_name(in.params.scheme, in.key.alg);
 	if (has_policy && api_policy_check(req, resp, &pol, hash_name, scheme_name, f.metadata))
 		goto out;
-	if (f.timestamp) {
-		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
-		    "timestamps are not available on this server version");
+	if (f.timestamp && req->svc->tsa == NULL) {
+		api_error(req, resp, SG_ERR_UNAVAILABLE, "the time-stamp authority is not available");
 		goto out;
 	}
 	if (f.metadata != NULL && (metadata_text = json_dumps(f.metadata, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {

@@ -76,6 +76,16 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		return sg_parse_int64(v, 1, 3600000, &c->retry_base_ms);
 	if (strcmp(key, "idempotency_ttl_seconds") == 0)
 		return sg_parse_int64(v, 60, 30LL * 86400, &c->idempotency_ttl_seconds);
+	if (strcmp(key, "tsa_cert") == 0)
+		return set_str(c->tsa_cert, sizeof(c->tsa_cert), v);
+	if (strcmp(key, "tsa_key") == 0)
+		return set_str(c->tsa_key, sizeof(c->tsa_key), v);
+	if (strcmp(key, "tsa_chain") == 0)
+		return set_str(c->tsa_chain, sizeof(c->tsa_chain), v);
+	if (strcmp(key, "tsa_policy") == 0)
+		return set_str(c->tsa_policy, sizeof(c->tsa_policy), v);
+	if (strcmp(key, "tsa_accuracy_ms") == 0)
+		return sg_parse_int64(v, 1, 60000, &c->tsa_accuracy_ms);
 	if (strcmp(key, "log_level") == 0) {
 		if (sg_log_level_from_name(v) < 0)
 			return SG_ERR_INVALID_ARGUMENT;
@@ -151,6 +161,9 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_LEASE_SECONDS", "lease_seconds" }, { "SIGNET_MAX_ATTEMPTS", "max_attempts" },
 		{ "SIGNET_RETRY_BASE_MS", "retry_base_ms" },
 		{ "SIGNET_IDEMPOTENCY_TTL_SECONDS", "idempotency_ttl_seconds" },
+		{ "SIGNET_TSA_CERT", "tsa_cert" }, { "SIGNET_TSA_KEY", "tsa_key" },
+		{ "SIGNET_TSA_CHAIN", "tsa_chain" }, { "SIGNET_TSA_POLICY", "tsa_policy" },
+		{ "SIGNET_TSA_ACCURACY_MS", "tsa_accuracy_ms" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].env);

@@ -18,6 +18,11 @@
  *   max_attempts    SIGNET_MAX_ATTEMPTS    5       then DEAD_LETTER
  *   retry_base_ms   SIGNET_RETRY_BASE_MS   500     first retry delay (doubles)
  *   idempotency_ttl_seconds  SIGNET_IDEMPOTENCY_TTL_SECONDS  86400
+ *   tsa_cert        SIGNET_TSA_CERT        (none: generated tsa.crt in data_dir)
+ *   tsa_key         SIGNET_TSA_KEY         (none: generated tsa.key in data_dir)
+ *   tsa_chain       SIGNET_TSA_CHAIN       (none) issuing CA chain of tsa_cert
+ *   tsa_policy      SIGNET_TSA_POLICY      sg_tsa.h's placeholder OID
+ *   tsa_accuracy_ms SIGNET_TSA_ACCURACY_MS 1000
  * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
  * from the file, so it cannot end up in a checked-in config.
  */
@@ -41,6 +46,11 @@ typedef struct sg_config {
 	int64_t max_attempts;
 	int64_t retry_base_ms;
 	int64_t idempotency_ttl_seconds;
+	char tsa_cert[1024];
+	char tsa_key[1024];
+	char tsa_chain[1024];
+	char tsa_policy[128];
+	int64_t tsa_accuracy_ms;
 } sg_config;
 
 void sg_config_defaults(sg_config *c);

@@ -4,7 +4,9 @@
  * Start-up: read configuration (defaults < file < environment < flags),
  * make the data directory (0700), open the store (SQLite), the software
  * keystore (master key in the data directory, 0600), start the group
- * committer, create the bootstrap principal on first start, start the
+ * committer, open the time-stamp authority (its key and certificate are
+ * created in the data directory on first start), create the bootstrap
+ * principal on first start, start the
  * signing workers, then serve HTTP
  * until SIGTERM or SIGINT, and shut down in reverse order so that every
  * signature already answered is on disk.
@@ -22,6 +24,7 @@
 #include "sg_keystore.h"
 #include "sg_log.h"
 #include "sg_queue.h"
+#include "sg_tsa.h"
 #include "sg_secret.h"
 #include "sg_store.h"
 #include "sg_util.h"
@@ -133,6 +136,16 @@ main(int argc, char **argv)
 		sg_error("cannot start the committer");
 		goto out;
 	}
+	sg_tsa_config tcfg = { .data_dir = cfg.data_dir,
+		.cert_path = cfg.tsa_cert[0] ? cfg.tsa_cert : NULL,
+		.key_path = cfg.tsa_key[0] ? cfg.tsa_key : NULL,
+		.chain_path = cfg.tsa_chain[0] ? cfg.tsa_chain : NULL,
+		.policy_oid = cfg.tsa_policy[0] ? cfg.tsa_policy : NULL,
+		.accuracy_ms = (unsigned)cfg.tsa_accuracy_ms };
+	if (sg_tsa_open(&tcfg, &svc.tsa) != SG_OK) {
+		sg_error("cannot open the time-stamp authority (see above)");
+		goto out;
+	}
 	svc.started_at = sg_now_ms();
 	svc.idempotency_ttl_ms = cfg.idempotency_ttl_seconds * 1000;
 	const char *boot = getenv("SIGNET_BOOTSTRAP_API_KEY");
@@ -179,6 +192,7 @@ out:
 	sg_queue_stop(svc.queue);
 	if (svc.committer != NULL)
 		sg_committer_stop(svc.committer);
+	sg_tsa_close(svc.tsa);
 	sg_keystore_close(svc.soft);
 	sg_store_close(svc.store);
 	free(tls_cert);

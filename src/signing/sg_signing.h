@@ -19,6 +19,7 @@
 #include "sg_store.h"
 
 struct sg_queue;
+struct sg_tsa;
 
 typedef struct sg_service {
 	sg_store *store;
@@ -26,6 +27,7 @@ typedef struct sg_service {
 	sg_keystore *soft;        /* storage DISK */
 	sg_keystore *hsm;         /* storage HSM; NULL when no PKCS#11 module is configured */
 	struct sg_queue *queue;   /* async workers; NULL until started */
+	struct sg_tsa *tsa;       /* time-stamp authority; NULL when not configured */
 	int64_t started_at;
 	int64_t idempotency_ttl_ms;
 } sg_service;
@@ -48,8 +50,10 @@ int sg_signing_params(const sg_request *rq, sg_key_alg alg, sg_sign_params *p) S
  * success *sig is a complete record (fresh id, request_id = rq->id,
  * created_at = now; sig->signature malloc'd, release with
  * sg_signature_clear; sig->metadata_json points at rq->metadata_json and is
- * NOT owned: set it to NULL before clearing).  *errmsg gets a static
- * message fit for the client on failure.
+ * NOT owned: set it to NULL before clearing).  With rq->timestamp the record
+ * also gets an RFC 3161 token over the hash of the signature value (the
+ * request's hash algorithm; SHA-256 for legacy hashes) from svc->tsa.
+ * *errmsg gets a static message fit for the client on failure.
  */
 int sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *key,
     const sg_key_version *version, sg_signature *sig, const char **errmsg) SG_WUR;

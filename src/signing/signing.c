@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sg_signing.h"
+#include "sg_tsa.h"
 #include "sg_util.h"
 
 sg_keystore *
@@ -112,7 +113,31 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 	sg_strlcpy(sig->client_ip, rq->client_ip, sizeof(sig->client_ip));
 	sg_strlcpy(sig->client_type, rq->client_type, sizeof(sig->client_type));
 	sig->created_at = sg_now_ms();
+	if (rq->timestamp) {
+		/* The token's imprint is the hash of the signature value (SPEC §1, RFC 3161 usage). */
+		const EVP_MD *md = sg_hash_is_legacy(params.hash) ? EVP_sha256() : sg_hash_md(params.hash);
+		unsigned char h[EVP_MAX_MD_SIZE];
+		unsigned int hlen = 0;
+		if (svc->tsa == NULL) {
+			*errmsg = "the time-stamp authority is not available";
+			r = SG_ERR_UNAVAILABLE;
+			goto fail;
+		}
+		if (EVP_Digest(sig->signature, sig->signature_len, h, &hlen, md, NULL) != 1) {
+			r = SG_ERR_CRYPTO;
+			goto fail;
+		}
+		if ((r = sg_tsa_stamp(svc->tsa, md, h, hlen, &sig->timestamp_token,
+		    &sig->timestamp_token_len)) != SG_OK) {
+			*errmsg = "the time-stamp authority could not stamp the signature";
+			goto fail;
+		}
+	}
 	*errmsg = NULL;
+	goto out;
+fail:
+	sig->metadata_json = NULL;
+	sg_signature_clear(sig);
 out:
 	if (own_version)
 		sg_key_version_clear(&v);
