@@ -22,6 +22,7 @@
 typedef struct sg_commit_item {
 	const sg_request *req;
 	const sg_signature *sig;
+	sg_audit_entry *audit;
 	int done;
 	int result;
 	pthread_cond_t cv;
@@ -33,13 +34,17 @@ struct sg_committer {
 	size_t max_batch;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;
+	pthread_cond_t idle_cv;   /* signalled when the last waiter leaves */
 	sg_commit_item *head, *tail;
+	size_t queued;            /* items on the list */
+	size_t waiters;           /* callers inside sg_commit_signature */
 	int stopping;
 	pthread_t thread;
 	/* Scratch for one batch; used only by the committer thread. */
 	sg_commit_item **batch;
 	const sg_request **reqs;
 	const sg_signature **sigs;
+	sg_audit_entry **audits;
 	uint64_t batches;   /* commit_batch calls, under mu */
 	uint64_t items;     /* pairs written or refused, under mu */
 };
@@ -55,8 +60,9 @@ sg_committer_write(sg_committer *c, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		c->reqs[i] = c->batch[i]->req;
 		c->sigs[i] = c->batch[i]->sig;
+		c->audits[i] = c->batch[i]->audit;
 	}
-	int r = c->store->ops->commit_batch(c->store, c->reqs, c->sigs, n);
+	int r = c->store->ops->commit_batch(c->store, c->reqs, c->sigs, c->audits, n);
 	if (r == SG_OK || n == 1) {
 		for (size_t i = 0; i < n; i++)
 			c->batch[i]->result = r;
@@ -66,7 +72,7 @@ sg_committer_write(sg_committer *c, size_t n)
 	    sg_err_str(r));
 	for (size_t i = 0; i < n; i++) {
 		c->batch[i]->result = c->store->ops->commit_batch(c->store, &c->reqs[i],
-		    &c->sigs[i], 1);
+		    &c->sigs[i], &c->audits[i], 1);
 		calls++;
 	}
 	return calls;
@@ -88,6 +94,7 @@ sg_committer_main(void *arg)
 			c->batch[n++] = c->head;
 			c->head = c->head->next;
 		}
+		c->queued -= n;
 		if (c->head == NULL)
 			c->tail = NULL;
 		pthread_mutex_unlock(&c->mu);
@@ -123,13 +130,16 @@ sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out)
 	c->batch = calloc(max_batch, sizeof(*c->batch));
 	c->reqs = calloc(max_batch, sizeof(*c->reqs));
 	c->sigs = calloc(max_batch, sizeof(*c->sigs));
-	if (c->batch == NULL || c->reqs == NULL || c->sigs == NULL) {
+	c->audits = calloc(max_batch, sizeof(*c->audits));
+	if (c->batch == NULL || c->reqs == NULL || c->sigs == NULL || c->audits == NULL) {
 		r = SG_ERR_NOMEM;
 		goto out;
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->work_cv, NULL);
+	pthread_cond_init(&c->idle_cv, NULL);
 	if (pthread_create(&c->thread, NULL, sg_committer_main, c) != 0) {
+		pthread_cond_destroy(&c->idle_cv);
 		pthread_cond_destroy(&c->work_cv);
 		pthread_mutex_destroy(&c->mu);
 		r = SG_ERR_NOMEM;
@@ -143,21 +153,24 @@ out:
 		free(c->batch);
 		free(c->reqs);
 		free(c->sigs);
+		free(c->audits);
 		free(c);
 	}
 	return r;
 }
 
 int
-sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig)
+sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
+    sg_audit_entry *audit)
 {
-	sg_commit_item it = { .req = req, .sig = sig };
+	sg_commit_item it = { .req = req, .sig = sig, .audit = audit };
 	int r = SG_ERR_INTERNAL;
 
 	if (c == NULL || req == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	pthread_cond_init(&it.cv, NULL);
 	pthread_mutex_lock(&c->mu);
+	c->waiters++;
 	if (c->stopping) {
 		r = SG_ERR_UNAVAILABLE;
 		goto out;
@@ -167,30 +180,36 @@ sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *
 	else
 		c->head = &it;
 	c->tail = &it;
+	c->queued++;
 	pthread_cond_signal(&c->work_cv);
 	while (!it.done)
 		pthread_cond_wait(&it.cv, &c->mu);
 	r = it.result;
 out:
+	if (--c->waiters == 0)
+		pthread_cond_signal(&c->idle_cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_cond_destroy(&it.cv);
 	return r;
 }
 
 void
-sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items)
+sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items, uint64_t *queued)
 {
-	uint64_t b = 0, i = 0;
+	uint64_t b = 0, i = 0, w = 0;
 	if (c != NULL) {
 		pthread_mutex_lock(&c->mu);
 		b = c->batches;
 		i = c->items;
+		w = c->queued;
 		pthread_mutex_unlock(&c->mu);
 	}
 	if (batches != NULL)
 		*batches = b;
 	if (items != NULL)
 		*items = i;
+	if (queued != NULL)
+		*queued = w;
 }
 
 void
@@ -203,10 +222,17 @@ sg_committer_stop(sg_committer *c)
 	pthread_cond_signal(&c->work_cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL);
+	/* Woken waiters still need the mutex to return; c must outlive them. */
+	pthread_mutex_lock(&c->mu);
+	while (c->waiters > 0)
+		pthread_cond_wait(&c->idle_cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+	pthread_cond_destroy(&c->idle_cv);
 	pthread_cond_destroy(&c->work_cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c->batch);
 	free(c->reqs);
 	free(c->sigs);
+	free(c->audits);
 	free(c);
 }

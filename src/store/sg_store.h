@@ -274,7 +274,10 @@ typedef struct sg_store_ops {
 	 * sigs[i] may be NULL (a request without a signature, e.g. FAILED).
 	 * audits may be NULL, or audits[i] NULL; otherwise each entry is appended
 	 * to its tenant's chain in the same transaction.  All or nothing; a
-	 * duplicate (principal, idempotency_key) is SG_ERR_CONFLICT.
+	 * duplicate (principal, idempotency_key) is SG_ERR_CONFLICT, and so is a
+	 * request that is already SIGNED (a request is signed once on record)
+	 * or whose id belongs to another tenant.  An update never changes a
+	 * request's tenant, submitter, created_at or idempotency key.
 	 */
 	int (*commit_batch)(sg_store *s, const sg_request *const *reqs,
 	    const sg_signature *const *sigs, sg_audit_entry *const *audits, size_t n);
@@ -326,7 +329,8 @@ typedef struct sg_store_ops {
 	 * REJECTED; the approvals_required-th APPROVED vote makes it QUEUED (due
 	 * now).  *new_status receives the request's status afterwards.  The audit
 	 * entry (if any) is appended; a second entry for the status change is
-	 * appended by the store when the status changes.
+	 * appended by the store when the status changes ("request.queued" or
+	 * "request.rejected", actor = the approver, object = the request id).
 	 */
 	int (*approval_add)(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 	    char new_status[SG_STATUS_MAX]);
@@ -335,11 +339,16 @@ typedef struct sg_store_ops {
 	/*
 	 * PENDING_APPROVAL requests whose approval_deadline passed become
 	 * REJECTED with error "approval window expired" (one audit entry each,
-	 * actor ""); returns how many in *n (and the requests if out is non-NULL).
+	 * actor "", action "request.expired"); returns how many in *n (and the
+	 * requests, oldest first, if out is non-NULL).
 	 */
 	int (*request_expire_approvals)(sg_store *s, int64_t now, sg_request **out, size_t *n);
 
-	/* Audit log: append one entry (seq, prev_hash, hash are filled in). */
+	/*
+	 * Audit log: append one entry (seq, prev_hash, hash are filled in on
+	 * success; the same holds for every audit entry the other functions take).
+	 * The log refuses UPDATE and DELETE at the database level too.
+	 */
 	int (*audit_append)(sg_store *s, sg_audit_entry *e);
 	/* Entries with seq > after, ascending, at most limit (1..10000). */
 	int (*audit_list)(sg_store *s, const char *tenant_id, int64_t after, int64_t limit,
@@ -421,11 +430,16 @@ int sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out) SG_WUR
 int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
     sg_audit_entry *audit) SG_WUR;
 /*
- * Counters for metrics and tests: commit_batch calls made (transactions)
- * and pairs handled so far.  Either pointer may be NULL.
+ * Counters for metrics and tests: commit_batch calls made (transactions),
+ * pairs handled so far, and pairs waiting for the next batch right now.
+ * Any pointer may be NULL.
  */
-void sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items);
-/* Writes everything already queued, then joins the thread and frees c.  NULL is fine. */
+void sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items, uint64_t *queued);
+/*
+ * Writes everything already queued, waits for those callers to return, then
+ * joins the thread and frees c.  Nobody may start sg_commit_signature on c
+ * once this has returned.  NULL is fine.
+ */
 void sg_committer_stop(sg_committer *c);
 
 #endif

@@ -43,10 +43,16 @@
 #define SQ_REQUEST_COLS "id, tenant_id, principal_id, key_id, key_version, policy, hash_alg, " \
 	"sig_scheme, sig_format, pss_salt_len, digest, context, timestamp, metadata_json, " \
 	"status, error, signature_id, original_request_id, client_ip, client_type, attempts, " \
-	"created_at, updated_at"
+	"created_at, updated_at, description, approvals_required, approval_deadline, " \
+	"next_attempt_at, lease_until, idempotency_key, body_hash"
 #define SQ_SIGNATURE_COLS "id, request_id, tenant_id, key_id, key_version, hash_alg, " \
 	"sig_scheme, sig_format, digest, signature, timestamp_token, metadata_json, " \
 	"created_by, client_ip, client_type, created_at"
+#define SQ_POLICY_COLS "id, tenant_id, project, slug, key_id, allowed_hash_algorithms, " \
+	"allowed_signature_algorithms, allow_fast, approvals_required, approvers, " \
+	"approval_timeout_seconds, required_metadata, allow_legacy_hashes, timestamp, created_at"
+#define SQ_APPROVAL_COLS "request_id, tenant_id, approver_id, decision, comment, created_at"
+#define SQ_AUDIT_COLS "seq, tenant_id, ts, actor, action, object, details, prev_hash, hash"
 
 /*
  * Migration i brings user_version from i to i + 1.  Append only: a shipped
@@ -150,6 +156,67 @@ static const char *const sq_migrations[] = {
 	" created_at INTEGER NOT NULL);"
 	"CREATE INDEX signatures_request ON signatures (request_id);"
 	"CREATE INDEX signatures_tenant ON signatures (tenant_id, created_at);",
+
+	/*
+	 * 2: the workflow.  A request's idempotency key is NULL when it has none
+	 * (or it was purged), so the unique index only binds live keys.  The
+	 * audit log refuses UPDATE and DELETE; audit_heads keeps each chain's
+	 * newest (seq, hash) so that cutting entries off the end shows too.  The
+	 * service's own chain has tenant_id "", hence no foreign key there.
+	 */
+	"ALTER TABLE requests ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE requests ADD COLUMN approvals_required INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE requests ADD COLUMN approval_deadline INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE requests ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE requests ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE requests ADD COLUMN idempotency_key TEXT;"
+	"ALTER TABLE requests ADD COLUMN body_hash BLOB;"
+	"CREATE UNIQUE INDEX requests_idempotency ON requests (principal_id, idempotency_key)"
+	" WHERE idempotency_key IS NOT NULL;"
+	"CREATE TABLE policies ("
+	" id TEXT PRIMARY KEY,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+	" project TEXT NOT NULL,"
+	" slug TEXT NOT NULL,"
+	" key_id TEXT NOT NULL REFERENCES keys(id),"
+	" allowed_hash_algorithms TEXT,"
+	" allowed_signature_algorithms TEXT,"
+	" allow_fast INTEGER NOT NULL,"
+	" approvals_required INTEGER NOT NULL,"
+	" approvers TEXT,"
+	" approval_timeout_seconds INTEGER NOT NULL,"
+	" required_metadata TEXT,"
+	" allow_legacy_hashes INTEGER NOT NULL,"
+	" timestamp INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" UNIQUE (tenant_id, project, slug));"
+	"CREATE TABLE approvals ("
+	" request_id TEXT NOT NULL REFERENCES requests(id),"
+	" tenant_id TEXT NOT NULL,"
+	" approver_id TEXT NOT NULL,"
+	" decision TEXT NOT NULL CHECK (decision IN ('APPROVED', 'REJECTED')),"
+	" comment TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY (request_id, approver_id));"
+	"CREATE TABLE audit_log ("
+	" tenant_id TEXT NOT NULL,"
+	" seq INTEGER NOT NULL CHECK (seq >= 1),"
+	" ts INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" object TEXT NOT NULL,"
+	" details TEXT,"
+	" prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	" PRIMARY KEY (tenant_id, seq));"
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TABLE audit_heads ("
+	" tenant_id TEXT PRIMARY KEY,"
+	" seq INTEGER NOT NULL,"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32));",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -193,6 +260,27 @@ enum sq_stmt_id {
 	SQ_REQUEST_GET,
 	SQ_SIGNATURE_INSERT,
 	SQ_SIGNATURE_GET,
+	SQ_REQUEST_INSERT,
+	SQ_REQUEST_EXISTS,
+	SQ_REQUEST_LIST,
+	SQ_REQUEST_CLAIM,
+	SQ_REQUEST_TRANSITION,
+	SQ_REQUEST_COUNT,
+	SQ_REQUEST_FIND_IDEMPOTENT,
+	SQ_IDEMPOTENCY_PURGE,
+	SQ_REQUEST_VOTE_INFO,
+	SQ_REQUEST_SET_STATUS,
+	SQ_REQUEST_EXPIRE,
+	SQ_POLICY_INSERT,
+	SQ_POLICY_GET,
+	SQ_POLICY_LIST,
+	SQ_APPROVAL_INSERT,
+	SQ_APPROVAL_COUNT,
+	SQ_APPROVAL_LIST,
+	SQ_AUDIT_HEAD,
+	SQ_AUDIT_INSERT,
+	SQ_AUDIT_SET_HEAD,
+	SQ_AUDIT_LIST,
 	SQ_STMT_COUNT
 };
 
@@ -277,12 +365,13 @@ static const struct {
 	    "UPDATE key_versions SET cert_chain_pem = ? WHERE key_id = ? AND version = ?" },
 	/*
 	 * A request is re-written as it moves through its states; its tenant,
-	 * submitter and creation time never change, and an id that belongs to
-	 * another tenant updates nothing (reported as a conflict).
+	 * submitter, creation time and idempotency key never change.  An id that
+	 * belongs to another tenant, or a request already SIGNED, updates
+	 * nothing (reported as a conflict): a request is signed once on record.
 	 */
 	[SQ_REQUEST_UPSERT] = { "request_upsert",
 	    "INSERT INTO requests (" SQ_REQUEST_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	    " ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id,"
 	    " key_version = excluded.key_version, policy = excluded.policy,"
 	    " hash_alg = excluded.hash_alg, sig_scheme = excluded.sig_scheme,"
@@ -293,8 +382,12 @@ static const struct {
 	    " signature_id = excluded.signature_id,"
 	    " original_request_id = excluded.original_request_id,"
 	    " client_ip = excluded.client_ip, client_type = excluded.client_type,"
-	    " attempts = excluded.attempts, updated_at = excluded.updated_at"
-	    " WHERE requests.tenant_id = excluded.tenant_id" },
+	    " attempts = excluded.attempts, updated_at = excluded.updated_at,"
+	    " description = excluded.description,"
+	    " approvals_required = excluded.approvals_required,"
+	    " approval_deadline = excluded.approval_deadline,"
+	    " next_attempt_at = excluded.next_attempt_at, lease_until = excluded.lease_until"
+	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'" },
 	[SQ_REQUEST_GET] = { "request_get",
 	    "SELECT " SQ_REQUEST_COLS " FROM requests WHERE tenant_id = ? AND id = ?" },
 	[SQ_SIGNATURE_INSERT] = { "signature_insert",
@@ -302,6 +395,70 @@ static const struct {
 	    " ?, ?, ?, ?, ?, ?, ?, ?)" },
 	[SQ_SIGNATURE_GET] = { "signature_get",
 	    "SELECT " SQ_SIGNATURE_COLS " FROM signatures WHERE tenant_id = ? AND id = ?" },
+	[SQ_REQUEST_INSERT] = { "request_insert",
+	    "INSERT INTO requests (" SQ_REQUEST_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	[SQ_REQUEST_EXISTS] = { "request_exists",
+	    "SELECT 1 FROM requests WHERE tenant_id = ? AND id = ?" },
+	[SQ_REQUEST_LIST] = { "request_list",
+	    "SELECT " SQ_REQUEST_COLS " FROM requests"
+	    " WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)"
+	    " ORDER BY created_at DESC, id DESC LIMIT ?3" },
+	/* RETURNING gives the rows in no particular order; the caller sorts them. */
+	[SQ_REQUEST_CLAIM] = { "request_claim",
+	    "UPDATE requests SET status = 'PROCESSING', lease_until = ?1 + ?2,"
+	    " attempts = attempts + 1, updated_at = ?1"
+	    " WHERE id IN (SELECT id FROM requests"
+	    "  WHERE (status = 'QUEUED' AND next_attempt_at <= ?1)"
+	    "  OR (status = 'PROCESSING' AND lease_until <= ?1)"
+	    "  ORDER BY created_at, id LIMIT ?3)"
+	    " RETURNING " SQ_REQUEST_COLS },
+	[SQ_REQUEST_TRANSITION] = { "request_transition",
+	    "UPDATE requests SET status = ?1, error = ?2, next_attempt_at = ?3, updated_at = ?4,"
+	    " lease_until = CASE WHEN ?1 = 'PROCESSING' THEN lease_until ELSE 0 END"
+	    " WHERE tenant_id = ?5 AND id = ?6 AND status = ?7" },
+	[SQ_REQUEST_COUNT] = { "request_count",
+	    "SELECT count(*) FROM requests WHERE status = ?" },
+	[SQ_REQUEST_FIND_IDEMPOTENT] = { "request_find_idempotent",
+	    "SELECT " SQ_REQUEST_COLS " FROM requests WHERE principal_id = ? AND idempotency_key = ?" },
+	[SQ_IDEMPOTENCY_PURGE] = { "idempotency_purge",
+	    "UPDATE requests SET idempotency_key = NULL"
+	    " WHERE idempotency_key IS NOT NULL AND created_at < ?" },
+	[SQ_REQUEST_VOTE_INFO] = { "request_vote_info",
+	    "SELECT principal_id, status, approvals_required FROM requests"
+	    " WHERE tenant_id = ? AND id = ?" },
+	[SQ_REQUEST_SET_STATUS] = { "request_set_status",
+	    "UPDATE requests SET status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?" },
+	[SQ_REQUEST_EXPIRE] = { "request_expire",
+	    "UPDATE requests SET status = 'REJECTED', error = 'approval window expired',"
+	    " updated_at = ?1"
+	    " WHERE status = 'PENDING_APPROVAL' AND approval_deadline > 0"
+	    " AND approval_deadline <= ?1"
+	    " RETURNING " SQ_REQUEST_COLS },
+	[SQ_POLICY_INSERT] = { "policy_insert",
+	    "INSERT INTO policies (" SQ_POLICY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?)" },
+	[SQ_POLICY_GET] = { "policy_get",
+	    "SELECT " SQ_POLICY_COLS " FROM policies WHERE tenant_id = ? AND project = ? AND slug = ?" },
+	[SQ_POLICY_LIST] = { "policy_list",
+	    "SELECT " SQ_POLICY_COLS " FROM policies WHERE tenant_id = ? ORDER BY project, slug" },
+	[SQ_APPROVAL_INSERT] = { "approval_insert",
+	    "INSERT INTO approvals (" SQ_APPROVAL_COLS ") VALUES (?, ?, ?, ?, ?, ?)" },
+	[SQ_APPROVAL_COUNT] = { "approval_count",
+	    "SELECT count(*) FROM approvals WHERE request_id = ? AND decision = 'APPROVED'" },
+	[SQ_APPROVAL_LIST] = { "approval_list",
+	    "SELECT " SQ_APPROVAL_COLS " FROM approvals WHERE tenant_id = ? AND request_id = ?"
+	    " ORDER BY created_at, approver_id" },
+	[SQ_AUDIT_HEAD] = { "audit_head",
+	    "SELECT seq, hash FROM audit_heads WHERE tenant_id = ?" },
+	[SQ_AUDIT_INSERT] = { "audit_insert",
+	    "INSERT INTO audit_log (" SQ_AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	[SQ_AUDIT_SET_HEAD] = { "audit_set_head",
+	    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
+	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash" },
+	[SQ_AUDIT_LIST] = { "audit_list",
+	    "SELECT " SQ_AUDIT_COLS " FROM audit_log WHERE tenant_id = ? AND seq > ?"
+	    " ORDER BY seq LIMIT ?" },
 };
 
 /* ---- connections ---- */
@@ -641,11 +798,19 @@ sq_col_int(sq_row *w)
 	return (int)v;
 }
 
-/* Copy a blob into a fixed array of cap bytes; exact (when nonzero) demands that length. */
+/*
+ * Copy a blob into a fixed array of cap bytes; exact (when nonzero) demands
+ * that length.  SQL NULL leaves dst alone and gives length 0.
+ */
 static void
 sq_col_blob_fixed(sq_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len)
 {
 	int i = w->idx++;
+	if (sqlite3_column_type(w->st, i) == SQLITE_NULL) {
+		if (len != NULL)
+			*len = 0;
+		return;
+	}
 	const void *p = sqlite3_column_blob(w->st, i);
 	int n = sqlite3_column_bytes(w->st, i);
 	if (n < 0 || (size_t)n > cap || (exact != 0 && (size_t)n != exact)) {
@@ -829,6 +994,13 @@ sq_row_request(sqlite3_stmt *st, void *out)
 	q.attempts = sq_col_int(&w);
 	q.created_at = sq_col_int64(&w);
 	q.updated_at = sq_col_int64(&w);
+	SQ_COL_FIELD(&w, q.description);
+	q.approvals_required = sq_col_int(&w);
+	q.approval_deadline = sq_col_int64(&w);
+	q.next_attempt_at = sq_col_int64(&w);
+	q.lease_until = sq_col_int64(&w);
+	SQ_COL_FIELD(&w, q.idempotency_key);
+	sq_col_blob_fixed(&w, q.body_hash, sizeof(q.body_hash), sizeof(q.body_hash), NULL);
 	if (w.r != SG_OK) {
 		sg_request_clear(&q);
 		return w.r;
@@ -867,13 +1039,81 @@ sq_row_signature(sqlite3_stmt *st, void *out)
 	return SG_OK;
 }
 
+static int
+sq_row_policy(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_policy p;
+	memset(&p, 0, sizeof(p));
+	SQ_COL_FIELD(&w, p.id);
+	SQ_COL_FIELD(&w, p.tenant_id);
+	SQ_COL_FIELD(&w, p.project);
+	SQ_COL_FIELD(&w, p.slug);
+	SQ_COL_FIELD(&w, p.key_id);
+	p.allowed_hash_algorithms = sq_col_strdup(&w);
+	p.allowed_signature_algorithms = sq_col_strdup(&w);
+	p.allow_fast = sq_col_int(&w);
+	p.approvals_required = sq_col_int(&w);
+	p.approvers = sq_col_strdup(&w);
+	p.approval_timeout_seconds = sq_col_int64(&w);
+	p.required_metadata = sq_col_strdup(&w);
+	p.allow_legacy_hashes = sq_col_int(&w);
+	p.timestamp = sq_col_int(&w);
+	p.created_at = sq_col_int64(&w);
+	if (w.r != SG_OK) {
+		sg_policy_clear(&p);
+		return w.r;
+	}
+	*(sg_policy *)out = p;
+	return SG_OK;
+}
+
+static int
+sq_row_approval(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_approval a;
+	memset(&a, 0, sizeof(a));
+	SQ_COL_FIELD(&w, a.request_id);
+	SQ_COL_FIELD(&w, a.tenant_id);
+	SQ_COL_FIELD(&w, a.approver_id);
+	SQ_COL_FIELD(&w, a.decision);
+	SQ_COL_FIELD(&w, a.comment);
+	a.created_at = sq_col_int64(&w);
+	if (w.r == SG_OK)
+		*(sg_approval *)out = a;
+	return w.r;
+}
+
+static int
+sq_row_audit(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_audit_entry e;
+	memset(&e, 0, sizeof(e));
+	e.seq = sq_col_int64(&w);
+	SQ_COL_FIELD(&w, e.tenant_id);
+	e.ts = sq_col_int64(&w);
+	SQ_COL_FIELD(&w, e.actor);
+	SQ_COL_FIELD(&w, e.action);
+	SQ_COL_FIELD(&w, e.object);
+	e.details = sq_col_strdup(&w);
+	sq_col_blob_fixed(&w, e.prev_hash, sizeof(e.prev_hash), sizeof(e.prev_hash), NULL);
+	sq_col_blob_fixed(&w, e.hash, sizeof(e.hash), sizeof(e.hash), NULL);
+	if (w.r != SG_OK) {
+		sg_audit_entry_clear(&e);
+		return w.r;
+	}
+	*(sg_audit_entry *)out = e;
+	return SG_OK;
+}
+
 /* ---- generic reads ---- */
 
-/* One row into *out via fn; SG_ERR_NOT_FOUND when there is none. */
+/* One row into *out via fn on connection c; SG_ERR_NOT_FOUND when there is none. */
 static int
-sq_get_one(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, sq_row_fn fn, void *out)
+sq_one_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, sq_row_fn fn, void *out)
 {
-	sq_conn *c = sq_read_begin(q);
 	sqlite3_stmt *st = NULL;
 	int r = SG_ERR_INTERNAL;
 
@@ -893,8 +1133,31 @@ sq_get_one(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, sq_row_fn fn
 	r = fn(st, out);
 out:
 	sq_finish(st);
+	return r;
+}
+
+/* sq_one_on on a pooled reader. */
+static int
+sq_get_one(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, sq_row_fn fn, void *out)
+{
+	sq_conn *c = sq_read_begin(q);
+	int r = sq_one_on(c, id, a, n, fn, out);
 	sq_read_end(q, c);
 	return r;
+}
+
+static int
+sq_row_int64(sqlite3_stmt *st, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(st, 0);
+	return SG_OK;
+}
+
+/* The first column of the first row as an integer; SG_ERR_NOT_FOUND without a row. */
+static int
+sq_scalar_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, int64_t *out)
+{
+	return sq_one_on(c, id, a, n, sq_row_int64, out);
 }
 
 /*
@@ -903,10 +1166,9 @@ out:
  * released with clear (optional) and the outputs are untouched.
  */
 static int
-sq_get_list(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, size_t size,
+sq_list_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, size_t size,
     sq_row_fn fn, void (*clear)(void *), void **out, size_t *count)
 {
-	sq_conn *c = sq_read_begin(q);
 	sqlite3_stmt *st = NULL;
 	uint8_t *arr = NULL;
 	size_t len = 0, cap = 0;
@@ -957,6 +1219,16 @@ out:
 			clear(arr + k * size);
 	free(arr);
 	sq_finish(st);
+	return r;
+}
+
+/* sq_list_on on a pooled reader. */
+static int
+sq_get_list(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, size_t size,
+    sq_row_fn fn, void (*clear)(void *), void **out, size_t *count)
+{
+	sq_conn *c = sq_read_begin(q);
+	int r = sq_list_on(c, id, a, n, size, fn, clear, out, count);
 	sq_read_end(q, c);
 	return r;
 }
@@ -1304,24 +1576,9 @@ sq_key_version_list(sg_store *s, const char *key_id, sg_key_version **out, size_
 static int
 sq_version_exists(sq_conn *w, const char *key_id, int version)
 {
-	sqlite3_stmt *st = NULL;
-	int r = SG_ERR_INTERNAL;
-
-	if ((r = sq_prepare(w, SQ_VERSION_EXISTS, &st)) != SG_OK)
-		goto out;
+	int64_t one = 0;
 	sq_arg a[] = { sq_str(key_id), sq_int(version) };
-	if ((r = sq_bind(w, st, a, SQ_NARGS(a), sq_stmts[SQ_VERSION_EXISTS].name)) != SG_OK)
-		goto out;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = SG_OK;
-	else if (rc == SQLITE_DONE)
-		r = SG_ERR_NOT_FOUND;
-	else
-		r = sq_err(w, rc, sq_stmts[SQ_VERSION_EXISTS].name);
-out:
-	sq_finish(st);
-	return r;
+	return sq_scalar_on(w, SQ_VERSION_EXISTS, a, SQ_NARGS(a), &one);
 }
 
 static int
@@ -1377,6 +1634,222 @@ sq_key_version_set_cert(sg_store *s, const char *key_id, int version, const char
 	return changes == 1 ? SG_OK : SG_ERR_NOT_FOUND;
 }
 
+/* ---- the audit chain ---- */
+
+/* Where an appended entry landed in its chain; copied into the caller's entry after COMMIT. */
+typedef struct sq_link {
+	int64_t seq;
+	uint8_t prev_hash[32];
+	uint8_t hash[32];
+} sq_link;
+
+static void
+sq_link_fill(sg_audit_entry *e, const sq_link *l)
+{
+	if (e == NULL)
+		return;
+	e->seq = l->seq;
+	memcpy(e->prev_hash, l->prev_hash, sizeof(e->prev_hash));
+	memcpy(e->hash, l->hash, sizeof(e->hash));
+}
+
+/* The newest (seq, hash) of tenant_id's chain: (0, zeros) while it is empty. */
+static int
+sq_audit_head_on(sq_conn *c, const char *tenant_id, int64_t *seq, uint8_t hash[32])
+{
+	sqlite3_stmt *st = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if ((r = sq_prepare(c, SQ_AUDIT_HEAD, &st)) != SG_OK)
+		goto out;
+	sq_arg a[] = { sq_str(tenant_id) };
+	if ((r = sq_bind(c, st, a, SQ_NARGS(a), sq_stmts[SQ_AUDIT_HEAD].name)) != SG_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*seq = 0;
+		memset(hash, 0, 32);
+		r = SG_OK;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_err(c, rc, sq_stmts[SQ_AUDIT_HEAD].name);
+		goto out;
+	}
+	sq_row w = { st, 0, SG_OK };
+	int64_t s = sq_col_int64(&w);
+	uint8_t h[32];
+	sq_col_blob_fixed(&w, h, sizeof(h), sizeof(h), NULL);
+	if ((r = w.r) != SG_OK)
+		goto out;
+	*seq = s;
+	memcpy(hash, h, 32);
+	r = SG_OK;
+out:
+	sq_finish(st);
+	return r;
+}
+
+/*
+ * Append e to its tenant's chain on the writer, inside the caller's
+ * transaction, and move the chain head.  e itself is not modified; *link
+ * gets its place for sq_link_fill once the transaction is committed.
+ */
+static int
+sq_audit_append_on(sq_conn *w, const sg_audit_entry *e, sq_link *link)
+{
+	sg_audit_entry x;
+	int64_t head = 0;
+	int r;
+
+	if (e->action[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	x = *e;  /* shallow: details stays the caller's */
+	if ((r = sq_audit_head_on(w, x.tenant_id, &head, x.prev_hash)) != SG_OK)
+		return r;
+	x.seq = head + 1;
+	sg_audit_entry_hash(&x, x.prev_hash, x.hash);
+	sq_arg a[] = { sq_int(x.seq), SQ_FIELD(x.tenant_id), sq_int(x.ts), SQ_FIELD(x.actor),
+	    SQ_FIELD(x.action), SQ_FIELD(x.object), sq_str(x.details),
+	    sq_blob(x.prev_hash, sizeof(x.prev_hash)), sq_blob(x.hash, sizeof(x.hash)) };
+	if ((r = sq_run(w, SQ_AUDIT_INSERT, a, SQ_NARGS(a), NULL)) != SG_OK)
+		return r;
+	sq_arg h[] = { SQ_FIELD(x.tenant_id), sq_int(x.seq), sq_blob(x.hash, sizeof(x.hash)) };
+	if ((r = sq_run(w, SQ_AUDIT_SET_HEAD, h, SQ_NARGS(h), NULL)) != SG_OK)
+		return r;
+	link->seq = x.seq;
+	memcpy(link->prev_hash, x.prev_hash, sizeof(link->prev_hash));
+	memcpy(link->hash, x.hash, sizeof(link->hash));
+	return SG_OK;
+}
+
+/* Append audit (optional) inside the open transaction and commit; fills audit on success. */
+static int
+sq_commit_with_audit(sq_conn *w, sg_audit_entry *audit)
+{
+	sq_link link;
+	int r;
+
+	if (audit != NULL && (r = sq_audit_append_on(w, audit, &link)) != SG_OK)
+		return r;
+	if ((r = sq_tx_commit(w)) != SG_OK)
+		return r;
+	if (audit != NULL)
+		sq_link_fill(audit, &link);
+	return SG_OK;
+}
+
+static int
+sq_audit_append(sg_store *s, sg_audit_entry *e)
+{
+	sq_db *q = s->impl;
+	int r = SG_ERR_INTERNAL;
+
+	if (e == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	r = sq_commit_with_audit(w, e);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static void
+sq_audit_clear_fn(void *e)
+{
+	sg_audit_entry_clear(e);
+}
+
+static int
+sq_audit_list(sg_store *s, const char *tenant_id, int64_t after, int64_t limit,
+    sg_audit_entry **out, size_t *n)
+{
+	if (tenant_id == NULL || limit < 1 || limit > 10000 || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_int(after), sq_int(limit) };
+	return sq_get_list(s->impl, SQ_AUDIT_LIST, a, SQ_NARGS(a), sizeof(sg_audit_entry),
+	    sq_row_audit, sq_audit_clear_fn, (void **)out, n);
+}
+
+static int
+sq_audit_head(sg_store *s, const char *tenant_id, int64_t *seq, uint8_t hash[32])
+{
+	sq_db *q = s->impl;
+	int64_t hs = 0;
+	uint8_t hh[32];
+
+	if (tenant_id == NULL || seq == NULL || hash == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *c = sq_read_begin(q);
+	int r = sq_audit_head_on(c, tenant_id, &hs, hh);
+	sq_read_end(q, c);
+	if (r == SG_OK) {
+		*seq = hs;
+		memcpy(hash, hh, sizeof(hh));
+	}
+	return r;
+}
+
+/* ---- policies ---- */
+
+static int
+sq_policy_create(sg_store *s, const sg_policy *p, sg_audit_entry *audit)
+{
+	sq_db *q = s->impl;
+	int r = SG_ERR_INTERNAL;
+
+	if (p == NULL || p->id[0] == '\0' || p->tenant_id[0] == '\0' || p->project[0] == '\0' ||
+	    p->slug[0] == '\0' || p->key_id[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	sq_arg a[] = { SQ_FIELD(p->id), SQ_FIELD(p->tenant_id), SQ_FIELD(p->project),
+	    SQ_FIELD(p->slug), SQ_FIELD(p->key_id), sq_str(p->allowed_hash_algorithms),
+	    sq_str(p->allowed_signature_algorithms), sq_int(p->allow_fast != 0),
+	    sq_int(p->approvals_required), sq_str(p->approvers),
+	    sq_int(p->approval_timeout_seconds), sq_str(p->required_metadata),
+	    sq_int(p->allow_legacy_hashes != 0), sq_int(p->timestamp != 0), sq_int(p->created_at) };
+	if ((r = sq_run(w, SQ_POLICY_INSERT, a, SQ_NARGS(a), NULL)) != SG_OK)
+		goto out;
+	r = sq_commit_with_audit(w, audit);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_policy_get(sg_store *s, const char *tenant_id, const char *project, const char *slug,
+    sg_policy *out)
+{
+	if (sq_bad_str(tenant_id) || sq_bad_str(project) || sq_bad_str(slug) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_str(project), sq_str(slug) };
+	return sq_get_one(s->impl, SQ_POLICY_GET, a, SQ_NARGS(a), sq_row_policy, out);
+}
+
+static void
+sq_policy_clear_fn(void *p)
+{
+	sg_policy_clear(p);
+}
+
+static int
+sq_policy_list(sg_store *s, const char *tenant_id, sg_policy **out, size_t *n)
+{
+	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id) };
+	return sq_get_list(s->impl, SQ_POLICY_LIST, a, SQ_NARGS(a), sizeof(sg_policy),
+	    sq_row_policy, sq_policy_clear_fn, (void **)out, n);
+}
+
 /* ---- requests and signatures ---- */
 
 static int
@@ -1397,14 +1870,15 @@ sq_signature_get(sg_store *s, const char *tenant_id, const char *id, sg_signatur
 	return sq_get_one(s->impl, SQ_SIGNATURE_GET, a, SQ_NARGS(a), sq_row_signature, out);
 }
 
+/* Insert (SQ_REQUEST_INSERT) or upsert (SQ_REQUEST_UPSERT) request q on the writer. */
 static int
-sq_request_upsert(sq_conn *w, const sg_request *q)
+sq_request_write(sq_conn *w, enum sq_stmt_id id, const sg_request *q)
 {
 	int changes = 0;
 	int r;
 
-	if (q->id[0] == '\0' || q->tenant_id[0] == '\0' || q->digest_len > sizeof(q->digest) ||
-	    q->context_len > sizeof(q->context))
+	if (q->id[0] == '\0' || q->tenant_id[0] == '\0' || q->status[0] == '\0' ||
+	    q->digest_len > sizeof(q->digest) || q->context_len > sizeof(q->context))
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { SQ_FIELD(q->id), SQ_FIELD(q->tenant_id), SQ_FIELD(q->principal_id),
 	    SQ_FIELD(q->key_id), sq_int(q->key_version), SQ_FIELD(q->policy),
@@ -1414,11 +1888,14 @@ sq_request_upsert(sq_conn *w, const sg_request *q)
 	    sq_str(q->metadata_json), SQ_FIELD(q->status), sq_str(q->error),
 	    SQ_FIELD(q->signature_id), SQ_FIELD(q->original_request_id), SQ_FIELD(q->client_ip),
 	    SQ_FIELD(q->client_type), sq_int(q->attempts), sq_int(q->created_at),
-	    sq_int(q->updated_at) };
-	if ((r = sq_run(w, SQ_REQUEST_UPSERT, a, SQ_NARGS(a), &changes)) != SG_OK)
+	    sq_int(q->updated_at), SQ_FIELD(q->description), sq_int(q->approvals_required),
+	    sq_int(q->approval_deadline), sq_int(q->next_attempt_at), sq_int(q->lease_until),
+	    q->idempotency_key[0] != '\0' ? SQ_FIELD(q->idempotency_key) : sq_str(NULL),
+	    sq_blob(q->body_hash, sizeof(q->body_hash)) };
+	if ((r = sq_run(w, id, a, SQ_NARGS(a), &changes)) != SG_OK)
 		return r;
 	if (changes != 1) {
-		sg_warn("store: request %.40s exists in another tenant", q->id);
+		sg_warn("store: request %.40s is signed already or belongs to another tenant", q->id);
 		return SG_ERR_CONFLICT;
 	}
 	return SG_OK;
@@ -1442,9 +1919,10 @@ sq_signature_insert(sq_conn *w, const sg_signature *g)
 
 static int
 sq_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *const *sigs,
-    size_t n)
+    sg_audit_entry *const *audits, size_t n)
 {
 	sq_db *q = s->impl;
+	sq_link *links = NULL;
 	int r = SG_ERR_INTERNAL;
 
 	if (n == 0)
@@ -1454,21 +1932,368 @@ sq_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *
 	for (size_t i = 0; i < n; i++)
 		if (reqs[i] == NULL)
 			return SG_ERR_INVALID_ARGUMENT;
+	if (audits != NULL && (links = calloc(n, sizeof(*links))) == NULL)
+		return SG_ERR_NOMEM;
 	sq_conn *w = sq_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if ((r = sq_request_upsert(w, reqs[i])) != SG_OK)
+		if ((r = sq_request_write(w, SQ_REQUEST_UPSERT, reqs[i])) != SG_OK)
 			goto out;
 		if (sigs != NULL && sigs[i] != NULL &&
 		    (r = sq_signature_insert(w, sigs[i])) != SG_OK)
 			goto out;
+		if (audits != NULL && audits[i] != NULL &&
+		    (r = sq_audit_append_on(w, audits[i], &links[i])) != SG_OK)
+			goto out;
 	}
-	r = sq_tx_commit(w);
+	if ((r = sq_tx_commit(w)) != SG_OK)
+		goto out;
+	for (size_t i = 0; audits != NULL && i < n; i++)
+		sq_link_fill(audits[i], &links[i]);
 out:
 	if (r != SG_OK)
 		sq_tx_rollback(w);
 	sq_write_end(q);
+	free(links);
+	return r;
+}
+
+/* ---- the workflow: queue, approvals, idempotency ---- */
+
+static void
+sq_request_clear_fn(void *r)
+{
+	sg_request_clear(r);
+}
+
+static int
+sq_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit)
+{
+	sq_db *q = s->impl;
+	int r = SG_ERR_INTERNAL;
+
+	if (rq == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	if ((r = sq_request_write(w, SQ_REQUEST_INSERT, rq)) != SG_OK)
+		goto out;
+	r = sq_commit_with_audit(w, audit);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_request_list(sg_store *s, const char *tenant_id, const char *status, int64_t limit,
+    sg_request **out, size_t *n)
+{
+	if (sq_bad_str(tenant_id) || limit < 1 || limit > 1000 || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_str(status != NULL && status[0] != '\0' ? status : NULL),
+	    sq_int(limit) };
+	return sq_get_list(s->impl, SQ_REQUEST_LIST, a, SQ_NARGS(a), sizeof(sg_request),
+	    sq_row_request, sq_request_clear_fn, (void **)out, n);
+}
+
+static int
+sq_request_cmp_age(const void *a, const void *b)
+{
+	const sg_request *x = a, *y = b;
+	if (x->created_at != y->created_at)
+		return x->created_at < y->created_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int
+sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_request **out,
+    size_t *n)
+{
+	sq_db *q = s->impl;
+	sg_request *list = NULL;
+	size_t count = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if (lease_ms <= 0 || out == NULL || n == NULL || max > INT32_MAX)
+		return SG_ERR_INVALID_ARGUMENT;
+	if (max == 0) {
+		*out = NULL;
+		*n = 0;
+		return SG_OK;
+	}
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	sq_arg a[] = { sq_int(now), sq_int(lease_ms), sq_int((int64_t)max) };
+	if ((r = sq_list_on(w, SQ_REQUEST_CLAIM, a, SQ_NARGS(a), sizeof(sg_request),
+	    sq_row_request, sq_request_clear_fn, (void **)&list, &count)) != SG_OK)
+		goto out;
+	if ((r = sq_tx_commit(w)) != SG_OK)
+		goto out;
+	if (count > 1)
+		qsort(list, count, sizeof(*list), sq_request_cmp_age);
+	*out = list;
+	*n = count;
+	list = NULL;
+	count = 0;
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	sg_request_list_free(list, count);
+	return r;
+}
+
+static int
+sq_request_transition(sg_store *s, const char *tenant_id, const char *id, const char *from,
+    const char *to, const char *error, int64_t next_attempt_at, int64_t now,
+    sg_audit_entry *audit)
+{
+	sq_db *q = s->impl;
+	int changes = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if (sq_bad_str(tenant_id) || sq_bad_str(id) || sq_bad_str(from) || sq_bad_str(to))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	sq_arg a[] = { sq_str(to), sq_str(error), sq_int(next_attempt_at), sq_int(now),
+	    sq_str(tenant_id), sq_str(id), sq_str(from) };
+	if ((r = sq_run(w, SQ_REQUEST_TRANSITION, a, SQ_NARGS(a), &changes)) != SG_OK)
+		goto out;
+	if (changes == 0) {
+		int64_t one = 0;
+		sq_arg e[] = { sq_str(tenant_id), sq_str(id) };
+		r = sq_scalar_on(w, SQ_REQUEST_EXISTS, e, SQ_NARGS(e), &one);
+		if (r == SG_OK)
+			r = SG_ERR_PRECONDITION;  /* it exists, in another state */
+		goto out;
+	}
+	r = sq_commit_with_audit(w, audit);
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_request_count_by_status(sg_store *s, const char *const *statuses, size_t n, int64_t *counts)
+{
+	sq_db *q = s->impl;
+	int64_t *tmp = NULL;
+	int r = SG_ERR_INTERNAL;
+
+	if (n == 0)
+		return SG_OK;
+	if (statuses == NULL || counts == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if ((tmp = calloc(n, sizeof(*tmp))) == NULL)
+		return SG_ERR_NOMEM;
+	sq_conn *c = sq_read_begin(q);
+	for (size_t i = 0; i < n; i++) {
+		if (statuses[i] == NULL) {
+			r = SG_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+		sq_arg a[] = { sq_str(statuses[i]) };
+		if ((r = sq_scalar_on(c, SQ_REQUEST_COUNT, a, SQ_NARGS(a), &tmp[i])) != SG_OK)
+			goto out;
+	}
+	memcpy(counts, tmp, n * sizeof(*tmp));
+	r = SG_OK;
+out:
+	sq_read_end(q, c);
+	free(tmp);
+	return r;
+}
+
+static int
+sq_request_find_idempotent(sg_store *s, const char *principal_id, const char *key,
+    sg_request *out)
+{
+	if (sq_bad_str(principal_id) || sq_bad_str(key) || out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(principal_id), sq_str(key) };
+	return sq_get_one(s->impl, SQ_REQUEST_FIND_IDEMPOTENT, a, SQ_NARGS(a), sq_row_request, out);
+}
+
+static int
+sq_idempotency_purge(sg_store *s, int64_t before)
+{
+	sq_arg a[] = { sq_int(before) };
+	return sq_write1(s->impl, SQ_IDEMPOTENCY_PURGE, a, SQ_NARGS(a), NULL);
+}
+
+/* The entry the store writes itself when a vote or a deadline moves a request. */
+static void
+sq_status_audit(sg_audit_entry *e, const char *tenant_id, const char *actor,
+    const char *action, const char *request_id, int64_t ts, char *details)
+{
+	memset(e, 0, sizeof(*e));
+	sg_strlcpy(e->tenant_id, tenant_id, sizeof(e->tenant_id));
+	sg_strlcpy(e->actor, actor, sizeof(e->actor));
+	sg_strlcpy(e->action, action, sizeof(e->action));
+	sg_strlcpy(e->object, request_id, sizeof(e->object));
+	e->ts = ts;
+	e->details = details;
+}
+
+static int
+sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
+    char new_status[SG_STATUS_MAX])
+{
+	sq_db *q = s->impl;
+	sqlite3_stmt *st = NULL;
+	sq_link link;
+	char submitter[SG_ID_MAX], status[SG_STATUS_MAX], details[64];
+	int64_t required = 0, approved = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if (a == NULL || a->request_id[0] == '\0' || a->tenant_id[0] == '\0' ||
+	    a->approver_id[0] == '\0' ||
+	    (strcmp(a->decision, "APPROVED") != 0 && strcmp(a->decision, "REJECTED") != 0))
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+
+	if ((r = sq_prepare(w, SQ_REQUEST_VOTE_INFO, &st)) != SG_OK)
+		goto out;
+	sq_arg key[] = { SQ_FIELD(a->tenant_id), SQ_FIELD(a->request_id) };
+	if ((r = sq_bind(w, st, key, SQ_NARGS(key), sq_stmts[SQ_REQUEST_VOTE_INFO].name)) != SG_OK)
+		goto out;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = SG_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_err(w, rc, sq_stmts[SQ_REQUEST_VOTE_INFO].name);
+		goto out;
+	}
+	sq_row row = { st, 0, SG_OK };
+	SQ_COL_FIELD(&row, submitter);
+	SQ_COL_FIELD(&row, status);
+	required = sq_col_int64(&row);
+	if ((r = row.r) != SG_OK)
+		goto out;
+	sq_finish(st);
+	st = NULL;
+
+	if (strcmp(status, "PENDING_APPROVAL") != 0) {
+		r = SG_ERR_PRECONDITION;
+		goto out;
+	}
+	if (strncmp(submitter, a->approver_id, sizeof(submitter)) == 0) {
+		r = SG_ERR_PERMISSION_DENIED;
+		goto out;
+	}
+	sq_arg vote[] = { SQ_FIELD(a->request_id), SQ_FIELD(a->tenant_id), SQ_FIELD(a->approver_id),
+	    SQ_FIELD(a->decision), SQ_FIELD(a->comment), sq_int(a->created_at) };
+	if ((r = sq_run(w, SQ_APPROVAL_INSERT, vote, SQ_NARGS(vote), NULL)) != SG_OK)
+		goto out;  /* a second vote by the same approver is a primary-key conflict */
+	if (audit != NULL && (r = sq_audit_append_on(w, audit, &link)) != SG_OK)
+		goto out;
+
+	const char *to = NULL, *action = NULL;
+	details[0] = '\0';
+	if (strcmp(a->decision, "REJECTED") == 0) {
+		to = "REJECTED";
+		action = "request.rejected";
+	} else {
+		sq_arg c[] = { SQ_FIELD(a->request_id) };
+		if ((r = sq_scalar_on(w, SQ_APPROVAL_COUNT, c, SQ_NARGS(c), &approved)) != SG_OK)
+			goto out;
+		if (approved >= required) {
+			to = "QUEUED";
+			action = "request.queued";
+			snprintf(details, sizeof(details), "{\"approvals\":%lld,\"required\":%lld}",
+			    (long long)approved, (long long)required);
+		}
+	}
+	if (to != NULL) {
+		sq_arg set[] = { sq_str(to), sq_int(a->created_at), sq_int(a->created_at),
+		    SQ_FIELD(a->request_id) };
+		if ((r = sq_run(w, SQ_REQUEST_SET_STATUS, set, SQ_NARGS(set), NULL)) != SG_OK)
+			goto out;
+		sg_audit_entry moved;
+		sq_link moved_link;
+		sq_status_audit(&moved, a->tenant_id, a->approver_id, action, a->request_id,
+		    a->created_at, details[0] != '\0' ? details : NULL);
+		if ((r = sq_audit_append_on(w, &moved, &moved_link)) != SG_OK)
+			goto out;
+		sg_strlcpy(status, to, sizeof(status));
+	}
+	if ((r = sq_tx_commit(w)) != SG_OK)
+		goto out;
+	if (audit != NULL)
+		sq_link_fill(audit, &link);
+	if (new_status != NULL)
+		sg_strlcpy(new_status, status, SG_STATUS_MAX);
+out:
+	sq_finish(st);
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	return r;
+}
+
+static int
+sq_approval_list(sg_store *s, const char *tenant_id, const char *request_id,
+    sg_approval **out, size_t *n)
+{
+	if (sq_bad_str(tenant_id) || sq_bad_str(request_id) || out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_str(tenant_id), sq_str(request_id) };
+	return sq_get_list(s->impl, SQ_APPROVAL_LIST, a, SQ_NARGS(a), sizeof(sg_approval),
+	    sq_row_approval, NULL, (void **)out, n);
+}
+
+static int
+sq_request_expire_approvals(sg_store *s, int64_t now, sg_request **out, size_t *n)
+{
+	sq_db *q = s->impl;
+	sg_request *list = NULL;
+	size_t count = 0;
+	int r = SG_ERR_INTERNAL;
+
+	if (n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_conn *w = sq_write_begin(q);
+	if ((r = sq_tx_begin(w)) != SG_OK)
+		goto out;
+	sq_arg a[] = { sq_int(now) };
+	if ((r = sq_list_on(w, SQ_REQUEST_EXPIRE, a, SQ_NARGS(a), sizeof(sg_request),
+	    sq_row_request, sq_request_clear_fn, (void **)&list, &count)) != SG_OK)
+		goto out;
+	if (count > 1)
+		qsort(list, count, sizeof(*list), sq_request_cmp_age);
+	for (size_t i = 0; i < count; i++) {
+		sg_audit_entry e;
+		sq_link link;
+		sq_status_audit(&e, list[i].tenant_id, "", "request.expired", list[i].id, now,
+		    "{\"reason\":\"approval window expired\"}");
+		if ((r = sq_audit_append_on(w, &e, &link)) != SG_OK)
+			goto out;
+	}
+	if ((r = sq_tx_commit(w)) != SG_OK)
+		goto out;
+	if (out != NULL) {
+		*out = list;
+		list = NULL;
+	}
+	*n = count;
+out:
+	if (r != SG_OK)
+		sq_tx_rollback(w);
+	sq_write_end(q);
+	sg_request_list_free(list, count);
 	return r;
 }
 
@@ -1686,6 +2511,22 @@ static const sg_store_ops sq_ops = {
 	.request_get = sq_request_get,
 	.signature_get = sq_signature_get,
 	.commit_batch = sq_commit_batch,
+	.policy_create = sq_policy_create,
+	.policy_get = sq_policy_get,
+	.policy_list = sq_policy_list,
+	.request_create = sq_request_create,
+	.request_list = sq_request_list,
+	.request_claim = sq_request_claim,
+	.request_transition = sq_request_transition,
+	.request_count_by_status = sq_request_count_by_status,
+	.request_find_idempotent = sq_request_find_idempotent,
+	.idempotency_purge = sq_idempotency_purge,
+	.approval_add = sq_approval_add,
+	.approval_list = sq_approval_list,
+	.request_expire_approvals = sq_request_expire_approvals,
+	.audit_append = sq_audit_append,
+	.audit_list = sq_audit_list,
+	.audit_head = sq_audit_head,
 	.ping = sq_ping,
 	.close = sq_close,
 };
@@ -1735,6 +2576,9 @@ sg_store_sqlite_open(const char *path, sg_store **out)
 	if ((r = sq_conn_open(path, 0, &q->writer)) != SG_OK)
 		goto out;
 	if (!in_memory && (r = sq_set_wal(&q->writer)) != SG_OK)
+		goto out;
+	/* After a burst, give the disk back when the log restarts. */
+	if ((r = sq_exec(&q->writer, "PRAGMA journal_size_limit = 67108864;", "pragmas")) != SG_OK)
 		goto out;
 	if ((r = sq_migrate(&q->writer)) != SG_OK)
 		goto out;

@@ -565,6 +565,29 @@ make_signature(sg_signature *g, const sg_request *q)
 }
 
 static void
+make_audit(sg_audit_entry *e, const char *tenant_id, const char *actor, const char *action,
+    const char *object, const char *details)
+{
+	memset(e, 0, sizeof(*e));
+	sg_strlcpy(e->tenant_id, tenant_id, sizeof(e->tenant_id));
+	sg_strlcpy(e->actor, actor, sizeof(e->actor));
+	sg_strlcpy(e->action, action, sizeof(e->action));
+	sg_strlcpy(e->object, object, sizeof(e->object));
+	e->ts = sg_now_ms();
+	e->details = (char *)details;
+}
+
+static int64_t
+audit_seq(sg_store *s, const char *tenant_id)
+{
+	int64_t seq = -1;
+	uint8_t hash[32];
+	if (s->ops->audit_head(s, tenant_id, &seq, hash) != SG_OK)
+		return -1;
+	return seq;
+}
+
+static void
 test_requests_and_signatures(sg_store *s)
 {
 	sg_request q1, q2, qgot;
@@ -584,9 +607,15 @@ test_requests_and_signatures(sg_store *s)
 	make_request(&q2, &tenant_a, &alice, &key_a);
 	sg_strlcpy(q2.status, "PENDING_APPROVAL", sizeof(q2.status));
 
+	sg_audit_entry au;
+	int64_t seq0 = audit_seq(s, tenant_a.id);
+	make_audit(&au, tenant_a.id, alice.id, "request.signed", q1.id, NULL);
 	const sg_request *reqs[] = { &q1, &q2 };
 	const sg_signature *sigs[] = { &g1, NULL };
-	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, 2), SG_OK);
+	sg_audit_entry *audits[] = { &au, NULL };
+	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, audits, 2), SG_OK);
+	/* The entry was chained in the same transaction, and the caller learns where. */
+	CHECK(seq0 >= 0 && au.seq == seq0 + 1 && audit_seq(s, tenant_a.id) == au.seq);
 
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, q1.id, &qgot), SG_OK);
 	CHECK(strcmp(qgot.status, "SIGNED") == 0 && strcmp(qgot.signature_id, g1.id) == 0);
@@ -621,7 +650,7 @@ test_requests_and_signatures(sg_store *s)
 	q2b.attempts = 3;
 	q2b.created_at = created + 99999;
 	const sg_request *reqs2[] = { &q2b };
-	CHECK_RC(s->ops->commit_batch(s, reqs2, NULL, 1), SG_OK);
+	CHECK_RC(s->ops->commit_batch(s, reqs2, NULL, NULL, 1), SG_OK);
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, q2.id, &qgot), SG_OK);
 	CHECK(strcmp(qgot.status, "FAILED") == 0 && qgot.attempts == 3);
 	CHECK(qgot.error != NULL && strcmp(qgot.error, "key offline") == 0);
@@ -633,10 +662,18 @@ test_requests_and_signatures(sg_store *s)
 	sg_strlcpy(hijack.tenant_id, tenant_b.id, sizeof(hijack.tenant_id));
 	sg_strlcpy(hijack.status, "SIGNED", sizeof(hijack.status));
 	const sg_request *reqs3[] = { &hijack };
-	CHECK_RC(s->ops->commit_batch(s, reqs3, NULL, 1), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->commit_batch(s, reqs3, NULL, NULL, 1), SG_ERR_CONFLICT);
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, q2.id, &qgot), SG_OK);
 	CHECK(strcmp(qgot.status, "FAILED") == 0);
 	sg_request_clear(&qgot);
+
+	/* A SIGNED request is never signed again on record. */
+	sg_signature again;
+	make_signature(&again, &q1);
+	const sg_request *reqs4[] = { &q1 };
+	const sg_signature *sigs4[] = { &again };
+	CHECK_RC(s->ops->commit_batch(s, reqs4, sigs4, NULL, 1), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->signature_get(s, tenant_a.id, again.id, &ggot), SG_ERR_NOT_FOUND);
 
 	sg_strlcpy(sig_id_kept, g1.id, sizeof(sig_id_kept));
 	sg_strlcpy(req_id_kept, q1.id, sizeof(req_id_kept));
@@ -656,7 +693,14 @@ test_batch_atomicity(sg_store *s)
 	sg_strlcpy(g[1].id, sig_id_kept, sizeof(g[1].id));
 	const sg_request *reqs[] = { &q[0], &q[1], &q[2] };
 	const sg_signature *sigs[] = { &g[0], &g[1], &g[2] };
-	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, 3), SG_ERR_CONFLICT);
+	sg_audit_entry au[3];
+	sg_audit_entry *audits[] = { &au[0], &au[1], &au[2] };
+	for (int i = 0; i < 3; i++)
+		make_audit(&au[i], tenant_a.id, alice.id, "request.signed", q[i].id, NULL);
+	int64_t seq0 = audit_seq(s, tenant_a.id);
+	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, audits, 3), SG_ERR_CONFLICT);
+	CHECK(audit_seq(s, tenant_a.id) == seq0);  /* no entry of the batch survived */
+	CHECK(au[0].seq == 0);                     /* and the caller's entries are untouched */
 	for (int i = 0; i < 3; i++)
 		CHECK_RC(s->ops->request_get(s, tenant_a.id, q[i].id, &qgot), SG_ERR_NOT_FOUND);
 	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g[0].id, &ggot), SG_ERR_NOT_FOUND);
@@ -670,11 +714,13 @@ test_batch_atomicity(sg_store *s)
 	sg_strlcpy(g[1].id, "fresh-signature-id", sizeof(g[1].id));
 	sg_strlcpy(q[2].tenant_id, "no-such-tenant", sizeof(q[2].tenant_id));
 	sg_strlcpy(g[2].tenant_id, "no-such-tenant", sizeof(g[2].tenant_id));
-	CHECK(s->ops->commit_batch(s, reqs, sigs, 3) != SG_OK);
+	CHECK(s->ops->commit_batch(s, reqs, sigs, audits, 3) != SG_OK);
+	CHECK(audit_seq(s, tenant_a.id) == seq0);
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, q[0].id, &qgot), SG_ERR_NOT_FOUND);
 	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g[1].id, &ggot), SG_ERR_NOT_FOUND);
 
-	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, 2), SG_OK);
+	CHECK_RC(s->ops->commit_batch(s, reqs, sigs, audits, 2), SG_OK);
+	CHECK(audit_seq(s, tenant_a.id) == seq0 + 2 && au[1].seq == seq0 + 2);
 	CHECK_RC(s->ops->signature_get(s, tenant_a.id, g[1].id, &ggot), SG_OK);
 	sg_signature_clear(&ggot);
 }
@@ -700,7 +746,9 @@ committer_thread(void *p)
 		make_request(&q, &tenant_a, &alice, &key_a);
 		make_signature(&g, &q);
 		sg_strlcpy(q.signature_id, g.id, sizeof(q.signature_id));
-		if (sg_commit_signature(a->committer, &q, &g) != SG_OK)
+		sg_audit_entry au;
+		make_audit(&au, tenant_a.id, alice.id, "request.signed", q.id, NULL);
+		if (sg_commit_signature(a->committer, &q, &g, &au) != SG_OK || au.seq <= 0)
 			a->failures++;
 		sg_strlcpy(a->sig_ids[i], g.id, sizeof(a->sig_ids[i]));
 	}
@@ -745,6 +793,7 @@ test_group_commit(sg_store *s)
 	atomic_int stop = 0;
 	sg_committer *c = NULL;
 
+	int64_t seq_before = audit_seq(s, tenant_a.id);
 	CHECK_RC(sg_committer_start(s, 32, &c), SG_OK);
 	if (c == NULL)
 		return;
@@ -764,7 +813,7 @@ test_group_commit(sg_store *s)
 		pthread_join(rth[i], NULL);
 
 	uint64_t batches = 0, items = 0;
-	sg_committer_stats(c, &batches, &items);
+	sg_committer_stats(c, &batches, &items, NULL);
 	sg_committer_stop(c);
 	printf("group commit: %d records in %llu transactions; %ld concurrent reads\n",
 	    COMMIT_THREADS * COMMITS_PER_THREAD, (unsigned long long)batches,
@@ -798,6 +847,13 @@ test_group_commit(sg_store *s)
 	}
 	CHECK(missing == 0);
 
+	/* Every commit chained its audit entry, and the chain is whole. */
+	int64_t checked = 0, bad = -1;
+	char why[128] = "x";
+	CHECK(audit_seq(s, tenant_a.id) == seq_before + COMMIT_THREADS * COMMITS_PER_THREAD);
+	CHECK_RC(sg_audit_verify(s, tenant_a.id, &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == audit_seq(s, tenant_a.id) && bad == 0 && why[0] == '\0');
+
 	/* An idle committer (default batch size) stops at once. */
 	CHECK_RC(sg_committer_start(s, 0, &c), SG_OK);
 	sg_committer_stop(c);
@@ -815,10 +871,11 @@ static size_t fake_largest;
 
 static int
 fake_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *const *sigs,
-    size_t n)
+    sg_audit_entry *const *audits, size_t n)
 {
 	(void)s;
 	(void)sigs;
+	(void)audits;
 	pthread_mutex_lock(&fake_mu);
 	if (fake_entered++ == 0) {
 		pthread_cond_broadcast(&fake_cv);
@@ -834,6 +891,18 @@ fake_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature
 	return SG_OK;
 }
 
+static void *
+fake_releaser(void *p)
+{
+	(void)p;
+	usleep(200 * 1000);
+	pthread_mutex_lock(&fake_mu);
+	fake_release = 1;
+	pthread_cond_broadcast(&fake_cv);
+	pthread_mutex_unlock(&fake_mu);
+	return NULL;
+}
+
 struct fake_arg {
 	sg_committer *c;
 	sg_request q;
@@ -844,7 +913,7 @@ static void *
 fake_thread(void *p)
 {
 	struct fake_arg *a = p;
-	a->result = sg_commit_signature(a->c, &a->q, NULL);
+	a->result = sg_commit_signature(a->c, &a->q, NULL, NULL);
 	return NULL;
 }
 
@@ -875,20 +944,462 @@ test_committer_isolates_failures(void)
 		sg_strlcpy(others[i].q.status, i == 3 ? "BAD" : "SIGNED", sizeof(others[i].q.status));
 		pthread_create(&th[i], NULL, fake_thread, &others[i]);
 	}
-	usleep(200 * 1000);
-	pthread_mutex_lock(&fake_mu);
-	fake_release = 1;
-	pthread_cond_broadcast(&fake_cv);
-	pthread_mutex_unlock(&fake_mu);
+	/* Stop while all seven wait: stop must still write every one and wake them. */
+	uint64_t queued = 0;
+	for (int tries = 0; tries < 5000 && queued < 6; tries++) {
+		usleep(1000);
+		sg_committer_stats(c, NULL, NULL, &queued);
+	}
+	CHECK(queued == 6);
+	pthread_t releaser;
+	pthread_create(&releaser, NULL, fake_releaser, NULL);
+	sg_committer_stop(c);
+	pthread_join(releaser, NULL);
 	pthread_join(t0, NULL);
 	for (int i = 0; i < 6; i++)
 		pthread_join(th[i], NULL);
-	sg_committer_stop(c);
 
 	CHECK(first.result == SG_OK);
 	for (int i = 0; i < 6; i++)
 		CHECK(others[i].result == (i == 3 ? SG_ERR_CONFLICT : SG_OK));
 	printf("fake committer: largest batch %zu\n", fake_largest);
+}
+
+
+/* ---- the workflow: policies, the queue, approvals, idempotency ---- */
+
+static void
+test_policies(sg_store *s)
+{
+	sg_policy p, got;
+	sg_policy *list = NULL;
+	size_t n = 0;
+	sg_audit_entry au;
+
+	memset(&p, 0, sizeof(p));
+	new_id(p.id);
+	sg_strlcpy(p.tenant_id, tenant_a.id, sizeof(p.tenant_id));
+	sg_strlcpy(p.project, "myapp", sizeof(p.project));
+	sg_strlcpy(p.slug, "release-signing", sizeof(p.slug));
+	sg_strlcpy(p.key_id, key_a.id, sizeof(p.key_id));
+	p.allowed_hash_algorithms = "[\"SHA-256\",\"SHA-512\"]";
+	p.approvals_required = 2;
+	p.approvers = "{\"role\":\"approver\"}";
+	p.approval_timeout_seconds = 3600;
+	p.required_metadata = "[\"build\"]";
+	p.timestamp = 1;
+	p.created_at = 31;
+	make_audit(&au, tenant_a.id, alice.id, "policy.created", p.id, NULL);
+	int64_t seq0 = audit_seq(s, tenant_a.id);
+	CHECK_RC(s->ops->policy_create(s, &p, &au), SG_OK);
+	CHECK(au.seq == seq0 + 1);
+
+	CHECK_RC(s->ops->policy_get(s, tenant_a.id, "myapp", "release-signing", &got), SG_OK);
+	CHECK(strcmp(got.id, p.id) == 0 && strcmp(got.key_id, key_a.id) == 0);
+	CHECK(got.allowed_hash_algorithms != NULL &&
+	    strcmp(got.allowed_hash_algorithms, p.allowed_hash_algorithms) == 0);
+	CHECK(got.allowed_signature_algorithms == NULL);
+	CHECK(got.approvers != NULL && strcmp(got.approvers, p.approvers) == 0);
+	CHECK(got.required_metadata != NULL && strcmp(got.required_metadata, "[\"build\"]") == 0);
+	CHECK(got.approvals_required == 2 && got.approval_timeout_seconds == 3600);
+	CHECK(got.timestamp == 1 && got.allow_fast == 0 && got.created_at == 31);
+	sg_policy_clear(&got);
+	CHECK(got.approvers == NULL);
+	CHECK_RC(s->ops->policy_get(s, tenant_b.id, "myapp", "release-signing", &got),
+	    SG_ERR_NOT_FOUND);
+
+	/* Unique per (tenant, project, slug); the refused one leaves no audit entry. */
+	sg_policy dup = p;
+	new_id(dup.id);
+	make_audit(&au, tenant_a.id, alice.id, "policy.created", dup.id, NULL);
+	CHECK_RC(s->ops->policy_create(s, &dup, &au), SG_ERR_CONFLICT);
+	CHECK(audit_seq(s, tenant_a.id) == seq0 + 1);
+	sg_strlcpy(dup.slug, "test-signing", sizeof(dup.slug));
+	dup.allow_fast = 1;
+	CHECK_RC(s->ops->policy_create(s, &dup, NULL), SG_OK);
+	sg_policy ghost = dup;
+	new_id(ghost.id);
+	sg_strlcpy(ghost.slug, "ghost", sizeof(ghost.slug));
+	sg_strlcpy(ghost.key_id, "no-such-key", sizeof(ghost.key_id));
+	CHECK_RC(s->ops->policy_create(s, &ghost, NULL), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->policy_list(s, tenant_a.id, &list, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2)
+		CHECK(strcmp(list[0].slug, "release-signing") == 0 &&
+		    strcmp(list[1].slug, "test-signing") == 0 && list[1].allow_fast == 1);
+	sg_policy_list_free(list, n);
+	CHECK_RC(s->ops->policy_list(s, tenant_b.id, &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
+}
+
+static void
+make_queued(sg_request *q, const char *status, int64_t created_at)
+{
+	make_request(q, &tenant_a, &bob, &key_a);
+	sg_strlcpy(q->status, status, sizeof(q->status));
+	q->attempts = 0;
+	q->created_at = q->updated_at = created_at;
+}
+
+static void
+test_queue(sg_store *s)
+{
+	sg_request q[3], got;
+	sg_request *list = NULL;
+	size_t n = 0;
+	const int64_t t0 = 1900000000000;
+
+	/* Two due now (the older first), one due later. */
+	make_queued(&q[0], "QUEUED", t0 + 2);
+	make_queued(&q[1], "QUEUED", t0 + 1);
+	make_queued(&q[2], "QUEUED", t0 + 3);
+	q[2].next_attempt_at = t0 + 60000;
+	sg_strlcpy(q[1].description, "resubmitted for the release", sizeof(q[1].description));
+	for (int i = 0; i < 3; i++)
+		CHECK_RC(s->ops->request_create(s, &q[i], NULL), SG_OK);
+	CHECK_RC(s->ops->request_create(s, &q[0], NULL), SG_ERR_CONFLICT);
+
+	CHECK_RC(s->ops->request_claim(s, t0 + 10, 30000, 10, &list, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK(strcmp(list[0].id, q[1].id) == 0 && strcmp(list[1].id, q[0].id) == 0);
+		CHECK(strcmp(list[0].status, "PROCESSING") == 0 && list[0].attempts == 1);
+		CHECK(list[0].lease_until == t0 + 10 + 30000);
+		CHECK(strcmp(list[0].description, "resubmitted for the release") == 0);
+	}
+	sg_request_list_free(list, n);
+
+	/* Nothing else is due: the leases hold and q[2] waits. */
+	list = (sg_request *)&got;
+	CHECK_RC(s->ops->request_claim(s, t0 + 20, 30000, 10, &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
+
+	/* A worker that dies loses its claim when the lease runs out. */
+	CHECK_RC(s->ops->request_claim(s, t0 + 10 + 30000, 30000, 1, &list, &n), SG_OK);
+	CHECK(n == 1 && list != NULL && strcmp(list[0].id, q[1].id) == 0 && list[0].attempts == 2);
+	sg_request_list_free(list, n);
+
+	/* Compare-and-set of the status. */
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "QUEUED", "FAILED", "x", 0,
+	    t0 + 40000, NULL), SG_ERR_PRECONDITION);
+	CHECK_RC(s->ops->request_transition(s, tenant_b.id, q[1].id, "PROCESSING", "FAILED", "x", 0,
+	    t0 + 40000, NULL), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, "no-such-request", "PROCESSING", "FAILED",
+	    "x", 0, t0 + 40000, NULL), SG_ERR_NOT_FOUND);
+	sg_audit_entry au;
+	make_audit(&au, tenant_a.id, "", "request.retry", q[1].id, "{\"attempt\":2}");
+	int64_t seq0 = audit_seq(s, tenant_a.id);
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "QUEUED",
+	    "HSM unavailable", t0 + 50000, t0 + 40000, &au), SG_OK);
+	CHECK(au.seq == seq0 + 1);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q[1].id, &got), SG_OK);
+	CHECK(strcmp(got.status, "QUEUED") == 0 && got.next_attempt_at == t0 + 50000);
+	CHECK(got.error != NULL && strcmp(got.error, "HSM unavailable") == 0);
+	CHECK(got.lease_until == 0 && got.updated_at == t0 + 40000);
+	sg_request_clear(&got);
+
+	int64_t counts[4] = { -1, -1, -1, -1 };
+	const char *statuses[] = { "QUEUED", "PROCESSING", "PENDING_APPROVAL", "DEAD_LETTER" };
+	CHECK_RC(s->ops->request_count_by_status(s, statuses, 4, counts), SG_OK);
+	CHECK(counts[0] == 2 && counts[1] == 1 && counts[3] == 0);
+
+	/* Newest first, by status, tenant by tenant, bounded. */
+	CHECK_RC(s->ops->request_list(s, tenant_a.id, "QUEUED", 10, &list, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2)
+		CHECK(strcmp(list[0].id, q[2].id) == 0 && strcmp(list[1].id, q[1].id) == 0);
+	sg_request_list_free(list, n);
+	CHECK_RC(s->ops->request_list(s, tenant_a.id, NULL, 1, &list, &n), SG_OK);
+	CHECK(n == 1);
+	sg_request_list_free(list, n);
+	CHECK_RC(s->ops->request_list(s, tenant_b.id, NULL, 10, &list, &n), SG_OK);
+	CHECK(n == 0);
+	CHECK_RC(s->ops->request_list(s, tenant_a.id, NULL, 0, &list, &n), SG_ERR_INVALID_ARGUMENT);
+	CHECK_RC(s->ops->request_list(s, tenant_a.id, NULL, 1001, &list, &n),
+	    SG_ERR_INVALID_ARGUMENT);
+}
+
+static void
+test_idempotency(sg_store *s)
+{
+	sg_request q1, q2, got;
+
+	make_queued(&q1, "QUEUED", 1000);
+	sg_strlcpy(q1.idempotency_key, "build-42", sizeof(q1.idempotency_key));
+	memset(q1.body_hash, 0xab, sizeof(q1.body_hash));
+	CHECK_RC(s->ops->request_create(s, &q1, NULL), SG_OK);
+	CHECK_RC(s->ops->request_find_idempotent(s, bob.id, "build-42", &got), SG_OK);
+	CHECK(strcmp(got.id, q1.id) == 0 && got.body_hash[31] == 0xab);
+	CHECK(strcmp(got.idempotency_key, "build-42") == 0);
+	sg_request_clear(&got);
+	CHECK_RC(s->ops->request_find_idempotent(s, alice.id, "build-42", &got), SG_ERR_NOT_FOUND);
+
+	/* The same key again from the same principal is refused, from another accepted. */
+	make_queued(&q2, "QUEUED", 2000);
+	sg_strlcpy(q2.idempotency_key, "build-42", sizeof(q2.idempotency_key));
+	CHECK_RC(s->ops->request_create(s, &q2, NULL), SG_ERR_CONFLICT);
+	const sg_request *reqs[] = { &q2 };
+	CHECK_RC(s->ops->commit_batch(s, reqs, NULL, NULL, 1), SG_ERR_CONFLICT);
+	sg_strlcpy(q2.principal_id, alice.id, sizeof(q2.principal_id));
+	CHECK_RC(s->ops->request_create(s, &q2, NULL), SG_OK);
+
+	/* Requests without a key never collide. */
+	sg_request a, b;
+	make_queued(&a, "QUEUED", 3000);
+	make_queued(&b, "QUEUED", 3000);
+	CHECK_RC(s->ops->request_create(s, &a, NULL), SG_OK);
+	CHECK_RC(s->ops->request_create(s, &b, NULL), SG_OK);
+
+	/* Once purged the key is free again; the request itself stays. */
+	CHECK_RC(s->ops->idempotency_purge(s, 1500), SG_OK);
+	CHECK_RC(s->ops->request_find_idempotent(s, bob.id, "build-42", &got), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->request_find_idempotent(s, alice.id, "build-42", &got), SG_OK);
+	sg_request_clear(&got);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q1.id, &got), SG_OK);
+	CHECK(got.idempotency_key[0] == '\0');
+	sg_request_clear(&got);
+	sg_strlcpy(q2.principal_id, bob.id, sizeof(q2.principal_id));
+	new_id(q2.id);
+	CHECK_RC(s->ops->request_create(s, &q2, NULL), SG_OK);
+}
+
+/* 1 when tenant_id's chain holds an entry with this action and object. */
+static int
+audit_has(sg_store *s, const char *tenant_id, const char *action, const char *object)
+{
+	sg_audit_entry *list = NULL;
+	size_t n = 0;
+	int found = 0;
+	int64_t after = 0;
+	while (!found && s->ops->audit_list(s, tenant_id, after, 500, &list, &n) == SG_OK && n > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(list[i].action, action) == 0 && strcmp(list[i].object, object) == 0)
+				found = 1;
+		after = list[n - 1].seq;
+		sg_audit_list_free(list, n);
+	}
+	return found;
+}
+
+static void
+make_vote(sg_approval *v, const sg_request *q, const sg_principal *who, const char *decision)
+{
+	memset(v, 0, sizeof(*v));
+	sg_strlcpy(v->request_id, q->id, sizeof(v->request_id));
+	sg_strlcpy(v->tenant_id, q->tenant_id, sizeof(v->tenant_id));
+	sg_strlcpy(v->approver_id, who->id, sizeof(v->approver_id));
+	sg_strlcpy(v->decision, decision, sizeof(v->decision));
+	v->created_at = sg_now_ms();
+}
+
+static void
+test_approvals(sg_store *s)
+{
+	sg_request q, r2, got;
+	sg_approval v;
+	sg_principal dave, erin;
+	char status[SG_STATUS_MAX];
+
+	make_principal(&dave, &tenant_a, "dave", SG_ROLE_APPROVER);
+	make_principal(&erin, &tenant_a, "erin", SG_ROLE_APPROVER);
+	CHECK_RC(s->ops->principal_create(s, &dave), SG_OK);
+	CHECK_RC(s->ops->principal_create(s, &erin), SG_OK);
+
+	make_queued(&q, "PENDING_APPROVAL", sg_now_ms());  /* submitted by bob */
+	q.approvals_required = 2;
+	CHECK_RC(s->ops->request_create(s, &q, NULL), SG_OK);
+
+	make_vote(&v, &q, &bob, "APPROVED");
+	CHECK_RC(s->ops->approval_add(s, &v, NULL, status), SG_ERR_PERMISSION_DENIED);
+	make_vote(&v, &q, &dave, "MAYBE");
+	CHECK_RC(s->ops->approval_add(s, &v, NULL, status), SG_ERR_INVALID_ARGUMENT);
+	make_vote(&v, &q, &dave, "APPROVED");
+	sg_strlcpy(v.tenant_id, tenant_b.id, sizeof(v.tenant_id));
+	CHECK_RC(s->ops->approval_add(s, &v, NULL, status), SG_ERR_NOT_FOUND);
+
+	sg_audit_entry au;
+	make_vote(&v, &q, &dave, "APPROVED");
+	make_audit(&au, tenant_a.id, dave.id, "request.approved", q.id, NULL);
+	memset(status, 0, sizeof(status));
+	CHECK_RC(s->ops->approval_add(s, &v, &au, status), SG_OK);
+	CHECK(strcmp(status, "PENDING_APPROVAL") == 0 && au.seq > 0);
+	CHECK_RC(s->ops->approval_add(s, &v, NULL, status), SG_ERR_CONFLICT);
+
+	make_vote(&v, &q, &erin, "APPROVED");
+	CHECK_RC(s->ops->approval_add(s, &v, NULL, status), SG_OK);
+	CHECK(strcmp(status, "QUEUED") == 0);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q.id, &got), SG_OK);
+	CHECK(strcmp(got.status, "QUEUED") == 0 && got.next_attempt_at == v.created_at);
+	sg_request_clear(&got);
+	CHECK(audit_has(s, tenant_a.id, "request.queued", q.id));
+
+	/* Quorum reached: further votes come too late. */
+	make_vote(&v, &q, &alice, "REJECTED");
+	CHECK_RC(s->ops->approval_add(s, &v, NULL, status), SG_ERR_PRECONDITION);
+
+	sg_approval *votes = NULL;
+	size_t n = 0;
+	CHECK_RC(s->ops->approval_list(s, tenant_a.id, q.id, &votes, &n), SG_OK);
+	CHECK(n == 2);
+	free(votes);
+	CHECK_RC(s->ops->approval_list(s, tenant_b.id, q.id, &votes, &n), SG_OK);
+	CHECK(n == 0);
+
+	/* One rejection ends a request. */
+	make_queued(&r2, "PENDING_APPROVAL", sg_now_ms());
+	r2.approvals_required = 2;
+	CHECK_RC(s->ops->request_create(s, &r2, NULL), SG_OK);
+	make_vote(&v, &r2, &erin, "REJECTED");
+	sg_strlcpy(v.comment, "not this build", sizeof(v.comment));
+	CHECK_RC(s->ops->approval_add(s, &v, NULL, status), SG_OK);
+	CHECK(strcmp(status, "REJECTED") == 0);
+	CHECK(audit_has(s, tenant_a.id, "request.rejected", r2.id));
+	CHECK_RC(s->ops->approval_list(s, tenant_a.id, r2.id, &votes, &n), SG_OK);
+	CHECK(n == 1 && strcmp(votes[0].comment, "not this build") == 0);
+	free(votes);
+
+	/* Approval windows run out. */
+	sg_request late, fresh;
+	int64_t now = sg_now_ms();
+	make_queued(&late, "PENDING_APPROVAL", now - 5000);
+	late.approval_deadline = now - 1;
+	make_queued(&fresh, "PENDING_APPROVAL", now - 5000);
+	fresh.approval_deadline = now + 3600000;
+	CHECK_RC(s->ops->request_create(s, &late, NULL), SG_OK);
+	CHECK_RC(s->ops->request_create(s, &fresh, NULL), SG_OK);
+	sg_request *expired = NULL;
+	CHECK_RC(s->ops->request_expire_approvals(s, now, &expired, &n), SG_OK);
+	CHECK(n == 1 && expired != NULL && strcmp(expired[0].id, late.id) == 0);
+	sg_request_list_free(expired, n);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, late.id, &got), SG_OK);
+	CHECK(strcmp(got.status, "REJECTED") == 0 && got.error != NULL &&
+	    strcmp(got.error, "approval window expired") == 0);
+	sg_request_clear(&got);
+	CHECK(audit_has(s, tenant_a.id, "request.expired", late.id));
+	CHECK_RC(s->ops->request_expire_approvals(s, now, NULL, &n), SG_OK);
+	CHECK(n == 0);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, fresh.id, &got), SG_OK);
+	CHECK(strcmp(got.status, "PENDING_APPROVAL") == 0);
+	sg_request_clear(&got);
+}
+
+/*
+ * The audit chain in a database of its own, so that it can be tampered
+ * with behind the store's back the way an attacker with the file would.
+ */
+static void
+tamper(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "tamper: %s\n", msg != NULL ? msg : sqlite3_errmsg(db));
+		failures++;
+	}
+	sqlite3_free(msg);
+	sqlite3_close(db);
+}
+
+static void
+test_audit_chain(void)
+{
+	char path[320];
+	sg_store *s = NULL;
+	sg_tenant t;
+	sg_audit_entry e;
+	int64_t checked = 0, bad = 0;
+	char why[128];
+
+	snprintf(path, sizeof(path), "%s/audit.db", dir);
+	CHECK_RC(sg_store_sqlite_open(path, &s), SG_OK);
+	if (s == NULL)
+		return;
+	make_tenant(&t, "audited");
+	CHECK_RC(s->ops->tenant_create(s, &t), SG_OK);
+
+	CHECK_RC(sg_audit_verify(s, t.id, &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == 0);
+	for (int i = 1; i <= 25; i++) {
+		char obj[32];
+		snprintf(obj, sizeof(obj), "object-%d", i);
+		make_audit(&e, t.id, "actor", "key.created", obj, i % 2 ? "{\"n\":1}" : NULL);
+		CHECK_RC(s->ops->audit_append(s, &e), SG_OK);
+		CHECK(e.seq == i);
+	}
+	/* The service chain ("") is separate and numbered on its own. */
+	make_audit(&e, "", "", "auth.failed", "", NULL);
+	CHECK_RC(s->ops->audit_append(s, &e), SG_OK);
+	CHECK(e.seq == 1);
+	make_audit(&e, t.id, "actor", "", "x", NULL);
+	CHECK_RC(s->ops->audit_append(s, &e), SG_ERR_INVALID_ARGUMENT);
+
+	sg_audit_entry *list = NULL;
+	size_t n = 0;
+	CHECK_RC(s->ops->audit_list(s, t.id, 10, 5, &list, &n), SG_OK);
+	CHECK(n == 5 && list[0].seq == 11 && list[4].seq == 15);
+	if (n == 5) {
+		uint8_t h[32];
+		sg_audit_entry_hash(&list[0], list[0].prev_hash, h);
+		CHECK(memcmp(h, list[0].hash, 32) == 0);
+		CHECK(memcmp(list[1].prev_hash, list[0].hash, 32) == 0);
+		CHECK(strcmp(list[0].object, "object-11") == 0 && list[0].details != NULL);
+	}
+	sg_audit_list_free(list, n);
+	CHECK_RC(s->ops->audit_list(s, t.id, 0, 0, &list, &n), SG_ERR_INVALID_ARGUMENT);
+
+	int64_t head = 0;
+	uint8_t head_hash[32];
+	CHECK_RC(s->ops->audit_head(s, t.id, &head, head_hash), SG_OK);
+	CHECK(head == 25);
+	CHECK_RC(sg_audit_verify(s, t.id, &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == 25 && bad == 0);
+	CHECK_RC(sg_audit_verify(s, "", &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == 1);
+
+	/* The database itself refuses edits of the log. */
+	sqlite3 *db = NULL;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 7", NULL, NULL,
+	    NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DELETE FROM audit_log WHERE seq = 25", NULL, NULL, NULL) !=
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	/* Whoever drops the triggers is still caught by the chain. */
+	tamper(path, "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
+	    "UPDATE audit_log SET details = '{\"n\":2}' WHERE seq = 7;");
+	CHECK_RC(sg_audit_verify(s, t.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
+	CHECK(bad == 7 && strstr(why, "modified") != NULL);
+	tamper(path, "UPDATE audit_log SET details = '{\"n\":1}' WHERE seq = 7;");
+	CHECK_RC(sg_audit_verify(s, t.id, &checked, &bad, why, sizeof(why)), SG_OK);
+
+	tamper(path, "DELETE FROM audit_log WHERE seq = 12;");
+	CHECK_RC(sg_audit_verify(s, t.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
+	CHECK(bad == 12 && strstr(why, "missing") != NULL && checked == 11);
+
+	/* Cutting off the end is visible thanks to the head. */
+	sg_tenant t2;
+	make_tenant(&t2, "truncated");
+	CHECK_RC(s->ops->tenant_create(s, &t2), SG_OK);
+	for (int i = 1; i <= 5; i++) {
+		make_audit(&e, t2.id, "actor", "request.signed", "r", NULL);
+		CHECK_RC(s->ops->audit_append(s, &e), SG_OK);
+	}
+	char sql[256];
+	snprintf(sql, sizeof(sql), "DELETE FROM audit_log WHERE tenant_id = '%s' AND seq >= 4;",
+	    t2.id);
+	tamper(path, sql);
+	CHECK_RC(sg_audit_verify(s, t2.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
+	CHECK(bad == 4 && checked == 3 && strstr(why, "missing") != NULL);
+	/* ... and so is removing the head as well. */
+	snprintf(sql, sizeof(sql), "DELETE FROM audit_heads WHERE tenant_id = '%s';", t2.id);
+	tamper(path, sql);
+	CHECK_RC(sg_audit_verify(s, t2.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
+	CHECK(bad == 1 && strstr(why, "head") != NULL);
+	sg_store_close(s);
+	unlink(path);
 }
 
 static void
@@ -931,7 +1442,7 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 1);
+	CHECK(version == 2);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	s = NULL;
@@ -994,7 +1505,12 @@ main(void)
 	test_requests_and_signatures(s);
 	test_batch_atomicity(s);
 	test_group_commit(s);
+	test_policies(s);
+	test_queue(s);
+	test_idempotency(s);
+	test_approvals(s);
 	sg_store_close(s);
+	test_audit_chain();
 	test_committer_isolates_failures();
 	test_reopen();
 	test_memory();
