@@ -58,10 +58,14 @@ api_policy_json(api_req *req, const sg_policy *p, int with_key)
 	return j;
 }
 
-/* A JSON array of strings each accepted by valid(); answers 400 when not. */
+/*
+ * A JSON array of strings each accepted by canon(), stored as the canonical
+ * names canon() returns (so "sha256" is kept as "SHA-256" and matches at sign
+ * time); answers 400 when an entry is unknown.
+ */
 static int
 string_list(api_req *req, api_resp *resp, json_t *body, const char *name,
-    int (*valid)(const char *), char **out)
+    const char *(*canon)(const char *, sg_key_alg), sg_key_alg alg, char **out)
 {
 	json_t *a = json_object_get(body, name);
 	size_t i;
@@ -72,19 +76,48 @@ string_list(api_req *req, api_resp *resp, json_t *body, const char *name,
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "field '%s' must be an array of names", name);
 		return -1;
 	}
+	json_t *canonical = json_array();
 	json_array_foreach(a, i, v) {
-		if (!json_is_string(v) || json_string_length(v) > 128 || !valid(json_string_value(v))) {
-			api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "field '%s' has an unknown or invalid entry", name);
+		const char *c = json_is_string(v) && json_string_length(v) <= 128 ?
+		    canon(json_string_value(v), alg) : NULL;
+		if (c == NULL) {
+			json_decref(canonical);
+			api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "field '%s' has an unknown or invalid entry "
+			    "(%.64s)", name, json_is_string(v) ? json_string_value(v) : "not a string");
 			return -1;
 		}
+		json_array_append_new(canonical, json_string(c));
 	}
-	*out = json_dumps(a, JSON_COMPACT);
+	*out = json_dumps(canonical, JSON_COMPACT);
+	json_decref(canonical);
 	return 0;
 }
 
-static int valid_hash(const char *s) { return sg_hash_from_name(s) != SG_HASH_NONE; }
-static int valid_scheme(const char *s) { return sg_scheme_from_name(s) != SG_SCHEME_NONE; }
-static int valid_field(const char *s) { return s[0] != 0; }
+static const char *
+canon_hash(const char *s, sg_key_alg alg)
+{
+	(void)alg;
+	return sg_hash_name(sg_hash_from_name(s));
+}
+
+/* A scheme must fit the policy's key, and is named as for that key ("HashML-DSA-65"). */
+static const char *
+canon_scheme(const char *s, sg_key_alg alg)
+{
+	sg_sign_params p = { .hash = SG_HASH_SHA512, .scheme = sg_scheme_from_name(s), .pss_salt_len = -1 };
+	sg_key_alg pinned = sg_scheme_name_key_alg(s);
+	if (p.scheme == SG_SCHEME_NONE || (pinned != SG_KEY_NONE && pinned != alg) ||
+	    sg_sign_params_check(alg, &p) == SG_ERR_ALGORITHM_MISMATCH)
+		return NULL;
+	return sg_scheme_name(p.scheme, alg);
+}
+
+static const char *
+canon_field(const char *s, sg_key_alg alg)
+{
+	(void)alg;
+	return s[0] != 0 ? s : NULL;
+}
 
 void
 api_policies_create(api_req *req, api_resp *resp)
@@ -112,11 +145,17 @@ api_policies_create(api_req *req, api_resp *resp)
 	    api_field_int(req, resp, body, "approval_timeout_seconds", 0, 0, 30LL * 86400, &timeout) ||
 	    api_field_bool(req, resp, body, "allow_fast", &allow_fast) ||
 	    api_field_bool(req, resp, body, "allow_legacy_hashes", &legacy) ||
-	    api_field_bool(req, resp, body, "timestamp", &ts) ||
-	    string_list(req, resp, body, "allowed_hash_algorithms", valid_hash, &p.allowed_hash_algorithms) ||
-	    string_list(req, resp, body, "allowed_signature_algorithms", valid_scheme,
+	    api_field_bool(req, resp, body, "timestamp", &ts))
+		goto out;
+	if ((r = s->ops->key_get(s, req->tenant.id, key, &k)) != SG_OK) {
+		api_error(req, resp, r, "no key '%.128s'", key);
+		goto out;
+	}
+	if (string_list(req, resp, body, "allowed_hash_algorithms", canon_hash, k.alg,
+	        &p.allowed_hash_algorithms) ||
+	    string_list(req, resp, body, "allowed_signature_algorithms", canon_scheme, k.alg,
 	        &p.allowed_signature_algorithms) ||
-	    string_list(req, resp, body, "required_metadata", valid_field, &p.required_metadata))
+	    string_list(req, resp, body, "required_metadata", canon_field, k.alg, &p.required_metadata))
 		goto out;
 	if (!api_valid_name(project) || !api_valid_name(slug)) {
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
@@ -154,10 +193,6 @@ api_policies_create(api_req *req, api_resp *resp)
 			goto out;
 		}
 		p.approvers = json_dumps(ap, JSON_COMPACT);
-	}
-	if ((r = s->ops->key_get(s, req->tenant.id, key, &k)) != SG_OK) {
-		api_error(req, resp, r, "no key '%.128s'", key);
-		goto out;
 	}
 	if (sg_uuid(p.id) != SG_OK) {
 		api_error(req, resp, SG_ERR_INTERNAL, "uuid");

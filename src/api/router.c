@@ -63,7 +63,8 @@ static const route routes[] = {
 	{ "POST", "/v1/approvals/*/reject", api_approvals_reject, ROUTE_ANY },
 	{ "GET", "/v1/audit", api_audit_list, SG_ROLE_AUDITOR | SG_ROLE_ADMIN },
 	{ "GET", "/v1/audit/verify", api_audit_verify, SG_ROLE_AUDITOR | SG_ROLE_ADMIN },
-	{ "GET", "/metrics", api_metrics, SG_ROLE_ADMIN | SG_ROLE_AUDITOR | SG_ROLE_OPERATOR },
+	/* Service-wide figures (all tenants): operators only. */
+	{ "GET", "/metrics", api_metrics, SG_ROLE_OPERATOR },
 	{ "POST", "/v1/verify", api_verify, R_READ },
 	{ "GET", "/v1/signatures/*", api_signatures_get, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN },
 	{ "GET", "/v1/requests/*", api_requests_get, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN | SG_ROLE_APPROVER },

@@ -57,7 +57,7 @@ resolve(api_req *req, api_resp *resp, const api_sign_fields *f, int for_signing,
 		    "SHA-384, SHA-512, SHA3-256, SHA3-384, SHA3-512)", f->hash_algorithm);
 		return -1;
 	}
-	if (for_signing && !allow_legacy && sg_hash_is_legacy(in->params.hash)) {
+	if (!allow_legacy && sg_hash_is_legacy(in->params.hash)) {
 		api_error(req, resp, SG_ERR_UNSUPPORTED_HASH,
 		    "%s is refused: legacy hashes need a signing policy that allows them",
 		    sg_hash_name(in->params.hash));
@@ -120,6 +120,13 @@ resolve(api_req *req, api_resp *resp, const api_sign_fields *f, int for_signing,
 	if (for_signing && strcmp(in->version.state, "ACTIVE") != 0) {
 		api_error(req, resp, SG_ERR_KEY_NOT_ACTIVE, "version %d of key '%s' is %s",
 		    in->version.version, in->key.alias, in->version.state);
+		return -1;
+	}
+	/* SPEC §1: the newest version signs; older ones remain for verification only. */
+	if (for_signing && in->version.version != in->key.current_version) {
+		api_error(req, resp, SG_ERR_KEY_NOT_ACTIVE,
+		    "version %d of key '%s' is not the current version (%d); older versions only verify",
+		    in->version.version, in->key.alias, in->key.current_version);
 		return -1;
 	}
 	return 0;
@@ -346,7 +353,14 @@ api_sign(api_req *req, api_resp *resp)
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "Idempotency-Key must be 1 to 255 characters");
 		goto out;
 	}
-	sg_sha256(req->body, req->body_len, f.body_hash);
+	/* Same JSON, however it is spaced or ordered, is the same request. */
+	char *canonical = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	if (canonical == NULL) {
+		api_error(req, resp, SG_ERR_NOMEM, "body");
+		goto out;
+	}
+	sg_sha256(canonical, strlen(canonical), f.body_hash);
+	free(canonical);
 	api_submit(req, resp, &f);
 out:
 	json_decref(body);
@@ -370,7 +384,7 @@ api_verify(api_req *req, api_resp *resp)
 	if (api_fields_known(req, resp, body, known) || read_fields(req, resp, body, &f) ||
 	    api_field_str(req, resp, body, "key", 1, 128, &f.key) ||
 	    api_field_str(req, resp, body, "signature", 1, 64 * 1024, &sigtext) ||
-	    resolve(req, resp, &f, 0, 1, &in))
+	    resolve(req, resp, &f, 0, 0, &in))
 		goto out;
 	if (sg_b64_decode(sigtext, strlen(sigtext), &sigbytes, &siglen) != SG_OK) {
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "signature must be base64");

@@ -32,7 +32,7 @@
 #include "sg_crypto.h"
 
 #define SG_ID_MAX 40        /* UUIDs are 36 characters */
-#define SG_NAME_MAX 128     /* tenant, principal names, key aliases */
+#define SG_NAME_MAX 129     /* tenant, principal names, key aliases: 128 characters + NUL */
 #define SG_STATUS_MAX 24
 
 /* Roles (a principal may hold several). */
