@@ -25,19 +25,37 @@ void sg_mldsa_pack_simple(uint8_t *out, const mldsa_poly *a, unsigned bits)
   }
 }
 
+static uint32_t load32_le(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint32_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+#else
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
+}
+
 void sg_mldsa_unpack_simple(mldsa_poly *a, const uint8_t *in, unsigned bits)
 {
-  uint64_t acc = 0;
-  unsigned have = 0;
+  /*
+   * Coefficient j starts at bit j * bits; with bits <= 25 it lies within the 32 bits
+   * loaded from its first byte. Near the end of the 32 * bits byte input that load is
+   * assembled byte by byte so it never reads past the input; the choice depends only
+   * on j.
+   */
+  size_t end = 32 * (size_t)bits;
   uint32_t mask = (1u << bits) - 1;
   for (unsigned j = 0; j < MLDSA_N; j++) {
-    while (have < bits) {
-      acc |= (uint64_t)*in++ << have;
-      have += 8;
+    size_t off = (size_t)j * bits, pos = off >> 3;
+    uint32_t w = 0;
+    if (pos + 4 <= end) {
+      w = load32_le(in + pos);
+    } else {
+      for (size_t i = 0; pos + i < end; i++)
+        w |= (uint32_t)in[pos + i] << (8 * i);
     }
-    a->c[j] = (int32_t)(acc & mask);
-    acc >>= bits;
-    have -= bits;
+    a->c[j] = (int32_t)((w >> (off & 7)) & mask);
   }
 }
 

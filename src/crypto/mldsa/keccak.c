@@ -119,17 +119,29 @@ void sg_keccak_f1600(uint64_t lanes[25])
   lanes[20] = a20; lanes[21] = a21; lanes[22] = a22; lanes[23] = a23; lanes[24] = a24;
 }
 
+/* Lanes are little-endian byte strings; on little-endian hosts that is a plain copy. */
 static uint64_t load64_le(const uint8_t *p)
 {
-  return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-         (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-         (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+#else
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+#endif
 }
 
 static void store64_le(uint8_t *p, uint64_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(p, &v, sizeof(v));
+#else
   for (int i = 0; i < 8; i++)
     p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 void sg_keccak_init(sg_keccak *ctx, sg_keccak_alg alg)

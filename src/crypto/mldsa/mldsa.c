@@ -392,7 +392,6 @@ typedef struct {
   mldsa_poly w[MLDSA_K_MAX]; /* w, then w - <<c s2>> */
   mldsa_poly c_hat;
   mldsa_poly tmp;
-  int64_t acc[MLDSA_N];
 } sign_ws;
 
 /*
@@ -416,9 +415,7 @@ static int sign_attempt(const mldsa_params *prm, const mldsa_poly *a_hat, sign_w
 
   /* w = NTT^-1(A o NTT(y)), w1 = HighBits(w), c~ = H(mu || w1Encode(w1), lambda/4). */
   for (unsigned i = 0; i < prm->k; i++) {
-    for (unsigned j = 0; j < prm->l; j++)
-      sg_mldsa_poly_mul_acc(ws->acc, &a_hat[i * prm->l + j], &ws->y_hat[j]);
-    sg_mldsa_poly_from_acc(&ws->w[i], ws->acc);
+    sg_mldsa_poly_dot(&ws->w[i], &a_hat[i * prm->l], ws->y_hat, prm->l);
     sg_mldsa_invntt_mont(&ws->w[i]);
     sg_mldsa_poly_freeze(&ws->w[i]);
     ws->tmp = ws->w[i];
@@ -484,7 +481,6 @@ static int sign_internal(const mldsa_params *prm, const uint8_t *sk, const mprim
   mldsa_poly a_hat[MLDSA_K_MAX * MLDSA_L_MAX]; /* public */
   int r = SG_MLDSA_ERR_MALFORMED;
 
-  memset(ws.acc, 0, sizeof(ws.acc));
   if (sg_mldsa_sk_decode(prm, sk, ws.rho, ws.key, ws.tr, ws.s1_hat, ws.s2_hat, ws.t0_hat) != 0)
     goto out;
   if (rnd_in == NULL) {

@@ -10,6 +10,8 @@
 
 /* 2^64 / 256 mod q: Montgomery-multiplying by it scales by 2^32 / 256. */
 #define INVNTT_SCALE 41978
+/* INVNTT_SCALE * -zetas_mont[1] * 2^-32 mod q: the last inverse layer's twiddle, scaled. */
+#define INVNTT_SCALE_ZETA1 3975713
 
 /*
  * zetas_mont[k] = zeta^BitRev8(k) * 2^32 mod q, centred, for zeta = 1753 (FIPS 204
@@ -52,52 +54,109 @@ static int32_t mont_mul(int32_t a, int32_t b)
   return mldsa_montgomery((int64_t)a * b);
 }
 
-void sg_mldsa_ntt(mldsa_poly *a)
+/*
+ * Two Cooley-Tukey layers at once (distance len, then len / 2) so each coefficient is
+ * loaded and stored once per pair of layers. Layer len, block b uses
+ * zetas_mont[256 / (2 len) + b] (FIPS 204 Alg. 41 counts k up from 1).
+ */
+static void ntt_layer_pair(int32_t *c, unsigned len)
 {
-  int32_t *c = a->c;
-  unsigned k = 0;
-
-  /*
-   * Cooley-Tukey butterflies. Each layer grows |c| by at most q (the Montgomery product
-   * stays below q), so after 8 layers |c| < 9q, well inside int32; one Barrett pass
-   * brings the result back under q.
-   */
-  for (unsigned len = 128; len >= 1; len >>= 1) {
-    for (unsigned start = 0; start < MLDSA_N; start += 2 * len) {
-      int32_t zeta = zetas_mont[++k];
-      for (unsigned j = start; j < start + len; j++) {
-        int32_t t = mont_mul(zeta, c[j + len]);
-        c[j + len] = c[j] - t;
-        c[j] = c[j] + t;
-      }
+  unsigned half = len / 2;
+  for (unsigned b = 0; b < MLDSA_N / (2 * len); b++) {
+    unsigned start = 2 * len * b;
+    int32_t z1 = zetas_mont[MLDSA_N / (2 * len) + b];
+    int32_t z2 = zetas_mont[MLDSA_N / len + 2 * b];
+    int32_t z3 = zetas_mont[MLDSA_N / len + 2 * b + 1];
+    for (unsigned j = start; j < start + half; j++) {
+      int32_t a0 = c[j], a1 = c[j + half], a2 = c[j + len], a3 = c[j + len + half], t;
+      t = mont_mul(z1, a2);
+      a2 = a0 - t;
+      a0 = a0 + t;
+      t = mont_mul(z1, a3);
+      a3 = a1 - t;
+      a1 = a1 + t;
+      t = mont_mul(z2, a1);
+      a1 = a0 - t;
+      a0 = a0 + t;
+      t = mont_mul(z3, a3);
+      a3 = a2 - t;
+      a2 = a2 + t;
+      c[j] = a0;
+      c[j + half] = a1;
+      c[j + len] = a2;
+      c[j + len + half] = a3;
     }
   }
-  for (unsigned j = 0; j < MLDSA_N; j++)
-    c[j] = mldsa_reduce32(c[j]);
+}
+
+void sg_mldsa_ntt(mldsa_poly *a)
+{
+  /*
+   * Each layer grows |c| by at most q (a Montgomery product of a twiddle, |zeta| <
+   * q / 2, and |c| < 9q stays below q), so from |c| < q the output is below 9q.
+   */
+  for (unsigned len = 128; len >= 2; len >>= 2)
+    ntt_layer_pair(a->c, len);
+}
+
+/*
+ * Two Gentleman-Sande layers at once (distance len, then 2 len). Layer len, block b
+ * uses -zetas_mont[256 / len - 1 - b] (Alg. 42 counts k down from 256).
+ */
+static void invntt_layer_pair(int32_t *c, unsigned len)
+{
+  for (unsigned b = 0; b < MLDSA_N / (4 * len); b++) {
+    unsigned start = 4 * len * b;
+    int32_t z1 = -zetas_mont[MLDSA_N / len - 1 - 2 * b];
+    int32_t z2 = -zetas_mont[MLDSA_N / len - 2 - 2 * b];
+    int32_t z3 = -zetas_mont[MLDSA_N / (2 * len) - 1 - b];
+    for (unsigned j = start; j < start + len; j++) {
+      int32_t a0 = c[j], a1 = c[j + len], a2 = c[j + 2 * len], a3 = c[j + 3 * len], t;
+      t = a0;
+      a0 = t + a1;
+      a1 = mont_mul(z1, t - a1);
+      t = a2;
+      a2 = t + a3;
+      a3 = mont_mul(z2, t - a3);
+      t = a0;
+      a0 = t + a2;
+      a2 = mont_mul(z3, t - a2);
+      t = a1;
+      a1 = t + a3;
+      a3 = mont_mul(z3, t - a3);
+      c[j] = a0;
+      c[j + len] = a1;
+      c[j + 2 * len] = a2;
+      c[j + 3 * len] = a3;
+    }
+  }
 }
 
 void sg_mldsa_invntt_mont(mldsa_poly *a)
 {
   int32_t *c = a->c;
-  unsigned k = MLDSA_N;
 
   /*
-   * Gentleman-Sande butterflies. The sums at most double per layer: from |c| < q the
-   * largest possible value after 8 layers is 256 (q - 1) < 2^31, so no intermediate
-   * reduction is needed, and every product zeta * difference is below 2^31 q.
+   * The sums at most double per layer: from |c| < q the largest value after 8 layers
+   * is 256 (q - 1) < 2^31, so no intermediate reduction is needed, and every product
+   * zeta * difference is below 2^31 q.
    */
-  for (unsigned len = 1; len < MLDSA_N; len <<= 1) {
-    for (unsigned start = 0; start < MLDSA_N; start += 2 * len) {
-      int32_t zeta = -zetas_mont[--k];
-      for (unsigned j = start; j < start + len; j++) {
-        int32_t t = c[j];
-        c[j] = t + c[j + len];
-        c[j + len] = mont_mul(zeta, t - c[j + len]);
-      }
-    }
+  for (unsigned len = 1; len < 64; len <<= 2)
+    invntt_layer_pair(c, len);
+  /* Layers 64 and 128, with the scaling by 2^32 / 256 folded into the last one. */
+  for (unsigned j = 0; j < 64; j++) {
+    int32_t a0 = c[j], a1 = c[j + 64], a2 = c[j + 128], a3 = c[j + 192], t;
+    t = a0;
+    a0 = t + a1;
+    a1 = mont_mul(-zetas_mont[3], t - a1);
+    t = a2;
+    a2 = t + a3;
+    a3 = mont_mul(-zetas_mont[2], t - a3);
+    c[j] = mont_mul(INVNTT_SCALE, a0 + a2);
+    c[j + 128] = mont_mul(INVNTT_SCALE_ZETA1, a0 - a2);
+    c[j + 64] = mont_mul(INVNTT_SCALE, a1 + a3);
+    c[j + 192] = mont_mul(INVNTT_SCALE_ZETA1, a1 - a3);
   }
-  for (unsigned j = 0; j < MLDSA_N; j++)
-    c[j] = mont_mul(INVNTT_SCALE, c[j]);
 }
 
 void sg_mldsa_poly_mul(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b)
@@ -110,6 +169,16 @@ void sg_mldsa_poly_mul_acc(int64_t acc[MLDSA_N], const mldsa_poly *a, const mlds
 {
   for (unsigned j = 0; j < MLDSA_N; j++)
     acc[j] += (int64_t)a->c[j] * b->c[j];
+}
+
+void sg_mldsa_poly_dot(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b, unsigned n)
+{
+  for (unsigned i = 0; i < MLDSA_N; i++) {
+    int64_t sum = 0;
+    for (unsigned j = 0; j < n; j++)
+      sum += (int64_t)a[j].c[i] * b[j].c[i];
+    r->c[i] = mldsa_montgomery(sum);
+  }
 }
 
 void sg_mldsa_poly_from_acc(mldsa_poly *r, int64_t acc[MLDSA_N])
