@@ -4,8 +4,10 @@
  * and Ed25519 from OpenSSL EVP on the same machine. Signing hashes nothing: every
  * scheme signs the same 32-byte message (a digest, as Signet receives), ML-DSA in its
  * default hedged mode. Usage: bench_mldsa [iterations] (default 1000; RSA key
- * generation runs a tenth as often). Cycles come from the TSC on x86-64 and are 0
- * elsewhere.
+ * generation runs a tenth as often). Each measurement is repeated in three rounds and
+ * the best round is reported (highest rate, lowest median), which filters out bursts
+ * from other tenants of a shared machine. Cycles come from the TSC on x86-64 and are
+ * 0 elsewhere.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -45,8 +47,10 @@ static int cmp_u64(const void *a, const void *b)
 
 typedef int (*op_fn)(void *state);
 
+#define ROUNDS 3
+
 /* Run op n times; every call must succeed. */
-static int measure(op_fn op, void *state, int n, result *out)
+static int measure_round(op_fn op, void *state, int n, result *out)
 {
   uint64_t *samples = calloc((size_t)n, sizeof(*samples));
   double start;
@@ -69,6 +73,21 @@ static int measure(op_fn op, void *state, int n, result *out)
   qsort(samples, (size_t)n, sizeof(*samples), cmp_u64);
   out->median_cycles = samples[n / 2];
   free(samples);
+  return 0;
+}
+
+/* The best of ROUNDS rounds of n operations each. */
+static int measure(op_fn op, void *state, int n, result *out)
+{
+  for (int r = 0; r < ROUNDS; r++) {
+    result one;
+    if (measure_round(op, state, n, &one) != 0)
+      return -1;
+    if (r == 0 || one.median_cycles < out->median_cycles)
+      out->median_cycles = one.median_cycles;
+    if (r == 0 || one.ops_per_sec > out->ops_per_sec)
+      out->ops_per_sec = one.ops_per_sec;
+  }
   return 0;
 }
 
