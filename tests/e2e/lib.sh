@@ -254,13 +254,13 @@ start_server() {
 	return 1
 }
 
-# stop_server: SIGTERM, wait, SERVER_EXIT = its exit status.
+# stop_server [SIGNAL]: SIGTERM (or SIGNAL), wait, SERVER_EXIT = its exit status.
 stop_server() {
 	SERVER_EXIT=""
 	if [ -z "$SERVER_PID" ]; then
 		return 0
 	fi
-	kill -TERM "$SERVER_PID" 2>/dev/null
+	kill "-${1:-TERM}" "$SERVER_PID" 2>/dev/null
 	local i
 	for ((i = 0; i < 200; i++)); do
 		kill -0 "$SERVER_PID" 2>/dev/null || break
