@@ -2,9 +2,14 @@
  * certs.c - X.509 for keys: a CSR signed by the key, a self-signed
  * certificate for TEST keys, and uploading an issued certificate chain.
  *
- * The private key never leaves custody for this either: DISK keys are
+ * The private key never leaves custody for this either.  DISK keys are
  * loaded through the keystore (sg_keystore_load) into this process, exactly
- * as for signing, and wiped afterwards.  An uploaded chain is accepted only
+ * as for signing, and wiped afterwards.  Keys that cannot leave their
+ * keystore (HSM) sign the to-be-signed bytes through sg_keystore_sign:
+ * OpenSSL 3.0 has no setter for a certificate's signature algorithm, so the
+ * structure is first signed with a throwaway key of the same family (which
+ * fills in the algorithm identifiers), then its re-encoded TBS is hashed and
+ * signed by the keystore and that signature replaces the throwaway one.  An uploaded chain is accepted only
  * if its first certificate carries this key version's public key and every
  * certificate is issued (and signed) by the next one.  OpenSSL 3.0 cannot
  * put ML-DSA or composite keys in X.509 structures, so those are refused
@@ -65,10 +70,99 @@ x509_md(sg_key_alg a)
 	}
 }
 
-/* Load key, version and the private key (DISK only); answers 4xx and returns non-zero. */
+/* What signs an X.509 structure: a loaded private key, or the keystore by reference. */
+typedef struct x509_signer {
+	sg_privkey *priv;         /* set when the keystore can load the key */
+	sg_keystore *ks;          /* otherwise: sign through the keystore */
+	char vid[SG_ID_MAX + 16];
+	sg_key_ref ref;
+	EVP_PKEY *throwaway;      /* same family, for the algorithm identifiers */
+} x509_signer;
+
+static void
+x509_signer_free(x509_signer *sg)
+{
+	sg_privkey_free(sg->priv);
+	EVP_PKEY_free(sg->throwaway);
+	memset(sg, 0, sizeof(*sg));
+}
+
+/* Hash tbs with md and have the keystore sign it; *out is a fresh bit string. */
+static int
+keystore_sign_tbs(x509_signer *sg, sg_key_alg alg, const EVP_MD *md, const uint8_t *tbs, size_t len,
+    ASN1_BIT_STRING **out)
+{
+	uint8_t digest[EVP_MAX_MD_SIZE], *sig = NULL;
+	unsigned dlen = 0;
+	size_t siglen = 0;
+	int r;
+	sg_sign_params p = { .hash = sg_hash_from_name(EVP_MD_get0_name(md)), .pss_salt_len = -1,
+		.scheme = alg <= SG_KEY_RSA_4096 ? SG_SCHEME_RSA_PKCS1 : SG_SCHEME_ECDSA,
+		.format = alg <= SG_KEY_RSA_4096 ? SG_FORMAT_DEFAULT : SG_FORMAT_DER };
+	if (EVP_Digest(tbs, len, digest, &dlen, md, NULL) != 1)
+		return SG_ERR_CRYPTO;
+	if ((r = sg_sign_params_check(alg, &p)) != SG_OK ||
+	    (r = sg_keystore_sign(sg->ks, &sg->ref, &p, digest, dlen, &sig, &siglen)) != SG_OK)
+		return r;
+	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+	if (bs == NULL || !ASN1_BIT_STRING_set(bs, sig, (int)siglen)) {
+		ASN1_BIT_STRING_free(bs);
+		free(sig);
+		return SG_ERR_NOMEM;
+	}
+	bs->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	bs->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	free(sig);
+	*out = bs;
+	return SG_OK;
+}
+
+static int
+sign_req(x509_signer *sg, sg_key_alg alg, X509_REQ *csr)
+{
+	const EVP_MD *md = x509_md(alg);
+	if (sg->priv != NULL)
+		return X509_REQ_sign(csr, sg_privkey_evp(sg->priv), md) > 0 ? SG_OK : SG_ERR_CRYPTO;
+	unsigned char *tbs = NULL;
+	ASN1_BIT_STRING *bs = NULL;
+	int len, r;
+	if (X509_REQ_sign(csr, sg->throwaway, md) <= 0 || (len = i2d_re_X509_REQ_tbs(csr, &tbs)) <= 0)
+		return SG_ERR_CRYPTO;
+	r = keystore_sign_tbs(sg, alg, md, tbs, (size_t)len, &bs);
+	OPENSSL_free(tbs);
+	if (r == SG_OK)
+		X509_REQ_set0_signature(csr, bs);
+	return r;
+}
+
+static int
+sign_cert(x509_signer *sg, sg_key_alg alg, X509 *x)
+{
+	const EVP_MD *md = x509_md(alg);
+	if (sg->priv != NULL)
+		return X509_sign(x, sg_privkey_evp(sg->priv), md) > 0 ? SG_OK : SG_ERR_CRYPTO;
+	unsigned char *tbs = NULL;
+	ASN1_BIT_STRING *bs = NULL;
+	const ASN1_BIT_STRING *cur = NULL;
+	int len, r;
+	if (X509_sign(x, sg->throwaway, md) <= 0 || (len = i2d_re_X509_tbs(x, &tbs)) <= 0)
+		return SG_ERR_CRYPTO;
+	r = keystore_sign_tbs(sg, alg, md, tbs, (size_t)len, &bs);
+	OPENSSL_free(tbs);
+	if (r != SG_OK)
+		return r;
+	/* The signature lives inside x; OpenSSL 3.0 only hands out a const pointer to it. */
+	X509_get0_signature(&cur, NULL, x);
+	r = ASN1_STRING_set((ASN1_BIT_STRING *)cur, bs->data, bs->length) ? SG_OK : SG_ERR_NOMEM;
+	((ASN1_BIT_STRING *)cur)->flags = bs->flags;
+	ASN1_BIT_STRING_free(bs);
+	return r;
+}
+
+/* Load key and version, and prepare a signer; answers 4xx and returns non-zero. */
 static int
 load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, sg_key_version *v,
-    sg_privkey **priv)
+    x509_signer *sg)
 {
 	sg_store *s = req->svc->store;
 	int64_t version;
@@ -86,7 +180,7 @@ load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, 
 		api_error(req, resp, r, "key '%s' has no version %lld", k->alias, (long long)version);
 		return -1;
 	}
-	if (priv == NULL)
+	if (sg == NULL)
 		return 0;
 	if (k->alg >= SG_KEY_MLDSA_44) {
 		api_error(req, resp, SG_ERR_UNSUPPORTED_ALGORITHM,
@@ -99,13 +193,30 @@ load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, 
 		    k->alias, v->version, k->status, v->state);
 		return -1;
 	}
-	sg_keystore *ks = sg_service_keystore(req->svc, k->storage);
-	char vid[SG_ID_MAX + 16];
-	snprintf(vid, sizeof(vid), "%s/%d", k->id, v->version);
-	sg_key_ref ref = { vid, k->alg, v->handle, v->handle_len };
-	if (ks == NULL || (r = sg_keystore_load(ks, &ref, priv)) != SG_OK) {
-		api_error(req, resp, ks == NULL ? SG_ERR_UNAVAILABLE : SG_ERR_UNSUPPORTED_ALGORITHM,
-		    "certificates for %s keys are not available yet", k->storage);
+	memset(sg, 0, sizeof(*sg));
+	if ((sg->ks = sg_service_keystore(req->svc, k->storage)) == NULL) {
+		api_error(req, resp, SG_ERR_UNAVAILABLE, "storage %s is not available", k->storage);
+		return -1;
+	}
+	snprintf(sg->vid, sizeof(sg->vid), "%s/%d", k->id, v->version);
+	sg_key_ref ref = { sg->vid, k->alg, v->handle, v->handle_len };
+	sg->ref = ref;
+	if (sg->ks->ops->load != NULL) {
+		if ((r = sg_keystore_load(sg->ks, &sg->ref, &sg->priv)) != SG_OK) {
+			api_error(req, resp, r, "cannot load key '%s' version %d", k->alias, v->version);
+			return -1;
+		}
+		return 0;
+	}
+	if (k->alg == SG_KEY_ED25519) {
+		api_error(req, resp, SG_ERR_UNSUPPORTED_ALGORITHM,
+		    "X.509 for Ed25519 keys in %s storage is not supported (EdDSA signs the whole TBS)",
+		    k->storage);
+		return -1;
+	}
+	sg->throwaway = k->alg <= SG_KEY_RSA_4096 ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
+	if (sg->throwaway == NULL) {
+		api_error(req, resp, SG_ERR_CRYPTO, "cannot prepare the certificate");
 		return -1;
 	}
 	return 0;
@@ -137,12 +248,14 @@ api_keys_csr(api_req *req, api_resp *resp)
 	int64_t version = 0;
 	sg_key k;
 	sg_key_version v;
-	sg_privkey *priv = NULL;
+	x509_signer sg;
 	X509_REQ *csr = NULL;
+	EVP_PKEY *pub = NULL;
 	X509_NAME *name = NULL;
 	char *pem = NULL, vtext[24];
 
 	memset(&v, 0, sizeof(v));
+	memset(&sg, 0, sizeof(sg));
 	json_t *body = api_body_object(req, resp);
 	if (body == NULL)
 		return;
@@ -155,12 +268,18 @@ api_keys_csr(api_req *req, api_resp *resp)
 		goto out;
 	}
 	snprintf(vtext, sizeof(vtext), "%lld", (long long)version);
-	if (load_signing(req, resp, version ? vtext : NULL, &k, &v, &priv))
+	if (load_signing(req, resp, version ? vtext : NULL, &k, &v, &sg))
 		goto out;
-	EVP_PKEY *pk = sg_privkey_evp(priv);
-	if ((csr = X509_REQ_new()) == NULL || !X509_REQ_set_version(csr, 0) ||
-	    !X509_REQ_set_subject_name(csr, name) || !X509_REQ_set_pubkey(csr, pk) ||
-	    X509_REQ_sign(csr, pk, x509_md(k.alg)) <= 0 || (pem = pem_of(write_req, csr)) == NULL) {
+	const unsigned char *sp = v.spki;
+	int sr = SG_ERR_CRYPTO;
+	if ((pub = d2i_PUBKEY(NULL, &sp, (long)v.spki_len)) == NULL || (csr = X509_REQ_new()) == NULL ||
+	    !X509_REQ_set_version(csr, 0) || !X509_REQ_set_subject_name(csr, name) ||
+	    !X509_REQ_set_pubkey(csr, pub) || (sr = sign_req(&sg, k.alg, csr)) != SG_OK ||
+	    (pem = pem_of(write_req, csr)) == NULL) {
+		if (sr == SG_ERR_UNAVAILABLE || sr == SG_ERR_KEY_NOT_ACTIVE) {
+			api_error(req, resp, sr, "the key's storage could not sign the CSR");
+			goto out;
+		}
 		api_error(req, resp, SG_ERR_CRYPTO, "cannot build the CSR");
 		goto out;
 	}
@@ -169,8 +288,9 @@ api_keys_csr(api_req *req, api_resp *resp)
 out:
 	free(pem);
 	X509_REQ_free(csr);
+	EVP_PKEY_free(pub);
 	X509_NAME_free(name);
-	sg_privkey_free(priv);
+	x509_signer_free(&sg);
 	sg_key_version_clear(&v);
 	json_decref(body);
 }
@@ -184,8 +304,9 @@ api_keys_self_signed(api_req *req, api_resp *resp)
 	int64_t days = 365;
 	sg_key k;
 	sg_key_version v;
-	sg_privkey *priv = NULL;
+	x509_signer sg;
 	X509 *x = NULL;
+	EVP_PKEY *pub = NULL;
 	X509_NAME *name = NULL;
 	char *pem = NULL;
 	uint8_t serial[16];
@@ -193,6 +314,7 @@ api_keys_self_signed(api_req *req, api_resp *resp)
 	int r;
 
 	memset(&v, 0, sizeof(v));
+	memset(&sg, 0, sizeof(sg));
 	json_t *body = api_body_object(req, resp);
 	if (body == NULL)
 		return;
@@ -204,7 +326,7 @@ api_keys_self_signed(api_req *req, api_resp *resp)
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "subject must look like 'CN=name,O=org'");
 		goto out;
 	}
-	if (load_signing(req, resp, req->params[1], &k, &v, &priv))
+	if (load_signing(req, resp, req->params[1], &k, &v, &sg))
 		goto out;
 	if (strcmp(k.type, "TEST") != 0) {
 		api_error(req, resp, SG_ERR_PRECONDITION,
@@ -212,17 +334,18 @@ api_keys_self_signed(api_req *req, api_resp *resp)
 		    k.alias, k.type);
 		goto out;
 	}
-	EVP_PKEY *pk = sg_privkey_evp(priv);
+	const unsigned char *sp = v.spki;
 	BIGNUM *bn = NULL;
 	ASN1_INTEGER *sn = NULL;
-	int ok = RAND_bytes(serial, sizeof(serial)) == 1;
+	int ok = (pub = d2i_PUBKEY(NULL, &sp, (long)v.spki_len)) != NULL &&
+	    RAND_bytes(serial, sizeof(serial)) == 1;
 	serial[0] &= 0x7f;
 	ok = ok && (x = X509_new()) != NULL && X509_set_version(x, 2) &&
 	    (bn = BN_bin2bn(serial, sizeof(serial), NULL)) != NULL &&
 	    (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL && X509_set_serialNumber(x, sn) &&
 	    X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
 	    X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
-	    X509_gmtime_adj(X509_getm_notAfter(x), (long)(days * 86400)) && X509_set_pubkey(x, pk);
+	    X509_gmtime_adj(X509_getm_notAfter(x), (long)(days * 86400)) && X509_set_pubkey(x, pub);
 	BN_free(bn);
 	ASN1_INTEGER_free(sn);
 	if (ok) {
@@ -239,7 +362,7 @@ api_keys_self_signed(api_req *req, api_resp *resp)
 			X509_EXTENSION_free(e);
 		}
 	}
-	if (!ok || X509_sign(x, pk, x509_md(k.alg)) <= 0 || (pem = pem_of(write_x509, x)) == NULL) {
+	if (!ok || sign_cert(&sg, k.alg, x) != SG_OK || (pem = pem_of(write_x509, x)) == NULL) {
 		api_error(req, resp, SG_ERR_CRYPTO, "cannot build the certificate");
 		goto out;
 	}
@@ -254,8 +377,9 @@ api_keys_self_signed(api_req *req, api_resp *resp)
 out:
 	free(pem);
 	X509_free(x);
+	EVP_PKEY_free(pub);
 	X509_NAME_free(name);
-	sg_privkey_free(priv);
+	x509_signer_free(&sg);
 	sg_key_version_clear(&v);
 	json_decref(body);
 }

@@ -1188,7 +1188,7 @@ p11_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
 	CK_MECHANISM mech = { 0, NULL, 0 };
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	CK_SESSION_HANDLE s;
-	CK_OBJECT_HANDLE obj;
+	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
 	CK_RV rv = CKR_OK;
 	uint8_t buf[SG_P11_SIG_MAX], *big = NULL, *out = NULL;
 	CK_ULONG out_len = sizeof(buf);

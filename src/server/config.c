@@ -5,6 +5,7 @@
 #include <string.h>
 #include "config.h"
 #include "sg_log.h"
+#include "sg_secret.h"
 #include "sg_util.h"
 
 void
@@ -22,6 +23,13 @@ sg_config_defaults(sg_config *c)
 	c->max_attempts = 5;
 	c->retry_base_ms = 500;
 	c->idempotency_ttl_seconds = 86400;
+	c->pkcs11_sessions = 8;
+}
+
+void
+sg_config_wipe(sg_config *c)
+{
+	sg_wipe(c->pkcs11_pin, sizeof(c->pkcs11_pin));
 }
 
 static int
@@ -86,6 +94,16 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		return set_str(c->tsa_policy, sizeof(c->tsa_policy), v);
 	if (strcmp(key, "tsa_accuracy_ms") == 0)
 		return sg_parse_int64(v, 1, 60000, &c->tsa_accuracy_ms);
+	if (strcmp(key, "pkcs11_module") == 0)
+		return set_str(c->pkcs11_module, sizeof(c->pkcs11_module), v);
+	if (strcmp(key, "pkcs11_token") == 0)
+		return set_str(c->pkcs11_token, sizeof(c->pkcs11_token), v);
+	if (strcmp(key, "pkcs11_pin") == 0)
+		return set_str(c->pkcs11_pin, sizeof(c->pkcs11_pin), v);
+	if (strcmp(key, "pkcs11_pin_file") == 0)
+		return set_str(c->pkcs11_pin_file, sizeof(c->pkcs11_pin_file), v);
+	if (strcmp(key, "pkcs11_sessions") == 0)
+		return sg_parse_int64(v, 1, 256, &c->pkcs11_sessions);
 	if (strcmp(key, "log_level") == 0) {
 		if (sg_log_level_from_name(v) < 0)
 			return SG_ERR_INVALID_ARGUMENT;
@@ -164,6 +182,9 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_TSA_CERT", "tsa_cert" }, { "SIGNET_TSA_KEY", "tsa_key" },
 		{ "SIGNET_TSA_CHAIN", "tsa_chain" }, { "SIGNET_TSA_POLICY", "tsa_policy" },
 		{ "SIGNET_TSA_ACCURACY_MS", "tsa_accuracy_ms" },
+		{ "SIGNET_PKCS11_MODULE", "pkcs11_module" }, { "SIGNET_PKCS11_TOKEN", "pkcs11_token" },
+		{ "SIGNET_PKCS11_PIN", "pkcs11_pin" }, { "SIGNET_PKCS11_PIN_FILE", "pkcs11_pin_file" },
+		{ "SIGNET_PKCS11_SESSIONS", "pkcs11_sessions" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].env);

@@ -23,6 +23,11 @@
  *   tsa_chain       SIGNET_TSA_CHAIN       (none) issuing CA chain of tsa_cert
  *   tsa_policy      SIGNET_TSA_POLICY      sg_tsa.h's placeholder OID
  *   tsa_accuracy_ms SIGNET_TSA_ACCURACY_MS 1000
+ *   pkcs11_module   SIGNET_PKCS11_MODULE   (none: no HSM) path of the PKCS#11 library
+ *   pkcs11_token    SIGNET_PKCS11_TOKEN    token label
+ *   pkcs11_pin      SIGNET_PKCS11_PIN      user PIN (prefer the file)
+ *   pkcs11_pin_file SIGNET_PKCS11_PIN_FILE file holding the PIN (mode 0600 advised)
+ *   pkcs11_sessions SIGNET_PKCS11_SESSIONS 8       session pool size
  * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
  * from the file, so it cannot end up in a checked-in config.
  */
@@ -51,7 +56,15 @@ typedef struct sg_config {
 	char tsa_chain[1024];
 	char tsa_policy[128];
 	int64_t tsa_accuracy_ms;
+	char pkcs11_module[1024];
+	char pkcs11_token[128];
+	char pkcs11_pin[256];        /* secret: wiped by sg_config_wipe */
+	char pkcs11_pin_file[1024];
+	int64_t pkcs11_sessions;
 } sg_config;
+
+/* Wipe the secrets a config may hold (the PKCS#11 PIN). */
+void sg_config_wipe(sg_config *c);
 
 void sg_config_defaults(sg_config *c);
 /* Apply a config file; errors name the file and line. */

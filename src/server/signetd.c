@@ -22,6 +22,7 @@
 #include "config.h"
 #include "sg_api.h"
 #include "sg_keystore.h"
+#include "sg_pkcs11.h"
 #include "sg_log.h"
 #include "sg_queue.h"
 #include "sg_tsa.h"
@@ -68,6 +69,44 @@ ensure_dir(const char *dir)
 		return SG_ERR_IO;
 	}
 	return SG_OK;
+}
+
+/* Open the PKCS#11 keystore; the PIN comes from pkcs11_pin or pkcs11_pin_file and is wiped. */
+static int
+open_hsm(sg_config *cfg, sg_keystore **out)
+{
+	uint8_t *filepin = NULL;
+	size_t n = 0;
+	int r;
+	const char *pin = cfg->pkcs11_pin;
+
+	if (!cfg->pkcs11_token[0]) {
+		sg_error("pkcs11_module is set but pkcs11_token (the token label) is not");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if (cfg->pkcs11_pin_file[0]) {
+		if ((r = sg_read_file(cfg->pkcs11_pin_file, 1024, &filepin, &n)) != SG_OK) {
+			sg_error("cannot read the PKCS#11 PIN file %s", cfg->pkcs11_pin_file);
+			return r;
+		}
+		while (n > 0 && (filepin[n - 1] == '\n' || filepin[n - 1] == '\r'))
+			filepin[--n] = 0;
+		pin = (const char *)filepin;
+	} else if (!pin[0]) {
+		sg_error("the HSM needs a PIN: set SIGNET_PKCS11_PIN_FILE (or SIGNET_PKCS11_PIN)");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	sg_pkcs11_config pc = { .module = cfg->pkcs11_module, .token_label = cfg->pkcs11_token,
+		.pin = pin, .pin_len = strlen(pin), .pool_size = (unsigned)cfg->pkcs11_sessions };
+	r = sg_keystore_pkcs11_open(&pc, out);
+	sg_free_secret(filepin, n + 1);
+	sg_wipe(cfg->pkcs11_pin, sizeof(cfg->pkcs11_pin));
+	if (r != SG_OK)
+		sg_error("cannot open the HSM (module %s, token '%s'): %s", cfg->pkcs11_module,
+		    cfg->pkcs11_token, sg_err_str(r));
+	else
+		sg_info("HSM: token '%s' via %s", cfg->pkcs11_token, cfg->pkcs11_module);
+	return r;
 }
 
 int
@@ -132,6 +171,9 @@ main(int argc, char **argv)
 		sg_error("cannot open the software key store (master key %s)", path);
 		goto out;
 	}
+	if (cfg.pkcs11_module[0] && open_hsm(&cfg, &svc.hsm) != SG_OK)
+		goto out;
+	sg_config_wipe(&cfg);
 	if (sg_committer_start(svc.store, cfg.commit_batch, &svc.committer) != SG_OK) {
 		sg_error("cannot start the committer");
 		goto out;
@@ -193,11 +235,13 @@ out:
 	if (svc.committer != NULL)
 		sg_committer_stop(svc.committer);
 	sg_tsa_close(svc.tsa);
+	sg_keystore_close(svc.hsm);
 	sg_keystore_close(svc.soft);
 	sg_store_close(svc.store);
 	free(tls_cert);
 	sg_free_secret_str(tls_key);
 	free(tls_ca);
+	sg_config_wipe(&cfg);
 	if (status == 0)
 		sg_info("signetd: stopped");
 	return status;
