@@ -26,6 +26,7 @@ E2E_NAME=$(basename "${BASH_SOURCE[-1]}" .sh)
 E2E_PASSED=0
 E2E_FAILED=0
 E2E_SKIPPED=0
+E2E_KNOWN_FAILED=0
 # When set, failures are labelled as this known server bug (they still fail).
 KNOWN_BUG=""
 
@@ -69,6 +70,7 @@ ok() {
 fail() {
 	E2E_FAILED=$((E2E_FAILED + 1))
 	if [ -n "$KNOWN_BUG" ]; then
+		E2E_KNOWN_FAILED=$((E2E_KNOWN_FAILED + 1))
 		echo "FAIL - $1   [known server bug: $KNOWN_BUG]"
 	else
 		echo "FAIL - $1"
@@ -111,6 +113,9 @@ e2e_finish() {
 	local skipped=""
 	if [ "$E2E_SKIPPED" -gt 0 ]; then
 		skipped=", $E2E_SKIPPED skipped"
+	fi
+	if [ "$E2E_KNOWN_FAILED" -gt 0 ]; then
+		skipped+=" ($E2E_KNOWN_FAILED of the failures are known server bugs, marked above)"
 	fi
 	echo "$E2E_NAME: $E2E_PASSED passed, $E2E_FAILED failed$skipped"
 	if [ "$E2E_FAILED" -ne 0 ]; then
