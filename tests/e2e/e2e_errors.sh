@@ -18,7 +18,6 @@ remember_secret "$ADMIN_KEY"
 require "signetd starts" start_server "$E2E_TMP/data" SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY"
 new_principal "$ADMIN_KEY" err-signer '["signer"]'
 SIGNER_KEY=$P_KEY
-SIGNER_ID=$P_ID
 new_principal "$ADMIN_KEY" err-auditor '["auditor"]'
 AUDITOR_KEY=$P_KEY
 new_principal "$ADMIN_KEY" err-admin '["admin"]'

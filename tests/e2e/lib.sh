@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # P_ID, K_ID, SERVER_EXIT ... are set here for the scripts
 #
 # lib.sh - shared helpers for the end-to-end tests: start and stop a real
 # signetd, talk HTTP to it with curl, check answers with jq, verify
