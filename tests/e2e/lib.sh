@@ -295,6 +295,21 @@ stop_server_quietly() {
 	fi
 }
 
+# After a failed connection: if signetd is gone, say so once and stop, since
+# every later result would be noise.  (A crash is a finding; so is another
+# process on the machine stopping our server.)
+check_server_alive() {
+	if [ -z "$SERVER_PID" ] || kill -0 "$SERVER_PID" 2>/dev/null; then
+		return 0
+	fi
+	local rc=0
+	wait "$SERVER_PID" || rc=$?
+	SERVER_PID=""
+	fail "signetd keeps running during the test (it was gone at: $1)" \
+		"it exited with status $rc$([ "$rc" -gt 128 ] && echo " (signal $((rc - 128)))"); its log follows"
+	e2e_finish
+}
+
 # Every API key the run saw; e2e_finish checks none of them reached a log.
 remember_secret() {
 	if [ -n "$1" ] && [ "$1" != null ]; then
@@ -369,6 +384,7 @@ api() {
 		esac
 	done <"$hdr"
 	if [ "$STATUS" = 000 ]; then
+		check_server_alive "$method $path"
 		return 0
 	fi
 	if ! [[ "$RID" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]]; then
