@@ -146,11 +146,14 @@ sg_digest_decode(const char *text, sg_hash_alg h, uint8_t out[SG_MAX_DIGEST],
 	}
 	textlen = strlen(text);
 	/*
-	 * Hex of the right length is never also base64 of the right length
-	 * (2n characters against about 4n/3), so this cannot refuse a valid
-	 * base64 digest.
+	 * Hex of any digest length (sha256sum output declared as SHA-384, say)
+	 * is refused, not decoded as base64 of something else.  The only real
+	 * base64 digest of such a length is SHA-384's 64 characters, and those
+	 * are all hex digits with probability (22/64)^64: nothing real is lost.
 	 */
-	if (textlen == 2 * hi->len && sg_is_hex(text, textlen)) {
+	size_t half = textlen / 2;
+	if (textlen % 2 == 0 && (half == 16 || half == 20 || half == 28 || half == 32 || half == 48 ||
+	    half == 64) && sg_is_hex(text, textlen)) {
 		r = SG_ERR_BAD_ENCODING;
 		msg = "digest looks hex-encoded; send it base64";
 		goto out;

@@ -121,18 +121,11 @@ bad_sign "$(sign_body err-ec 'this*is!not&base64$at%all' SHA-256)" "a digest tha
 bad_sign "$(sign_body err-ec "${D256:0:20} ${D256:20}" SHA-256)" "a digest with a space inside" 400 INVALID_ARGUMENT
 bad_sign "$(sign_body err-ec "${D256//=/}===" SHA-256)" "a digest with too much padding" 400 INVALID_ARGUMENT
 
-# KNOWN SERVER BUG (fails until fixed): the hex check in sg_digest_decode
-# (src/crypto/hash.c) only fires when the text is exactly twice the declared
-# hash length.  64 hex digits (a SHA-256 hex digest, e.g. from sha256sum)
-# declared as SHA-384 or SHA3-384 are also base64 of 48 bytes, so they are
-# signed as 48 garbage bytes instead of being refused.  A real 48-byte
-# digest is all hex digits in base64 with probability (22/64)^64, so refusing
-# every all-hex digest refuses nothing real.
-KNOWN_BUG="hex digest of another hash's length is signed, not refused"
+# 64 hex digits (sha256sum output) are also base64 of 48 bytes: declared as
+# SHA-384 they must still be refused as hex, not signed as 48 garbage bytes.
 bad_sign "$(sign_body err-ec "$HEX" SHA-384)" "64 hex digits declared as SHA-384 (also base64 of 48 bytes)" 400 INVALID_ARGUMENT
 assert_match "$(jget .error.message)" '[Hh][Ee][Xx]' "the message says 'hex' for 64 hex digits declared as SHA-384"
 bad_sign "$(sign_body err-ec "$HEX" SHA3-384)" "64 hex digits declared as SHA3-384" 400 INVALID_ARGUMENT
-KNOWN_BUG=""
 
 # ---------------------------------------------------------------- oversized bodies
 {
