@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 
   if (n < 1)
     n = 1;
+  printf("ML-DSA implementation: %s\n", sg_mldsa_implementation());
   printf("%-10s %12s %12s %12s %14s %14s %14s\n", "algorithm", "keygen/s", "sign/s",
          "verify/s", "keygen cyc", "sign cyc", "verify cyc");
   for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {

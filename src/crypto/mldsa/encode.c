@@ -13,6 +13,21 @@
 void sg_mldsa_pack_simple(uint8_t *out, const mldsa_poly *a, unsigned bits)
 {
   uint64_t acc = 0;
+  if (bits == 4) { /* w1 of ML-DSA-65/87: two coefficients per byte */
+    for (unsigned j = 0; j < MLDSA_N; j += 2)
+      out[j / 2] = (uint8_t)(a->c[j] | a->c[j + 1] << 4);
+    return;
+  }
+  if (bits == 6) { /* w1 of ML-DSA-44: four coefficients per three bytes */
+    for (unsigned j = 0; j < MLDSA_N; j += 4) {
+      uint32_t v = (uint32_t)a->c[j] | (uint32_t)a->c[j + 1] << 6 |
+                   (uint32_t)a->c[j + 2] << 12 | (uint32_t)a->c[j + 3] << 18;
+      out[3 * j / 4] = (uint8_t)v;
+      out[3 * j / 4 + 1] = (uint8_t)(v >> 8);
+      out[3 * j / 4 + 2] = (uint8_t)(v >> 16);
+    }
+    return;
+  }
   unsigned have = 0;
   for (unsigned j = 0; j < MLDSA_N; j++) {
     acc |= (uint64_t)(uint32_t)a->c[j] << have;
@@ -76,6 +91,12 @@ void sg_mldsa_pack_signed(uint8_t *out, const mldsa_poly *a, unsigned bits, int3
 
 void sg_mldsa_unpack_signed(mldsa_poly *a, const uint8_t *in, unsigned bits, int32_t hi)
 {
+#if defined(SG_MLDSA_AVX2)
+  if ((bits == 18 || bits == 20) && mldsa_have_avx2()) {
+    sg_mldsa_avx2_unpack_wide(a->c, in, bits, hi);
+    return;
+  }
+#endif
   sg_mldsa_unpack_simple(a, in, bits);
   for (unsigned j = 0; j < MLDSA_N; j++)
     a->c[j] = hi - a->c[j];

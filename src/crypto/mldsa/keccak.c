@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg_mldsa.h"
+#include "mldsa_internal.h"
 
 #define ROL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 
 /* Round constants RC[i], from the rc(t) LFSR of FIPS 202 Algorithm 5. */
-static const uint64_t round_constants[24] = {
+const uint64_t sg_keccak_round_constants[24] = {
   0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL,
   0x8000000080008000ULL, 0x000000000000808bULL, 0x0000000080000001ULL,
   0x8000000080008081ULL, 0x8000000000008009ULL, 0x000000000000008aULL,
@@ -108,8 +108,8 @@ void sg_keccak_f1600(uint64_t lanes[25])
   uint64_t e17, e18, e19, e20, e21, e22, e23, e24;
 
   for (int i = 0; i < 24; i += 2) {
-    KECCAK_ROUND(a, e, round_constants[i]);
-    KECCAK_ROUND(e, a, round_constants[i + 1]);
+    KECCAK_ROUND(a, e, sg_keccak_round_constants[i]);
+    KECCAK_ROUND(e, a, sg_keccak_round_constants[i + 1]);
   }
 
   lanes[0] = a0; lanes[1] = a1; lanes[2] = a2; lanes[3] = a3; lanes[4] = a4;

@@ -121,6 +121,11 @@ size_t sg_mldsa_hash_digest_bytes(sg_mldsa_hash_alg alg)
   return 0;
 }
 
+const char *sg_mldsa_implementation(void)
+{
+  return mldsa_have_avx2() ? "avx2" : "portable";
+}
+
 const char *sg_mldsa_err_str(int err)
 {
   switch (err) {
@@ -262,29 +267,20 @@ typedef struct {
   mldsa_poly s2[MLDSA_K_MAX];
   mldsa_poly t0[MLDSA_K_MAX];
   mldsa_poly t;
-  int64_t acc[MLDSA_N];
 } keygen_ws;
 
-/*
- * t = NTT^-1(A o NTT(s1)) + s2 split by Power2Round into t1, t0 (Alg. 6 lines 5-6),
- * with A generated one entry at a time: each entry is used once, so the matrix is
- * never stored.
- */
+/* t = NTT^-1(A o NTT(s1)) + s2 split by Power2Round into t1, t0 (Alg. 6 lines 3-6). */
 static void compute_t(const mldsa_params *prm, const uint8_t rho[32], keygen_ws *ws,
                       mldsa_poly *t1)
 {
-  mldsa_poly a;
+  mldsa_poly a_hat[MLDSA_K_MAX * MLDSA_L_MAX]; /* public */
+  sg_mldsa_expand_a(a_hat, rho, prm);
   for (unsigned j = 0; j < prm->l; j++) {
     ws->s1_hat[j] = ws->s1[j];
     sg_mldsa_ntt(&ws->s1_hat[j]);
   }
-  memset(ws->acc, 0, sizeof(ws->acc));
   for (unsigned i = 0; i < prm->k; i++) {
-    for (unsigned j = 0; j < prm->l; j++) {
-      sg_mldsa_sample_ntt(&a, rho, (uint8_t)j, (uint8_t)i);
-      sg_mldsa_poly_mul_acc(ws->acc, &a, &ws->s1_hat[j]);
-    }
-    sg_mldsa_poly_from_acc(&ws->t, ws->acc);
+    sg_mldsa_poly_dot(&ws->t, &a_hat[i * prm->l], ws->s1_hat, prm->l);
     sg_mldsa_invntt_mont(&ws->t);
     for (unsigned n = 0; n < MLDSA_N; n++)
       ws->t.c[n] += ws->s2[i].c[n];
@@ -307,11 +303,7 @@ static void keygen_internal(const mldsa_params *prm, const uint8_t xi[32], uint8
   input[33] = (uint8_t)prm->l;
   sg_shake256(ws.expanded, sizeof(ws.expanded), input, sizeof(input));
 
-  /* ExpandS (Alg. 33). */
-  for (unsigned r = 0; r < prm->l; r++)
-    sg_mldsa_sample_bounded(&ws.s1[r], rhoprime, (uint16_t)r, prm->eta);
-  for (unsigned r = 0; r < prm->k; r++)
-    sg_mldsa_sample_bounded(&ws.s2[r], rhoprime, (uint16_t)(r + prm->l), prm->eta);
+  sg_mldsa_expand_s(ws.s1, ws.s2, rhoprime, prm);
 
   compute_t(prm, rho, &ws, t1);
   sg_mldsa_pk_encode(pk, prm, rho, t1);
@@ -392,23 +384,25 @@ typedef struct {
   mldsa_poly w[MLDSA_K_MAX]; /* w, then w - <<c s2>> */
   mldsa_poly c_hat;
   mldsa_poly tmp;
+  mldsa_mask_stream mask;
 } sign_ws;
 
 /*
- * One candidate of the Sign_internal loop (Alg. 7 lines 11-31) for counter kappa.
+ * One candidate of the Sign_internal loop (Alg. 7 lines 11-31); the t-th call uses
+ * counter kappa = t l, whose mask polynomials are the next l of ws->mask.
  * Returns 1 and leaves (c~, z, h) in ws when the candidate is accepted, 0 when one of
  * the four rejection tests fails.
  */
-static int sign_attempt(const mldsa_params *prm, const mldsa_poly *a_hat, sign_ws *ws,
-                        unsigned kappa)
+static int sign_attempt(const mldsa_params *prm, const mldsa_poly *a_hat, sign_ws *ws)
 {
   size_t w1_len = 32 * (size_t)prm->w1_bits;
   unsigned hints = 0;
   int reject = 0;
   sg_keccak h;
 
+  /* ExpandMask(rho'', kappa): the stream's next l polynomials. */
+  sg_mldsa_mask_stream_take(&ws->mask, ws->y, prm->l, ws->rhopp, prm);
   for (unsigned r = 0; r < prm->l; r++) {
-    sg_mldsa_sample_mask(&ws->y[r], ws->rhopp, (uint16_t)(kappa + r), prm);
     ws->y_hat[r] = ws->y[r];
     sg_mldsa_ntt(&ws->y_hat[r]);
   }
@@ -497,10 +491,7 @@ static int sign_internal(const mldsa_params *prm, const uint8_t *sk, const mprim
     sg_mldsa_ntt(&ws.s2_hat[i]);
     sg_mldsa_ntt(&ws.t0_hat[i]);
   }
-  for (unsigned i = 0; i < prm->k; i++) {
-    for (unsigned j = 0; j < prm->l; j++)
-      sg_mldsa_sample_ntt(&a_hat[i * prm->l + j], ws.rho, (uint8_t)j, (uint8_t)i);
-  }
+  sg_mldsa_expand_a(a_hat, ws.rho, prm);
 
   compute_mu(ws.mu, ws.tr, m);
   {
@@ -514,10 +505,9 @@ static int sign_internal(const mldsa_params *prm, const uint8_t *sk, const mprim
     sg_keccak_wipe(&h);
   }
 
-  for (unsigned kappa = 0;; kappa += prm->l) {
-    if (sign_attempt(prm, a_hat, &ws, kappa))
-      break;
-  }
+  sg_mldsa_mask_stream_init(&ws.mask);
+  while (!sign_attempt(prm, a_hat, &ws))
+    ;
   sg_mldsa_sig_encode(sig, prm, ws.ctilde, ws.y, (const uint8_t(*)[MLDSA_N])ws.h);
   r = SG_MLDSA_OK;
 
@@ -621,10 +611,10 @@ static int verify_internal(const mldsa_params *prm, const uint8_t *pk, const mpr
   uint8_t rho[32], tr[64], mu[64];
   uint8_t h[MLDSA_K_MAX][MLDSA_N];
   uint8_t w1_packed[MLDSA_K_MAX * 32 * 6];
+  mldsa_poly a_hat[MLDSA_K_MAX * MLDSA_L_MAX];
   mldsa_poly z_hat[MLDSA_L_MAX];
   mldsa_poly t1[MLDSA_K_MAX];
-  mldsa_poly c_hat, a, w;
-  int64_t acc[MLDSA_N];
+  mldsa_poly c_hat, w, ct1;
   size_t w1_len = 32 * (size_t)prm->w1_bits;
   sg_keccak xof;
 
@@ -647,17 +637,15 @@ static int verify_internal(const mldsa_params *prm, const uint8_t *pk, const mpr
     sg_mldsa_ntt(&z_hat[j]);
 
   /* w'_approx = NTT^-1(A o NTT(z) - NTT(c) o NTT(t1 2^d)), then UseHint. */
-  memset(acc, 0, sizeof(acc));
+  sg_mldsa_expand_a(a_hat, rho, prm);
   for (unsigned i = 0; i < prm->k; i++) {
-    for (unsigned j = 0; j < prm->l; j++) {
-      sg_mldsa_sample_ntt(&a, rho, (uint8_t)j, (uint8_t)i);
-      sg_mldsa_poly_mul_acc(acc, &a, &z_hat[j]);
-    }
+    sg_mldsa_poly_dot(&w, &a_hat[i * prm->l], z_hat, prm->l);
     for (unsigned n = 0; n < MLDSA_N; n++)
-      t1[i].c[n] = -(t1[i].c[n] << MLDSA_D);
+      t1[i].c[n] <<= MLDSA_D;
     sg_mldsa_ntt(&t1[i]);
-    sg_mldsa_poly_mul_acc(acc, &c_hat, &t1[i]);
-    sg_mldsa_poly_from_acc(&w, acc);
+    sg_mldsa_poly_mul(&ct1, &c_hat, &t1[i]);
+    for (unsigned n = 0; n < MLDSA_N; n++)
+      w.c[n] = mldsa_reduce32(w.c[n] - ct1.c[n]); /* the inverse NTT wants |c| < q */
     sg_mldsa_invntt_mont(&w);
     sg_mldsa_poly_freeze(&w);
     sg_mldsa_poly_use_hint(&w, h[i], prm->gamma2);

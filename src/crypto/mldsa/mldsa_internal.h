@@ -48,7 +48,79 @@ typedef struct {
 /* The parameter row for p, or NULL if p is not a parameter set. */
 const mldsa_params *sg_mldsa_params(sg_mldsa_param p);
 
+/* ---- AVX2 dispatch ---- */
+
+/*
+ * SG_MLDSA_AVX2 is defined when the AVX2 files are compiled in (x86-64 builds that do
+ * not ask for the portable code only). The choice is made per call from the CPU's
+ * feature bits, which the compiler runtime reads once at start-up, so the library
+ * itself keeps no state. Both paths compute bit-for-bit the same results.
+ */
+#if defined(SG_MLDSA_AVX2)
+static inline int mldsa_have_avx2(void)
+{
+  return __builtin_cpu_supports("avx2");
+}
+#else
+static inline int mldsa_have_avx2(void)
+{
+  return 0;
+}
+#endif
+
+/* Keccak-f[1600] round constants (keccak.c). */
+extern const uint64_t sg_keccak_round_constants[24];
+
+/*
+ * Four SHAKE instances in lock-step (keccak_x4.c, AVX2 only). Lane word i of instance
+ * n is s[4 i + n]. Absorb takes one equal-length input per instance, shorter than the
+ * rate; squeeze_blocks then appends whole blocks to each of the four outputs.
+ */
+typedef struct {
+  uint64_t s[100];
+  unsigned rate;
+} sg_mldsa_shake_x4;
+
+void sg_mldsa_shake_x4_absorb(sg_mldsa_shake_x4 *x, sg_keccak_alg alg,
+                              const uint8_t *const in[4], size_t inlen);
+void sg_mldsa_shake_x4_squeeze_blocks(sg_mldsa_shake_x4 *x, uint8_t *const out[4],
+                                      size_t nblocks);
+
+/*
+ * The AVX2 part of RejNTTPoly's parser (sample_avx2.c): consumes whole groups of 24
+ * bytes of buf while eight slots remain free, advancing *j; returns the bytes used.
+ */
+size_t sg_mldsa_avx2_parse_uniform(int32_t c[MLDSA_N], unsigned *j_io, const uint8_t *buf,
+                                   size_t len);
+
+/* BitUnpack of 18- or 20-bit coefficients (z and y) with AVX2 (poly_avx2.c). */
+void sg_mldsa_avx2_unpack_wide(int32_t c[MLDSA_N], const uint8_t *in, unsigned bits,
+                               int32_t hi);
+
+/* AVX2 twins of the poly.c functions of the same names (poly_avx2.c). */
+void sg_mldsa_avx2_ntt(int32_t c[MLDSA_N]);
+void sg_mldsa_avx2_invntt_mont(int32_t c[MLDSA_N]);
+void sg_mldsa_avx2_poly_mul(int32_t r[MLDSA_N], const int32_t a[MLDSA_N],
+                            const int32_t b[MLDSA_N]);
+void sg_mldsa_avx2_poly_dot(int32_t r[MLDSA_N], const mldsa_poly *a, const mldsa_poly *b,
+                            unsigned n);
+void sg_mldsa_avx2_poly_freeze(int32_t a[MLDSA_N]);
+void sg_mldsa_avx2_poly_center(int32_t a[MLDSA_N]);
+int sg_mldsa_avx2_poly_exceeds(const int32_t a[MLDSA_N], int32_t bound);
+void sg_mldsa_avx2_poly_power2round(int32_t t1[MLDSA_N], int32_t t0[MLDSA_N],
+                                    const int32_t a[MLDSA_N]);
+void sg_mldsa_avx2_poly_highbits(int32_t a[MLDSA_N], int32_t gamma2);
+int sg_mldsa_avx2_poly_lowbits_exceed(const int32_t a[MLDSA_N], int32_t gamma2,
+                                      int32_t bound);
+unsigned sg_mldsa_avx2_poly_make_hint(uint8_t h[MLDSA_N], const int32_t r[MLDSA_N],
+                                      const int32_t ct0[MLDSA_N], int32_t gamma2);
+void sg_mldsa_avx2_poly_use_hint(int32_t a[MLDSA_N], const uint8_t h[MLDSA_N],
+                                 int32_t gamma2);
+
 /* ---- arithmetic (poly.c) ---- */
+
+/* zeta^BitRev8(k) * 2^32 mod q, centred (the NTT twiddles in Montgomery form). */
+extern const int32_t sg_mldsa_zetas_mont[MLDSA_N];
 
 /* q^-1 mod 2^32. */
 #define MLDSA_QINV 58728449
@@ -97,8 +169,8 @@ static inline int32_t mldsa_freeze(int32_t a)
  * In-place forward NTT (Alg. 41). Input |c| < q; output |c| < 9q. Products are safe
  * without a further reduction as long as each Montgomery reduction sees less than
  * 2^31 q and yields less than q: that holds for sums of up to 7 products of a value
- * below q (the matrix A) with one below 9q, plus one product of two values below 9q
- * (|sum| < 144 q^2, result below 2.4e6 + q / 2 < q).
+ * below q (the matrix A) with one below 9q (|sum| < 63 q^2), and for one product of
+ * two values below 9q (81 q^2); either way the result is below 1.4e6 + q / 2 < q.
  */
 void sg_mldsa_ntt(mldsa_poly *a);
 /*
@@ -110,15 +182,11 @@ void sg_mldsa_invntt_mont(mldsa_poly *a);
 /* r = a o b * 2^-32 (pointwise). Inputs |c| < 9q; output |c| < q. */
 void sg_mldsa_poly_mul(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b);
 /*
- * acc += a o b as 64-bit integers. Before sg_mldsa_poly_from_acc the sum must stay in
- * the bound stated at sg_mldsa_ntt (up to 7 terms with one factor below q, plus one
- * term with both factors below 9q).
+ * r = sum of a[j] o b[j] for j < n, times 2^-32, reduced once. The sum must stay in
+ * the bound stated at sg_mldsa_ntt (up to 7 terms with one factor below q, or one term
+ * with both factors below 9q); then |r| < q.
  */
-void sg_mldsa_poly_mul_acc(int64_t acc[MLDSA_N], const mldsa_poly *a, const mldsa_poly *b);
-/* r = sum of a[j] o b[j] for j < n, times 2^-32; same bounds as sg_mldsa_poly_mul_acc. */
 void sg_mldsa_poly_dot(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b, unsigned n);
-/* r = acc * 2^-32 mod q, |r| < q, and zero acc. */
-void sg_mldsa_poly_from_acc(mldsa_poly *r, int64_t acc[MLDSA_N]);
 /* Map every coefficient (|c| < 2^31 - 2^22) to [0, q). */
 void sg_mldsa_poly_freeze(mldsa_poly *a);
 /* Map every coefficient (|c| < 2^31 - 2^22) to the centred range [-(q-1)/2, (q-1)/2]. */
@@ -145,6 +213,28 @@ unsigned sg_mldsa_poly_make_hint(uint8_t h[MLDSA_N], const mldsa_poly *r,
 void sg_mldsa_poly_use_hint(mldsa_poly *a, const uint8_t h[MLDSA_N], int32_t gamma2);
 
 /* ---- sampling (sample.c) ---- */
+
+/* ExpandA (Alg. 32): all k * l entries of Ahat, row-major (a_hat[i * l + j]). */
+void sg_mldsa_expand_a(mldsa_poly *a_hat, const uint8_t rho[32], const mldsa_params *prm);
+/* ExpandS (Alg. 33): s1 (l polynomials) and s2 (k), coefficients in [-eta, eta]. */
+void sg_mldsa_expand_s(mldsa_poly *s1, mldsa_poly *s2, const uint8_t rhoprime[64],
+                       const mldsa_params *prm);
+/*
+ * ExpandMask (Alg. 34) as a stream: the polynomials for indices 0, 1, 2, ... in order,
+ * so that the signing iteration with counter kappa takes the l polynomials kappa ..
+ * kappa + l - 1. With AVX2 they are expanded four at a time ahead of use. The stream
+ * holds secrets; wipe it with the signing workspace.
+ */
+typedef struct {
+  mldsa_poly ahead[4];
+  unsigned pos;   /* next polynomial to hand out from ahead[] */
+  unsigned count; /* polynomials left in ahead[] */
+  unsigned next;  /* index of the next polynomial to expand */
+} mldsa_mask_stream;
+
+void sg_mldsa_mask_stream_init(mldsa_mask_stream *st);
+void sg_mldsa_mask_stream_take(mldsa_mask_stream *st, mldsa_poly *y, unsigned count,
+                               const uint8_t rhopp[64], const mldsa_params *prm);
 
 /* RejNTTPoly (Alg. 30) on rho || col || row: Ahat[row][col], coefficients in [0, q). */
 void sg_mldsa_sample_ntt(mldsa_poly *a, const uint8_t rho[32], uint8_t col, uint8_t row);

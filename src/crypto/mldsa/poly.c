@@ -4,20 +4,22 @@
  * of §7.4 (Power2Round, Decompose, MakeHint, UseHint). Everything here runs in time
  * independent of the coefficient values: no data-dependent branches or table indices;
  * divisions by constants are written as multiply-and-shift so their timing does not
- * depend on the compiler's choices.
+ * depend on the compiler's choices. On CPUs with AVX2 each function hands over to its
+ * twin in poly_avx2.c, which computes the same integers.
  */
 #include "mldsa_internal.h"
 
 /* 2^64 / 256 mod q: Montgomery-multiplying by it scales by 2^32 / 256. */
 #define INVNTT_SCALE 41978
-/* INVNTT_SCALE * -zetas_mont[1] * 2^-32 mod q: the last inverse layer's twiddle, scaled. */
+/* INVNTT_SCALE * -zeta_1 * 2^-32 mod q: the last inverse layer's twiddle, scaled. */
 #define INVNTT_SCALE_ZETA1 3975713
 
 /*
- * zetas_mont[k] = zeta^BitRev8(k) * 2^32 mod q, centred, for zeta = 1753 (FIPS 204
- * Appendix B lists zeta^BitRev8(k); these are the same values in Montgomery form).
+ * sg_mldsa_zetas_mont[k] = zeta^BitRev8(k) * 2^32 mod q, centred, for zeta = 1753
+ * (FIPS 204 Appendix B lists zeta^BitRev8(k); these are the same values in Montgomery
+ * form).
  */
-static const int32_t zetas_mont[256] = {
+const int32_t sg_mldsa_zetas_mont[256] = {
   -4186625, 25847, -2608894, -518909, 237124, -777960, -876248, 466468, 1826347, 2353451,
   -359251, -2091905, 3119733, -2884855, 3111497, 2680103, 2725464, 1024112, -1079900,
   3585928, -549488, -1119584, 2619752, -2108549, -2118186, -3859737, -1399561, -3277672,
@@ -57,16 +59,16 @@ static int32_t mont_mul(int32_t a, int32_t b)
 /*
  * Two Cooley-Tukey layers at once (distance len, then len / 2) so each coefficient is
  * loaded and stored once per pair of layers. Layer len, block b uses
- * zetas_mont[256 / (2 len) + b] (FIPS 204 Alg. 41 counts k up from 1).
+ * sg_mldsa_zetas_mont[256 / (2 len) + b] (FIPS 204 Alg. 41 counts k up from 1).
  */
 static void ntt_layer_pair(int32_t *c, unsigned len)
 {
   unsigned half = len / 2;
   for (unsigned b = 0; b < MLDSA_N / (2 * len); b++) {
     unsigned start = 2 * len * b;
-    int32_t z1 = zetas_mont[MLDSA_N / (2 * len) + b];
-    int32_t z2 = zetas_mont[MLDSA_N / len + 2 * b];
-    int32_t z3 = zetas_mont[MLDSA_N / len + 2 * b + 1];
+    int32_t z1 = sg_mldsa_zetas_mont[MLDSA_N / (2 * len) + b];
+    int32_t z2 = sg_mldsa_zetas_mont[MLDSA_N / len + 2 * b];
+    int32_t z3 = sg_mldsa_zetas_mont[MLDSA_N / len + 2 * b + 1];
     for (unsigned j = start; j < start + half; j++) {
       int32_t a0 = c[j], a1 = c[j + half], a2 = c[j + len], a3 = c[j + len + half], t;
       t = mont_mul(z1, a2);
@@ -91,6 +93,12 @@ static void ntt_layer_pair(int32_t *c, unsigned len)
 
 void sg_mldsa_ntt(mldsa_poly *a)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_ntt(a->c);
+    return;
+  }
+#endif
   /*
    * Each layer grows |c| by at most q (a Montgomery product of a twiddle, |zeta| <
    * q / 2, and |c| < 9q stays below q), so from |c| < q the output is below 9q.
@@ -101,15 +109,15 @@ void sg_mldsa_ntt(mldsa_poly *a)
 
 /*
  * Two Gentleman-Sande layers at once (distance len, then 2 len). Layer len, block b
- * uses -zetas_mont[256 / len - 1 - b] (Alg. 42 counts k down from 256).
+ * uses -sg_mldsa_zetas_mont[256 / len - 1 - b] (Alg. 42 counts k down from 256).
  */
 static void invntt_layer_pair(int32_t *c, unsigned len)
 {
   for (unsigned b = 0; b < MLDSA_N / (4 * len); b++) {
     unsigned start = 4 * len * b;
-    int32_t z1 = -zetas_mont[MLDSA_N / len - 1 - 2 * b];
-    int32_t z2 = -zetas_mont[MLDSA_N / len - 2 - 2 * b];
-    int32_t z3 = -zetas_mont[MLDSA_N / (2 * len) - 1 - b];
+    int32_t z1 = -sg_mldsa_zetas_mont[MLDSA_N / len - 1 - 2 * b];
+    int32_t z2 = -sg_mldsa_zetas_mont[MLDSA_N / len - 2 - 2 * b];
+    int32_t z3 = -sg_mldsa_zetas_mont[MLDSA_N / (2 * len) - 1 - b];
     for (unsigned j = start; j < start + len; j++) {
       int32_t a0 = c[j], a1 = c[j + len], a2 = c[j + 2 * len], a3 = c[j + 3 * len], t;
       t = a0;
@@ -134,6 +142,12 @@ static void invntt_layer_pair(int32_t *c, unsigned len)
 
 void sg_mldsa_invntt_mont(mldsa_poly *a)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_invntt_mont(a->c);
+    return;
+  }
+#endif
   int32_t *c = a->c;
 
   /*
@@ -148,10 +162,10 @@ void sg_mldsa_invntt_mont(mldsa_poly *a)
     int32_t a0 = c[j], a1 = c[j + 64], a2 = c[j + 128], a3 = c[j + 192], t;
     t = a0;
     a0 = t + a1;
-    a1 = mont_mul(-zetas_mont[3], t - a1);
+    a1 = mont_mul(-sg_mldsa_zetas_mont[3], t - a1);
     t = a2;
     a2 = t + a3;
-    a3 = mont_mul(-zetas_mont[2], t - a3);
+    a3 = mont_mul(-sg_mldsa_zetas_mont[2], t - a3);
     c[j] = mont_mul(INVNTT_SCALE, a0 + a2);
     c[j + 128] = mont_mul(INVNTT_SCALE_ZETA1, a0 - a2);
     c[j + 64] = mont_mul(INVNTT_SCALE, a1 + a3);
@@ -161,18 +175,24 @@ void sg_mldsa_invntt_mont(mldsa_poly *a)
 
 void sg_mldsa_poly_mul(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_poly_mul(r->c, a->c, b->c);
+    return;
+  }
+#endif
   for (unsigned j = 0; j < MLDSA_N; j++)
     r->c[j] = mont_mul(a->c[j], b->c[j]);
 }
 
-void sg_mldsa_poly_mul_acc(int64_t acc[MLDSA_N], const mldsa_poly *a, const mldsa_poly *b)
-{
-  for (unsigned j = 0; j < MLDSA_N; j++)
-    acc[j] += (int64_t)a->c[j] * b->c[j];
-}
-
 void sg_mldsa_poly_dot(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b, unsigned n)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_poly_dot(r->c, a, b, n);
+    return;
+  }
+#endif
   for (unsigned i = 0; i < MLDSA_N; i++) {
     int64_t sum = 0;
     for (unsigned j = 0; j < n; j++)
@@ -181,22 +201,26 @@ void sg_mldsa_poly_dot(mldsa_poly *r, const mldsa_poly *a, const mldsa_poly *b, 
   }
 }
 
-void sg_mldsa_poly_from_acc(mldsa_poly *r, int64_t acc[MLDSA_N])
-{
-  for (unsigned j = 0; j < MLDSA_N; j++) {
-    r->c[j] = mldsa_montgomery(acc[j]);
-    acc[j] = 0;
-  }
-}
-
 void sg_mldsa_poly_freeze(mldsa_poly *a)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_poly_freeze(a->c);
+    return;
+  }
+#endif
   for (unsigned j = 0; j < MLDSA_N; j++)
     a->c[j] = mldsa_freeze(a->c[j]);
 }
 
 void sg_mldsa_poly_center(mldsa_poly *a)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_poly_center(a->c);
+    return;
+  }
+#endif
   for (unsigned j = 0; j < MLDSA_N; j++) {
     int32_t v = mldsa_freeze(a->c[j]);
     /* Subtract q when v > (q - 1) / 2, i.e. when (q - 1) / 2 - v is negative. */
@@ -207,6 +231,10 @@ void sg_mldsa_poly_center(mldsa_poly *a)
 
 int sg_mldsa_poly_exceeds(const mldsa_poly *a, int32_t bound)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2())
+    return sg_mldsa_avx2_poly_exceeds(a->c, bound);
+#endif
   uint32_t bad = 0;
   for (unsigned j = 0; j < MLDSA_N; j++) {
     int32_t v = a->c[j];
@@ -219,6 +247,12 @@ int sg_mldsa_poly_exceeds(const mldsa_poly *a, int32_t bound)
 
 void sg_mldsa_poly_power2round(mldsa_poly *t1, mldsa_poly *t0, const mldsa_poly *a)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_poly_power2round(t1->c, t0->c, a->c);
+    return;
+  }
+#endif
   for (unsigned j = 0; j < MLDSA_N; j++) {
     int32_t v = a->c[j];
     /* r1 = ceil((v - 2^12) / 2^13) so that r0 = v - r1 2^13 lies in (-2^12, 2^12]. */
@@ -250,6 +284,12 @@ static void decompose(int32_t v, int32_t gamma2, int32_t *r1_out, int32_t *r0_ou
 
 void sg_mldsa_poly_highbits(mldsa_poly *a, int32_t gamma2)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_poly_highbits(a->c, gamma2);
+    return;
+  }
+#endif
   for (unsigned j = 0; j < MLDSA_N; j++) {
     int32_t r1, r0;
     decompose(a->c[j], gamma2, &r1, &r0);
@@ -259,6 +299,10 @@ void sg_mldsa_poly_highbits(mldsa_poly *a, int32_t gamma2)
 
 int sg_mldsa_poly_lowbits_exceed(const mldsa_poly *a, int32_t gamma2, int32_t bound)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2())
+    return sg_mldsa_avx2_poly_lowbits_exceed(a->c, gamma2, bound);
+#endif
   uint32_t bad = 0;
   for (unsigned j = 0; j < MLDSA_N; j++) {
     int32_t r1, r0;
@@ -272,6 +316,10 @@ int sg_mldsa_poly_lowbits_exceed(const mldsa_poly *a, int32_t gamma2, int32_t bo
 unsigned sg_mldsa_poly_make_hint(uint8_t h[MLDSA_N], const mldsa_poly *r,
                                  const mldsa_poly *ct0, int32_t gamma2)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2())
+    return sg_mldsa_avx2_poly_make_hint(h, r->c, ct0->c, gamma2);
+#endif
   unsigned count = 0;
   for (unsigned j = 0; j < MLDSA_N; j++) {
     int32_t hi_r, hi_s, lo;
@@ -291,6 +339,12 @@ unsigned sg_mldsa_poly_make_hint(uint8_t h[MLDSA_N], const mldsa_poly *r,
 
 void sg_mldsa_poly_use_hint(mldsa_poly *a, const uint8_t h[MLDSA_N], int32_t gamma2)
 {
+#if defined(SG_MLDSA_AVX2)
+  if (mldsa_have_avx2()) {
+    sg_mldsa_avx2_poly_use_hint(a->c, h, gamma2);
+    return;
+  }
+#endif
   int32_t top = (MLDSA_Q - 1) / (2 * gamma2);
   for (unsigned j = 0; j < MLDSA_N; j++) {
     int32_t r1, r0;

@@ -112,6 +112,12 @@ SG_MLDSA_WUR int sg_mldsa_hash_from_name(const char *name, sg_mldsa_hash_alg *ou
 /* Length in bytes of PH(M) for alg (SHAKE128: 32, SHAKE256: 64), or 0 if unknown. */
 size_t sg_mldsa_hash_digest_bytes(sg_mldsa_hash_alg alg);
 
+/*
+ * Which code path this process uses: "avx2" on x86-64 CPUs with AVX2 (unless the
+ * library was built portable-only), else "portable". Both give identical results.
+ */
+const char *sg_mldsa_implementation(void);
+
 /* Human-readable text for an SG_MLDSA_* code. Static storage, never NULL. */
 const char *sg_mldsa_err_str(int err);
 

@@ -381,6 +381,7 @@ int main(int argc, char **argv)
     have_sigver |= strcmp(mode, "sigVer") == 0;
     free(names[i]);
   }
+  printf("implementation: %s\n", sg_mldsa_implementation());
   printf("ACVP: %u passed, %u failed\n", total.passed, total.failed);
   if (!have_keygen || !have_siggen || !have_sigver) {
     fprintf(stderr, "FAIL: keyGen, sigGen and sigVer vectors are all required\n");
