@@ -120,6 +120,15 @@ api "$CI" POST /v1/sign "$(pbody myapp/test-signing "$(rand_digest)")"
 NOMETA=$(jget .request_id)
 resubmit "$CI" "$NOMETA" myapp/release-signing
 assert_error 400 INVALID_ARGUMENT "resubmitting a request without metadata build under release-signing"
+# A resubmit cannot launder a hash the target policy does not allow.
+api "$ADMIN_KEY" POST /v1/policies '{"project":"myapp","slug":"legacy-test","key":"test-key","allow_legacy_hashes":true}'
+api "$ADMIN_KEY" POST /v1/policies '{"project":"myapp","slug":"sha384-only","key":"release-key","allowed_hash_algorithms":["SHA-384"]}'
+api "$CI" POST /v1/sign "$(jq -cn --arg d "$(rand_digest 20)" '{policy:"myapp/legacy-test",digest:$d,hash_algorithm:"SHA-1",metadata:{build:"11"}}')"
+assert_status 200 "a SHA-1 digest signed under myapp/legacy-test (allow_legacy_hashes)"
+resubmit "$CI" "$(jget .request_id)" myapp/release-signing
+assert_error 400 UNSUPPORTED_HASH_ALGORITHM "resubmitting the SHA-1 request under release-signing (no legacy hashes)"
+resubmit "$CI" "$ORIG" myapp/sha384-only
+assert_error 400 UNSUPPORTED_HASH_ALGORITHM "resubmitting a SHA-256 request under a SHA-384-only policy"
 resubmit "$CI" "$ORIG" myapp/nope
 assert_error 404 NOT_FOUND "resubmitting under an unknown policy"
 resubmit "$CI" 00000000-0000-4000-8000-000000000000 myapp/release-signing
