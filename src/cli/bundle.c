@@ -34,11 +34,21 @@ sg_cli_json_int(const json_t *obj, const char *key)
 	return (int64_t)json_integer_value(v);
 }
 
+int64_t
+sg_cli_json_uint(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	return (int64_t)json_integer_value(v);
+}
+
 static const char *const sg_cli_bundle_strings[] = {
 	"file", "key_id", "key_alias", "key_algorithm", "signature_algorithm",
 	"hash_algorithm", "signature_format", "digest", "signature", "context",
 	"public_key_pem", "certificate_chain_pem", "timestamp_token", "signature_id",
-	"request_id", "created_at",
+	"request_id", "created_at", "tsa_certificate_pem", "policy",
 };
 
 int
@@ -82,6 +92,14 @@ sg_cli_bundle_load(const char *path, json_t **out)
 	if (v != NULL && !json_is_null(v) &&
 	    (!json_is_integer(v) || json_integer_value(v) < 1)) {
 		sg_cli_err("bundle %s: field \"key_version\" must be a positive integer", path);
+		r = SG_ERR_BAD_ENCODING;
+		goto out;
+	}
+	v = json_object_get(root, "pss_salt_length");
+	if (v != NULL && !json_is_null(v) &&
+	    (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4096)) {
+		sg_cli_err("bundle %s: field \"pss_salt_length\" must be an integer from 0 to 4096",
+		    path);
 		r = SG_ERR_BAD_ENCODING;
 		goto out;
 	}

@@ -1,13 +1,16 @@
 /*
- * cmd_keys.c - `signet keys`: create, list, show, rotate a key, and fetch a
- * version's public key as PEM.
+ * cmd_keys.c - `signet keys`: create, list, show, rotate a key, change its
+ * status, destroy a version, fetch a version's public key, and give a
+ * version an X.509 identity (CSR, self-signed test certificate, or an
+ * issued chain).
  *
  * Thin wrappers over /v1/keys (SPEC §3).  Key objects are printed as the
  * service returns them (pretty JSON), so scripts can read ids and versions
  * with any JSON tool; `keys list` prints a table unless --json is given.
- * A key may be named by id or alias everywhere: paths other than
- * GET /v1/keys/{id-or-alias} need the id, so an alias is resolved first
- * when the service does not know it there.
+ * PEM results (public key, CSR, certificate) go to --out or stdout as-is.
+ * A key may be named by id or alias everywhere: when a path under
+ * /v1/keys/{KEY}/... answers 404, the alias is resolved through
+ * GET /v1/keys/{KEY} and the call repeated with the id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +29,24 @@ static const char sg_cli_usage_keys[] =
     "  list [--json]        list the keys of the tenant\n"
     "  show KEY             print a key (id or alias) as JSON\n"
     "  rotate KEY           add a new version; prints the key as JSON\n"
+    "  status KEY ONLINE|OFFLINE|DISABLED\n"
+    "                       change the key's status; prints the key as JSON\n"
+    "  destroy-version KEY N\n"
+    "                       wipe version N's private part for good (its public key and\n"
+    "                       signatures stay); prints the version as JSON\n"
     "  public-key KEY [--version N] [--out FILE]\n"
     "                       write the PEM public key (default: current version, stdout)\n"
+    "  csr KEY --subject S [--version N] [--out FILE]\n"
+    "                       a PKCS#10 request signed by the key, PEM, to send to a CA\n"
+    "  self-signed KEY --subject S [--days N] [--version N] [--out FILE]\n"
+    "                       make and attach a self-signed code-signing certificate\n"
+    "                       (TEST keys only; N days, default 365); writes it as PEM\n"
+    "  import-cert KEY --version N --chain FILE\n"
+    "                       attach an issued PEM chain (leaf first, then each issuer)\n"
     "\n"
     "ALG: RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, Ed25519, ML-DSA-65,\n"
-    "MLDSA65-ECDSA-P256.\n";
-
-/* Print a JSON value, indented, on stdout. */
-static int
-sg_cli_print_json(const json_t *v)
-{
-	if (json_dumpf(v, stdout, JSON_INDENT(2)) != 0 || fputc('\n', stdout) == EOF) {
-		sg_cli_err("cannot write to stdout");
-		return SG_ERR_IO;
-	}
-	return SG_OK;
-}
+    "MLDSA65-ECDSA-P256.  S: \"CN=name,O=org\" or \"/CN=name/O=org\".  PEM output goes to\n"
+    "stdout unless --out is given.\n";
 
 /* Upper-case copy of one of the allowed words, or NULL with a message. */
 static const char *
@@ -109,26 +114,159 @@ nomem:
 	return SG_ERR_NOMEM;
 }
 
-/* METHOD on a key's sub-path, retrying with the resolved id when KEY was an alias. */
+/*
+ * METHOD on a key's sub-path with an optional raw body, retrying with the
+ * resolved id when KEY was an alias the path did not know.
+ */
 static int
-sg_cli_key_call(const sg_cli_conn *c, const char *method, const char *key,
-    const char *suffix, json_t **out)
+sg_cli_key_call_raw(const sg_cli_conn *c, const char *method, const char *key,
+    const char *suffix, const void *body, size_t body_len, const char *ctype, json_t **out)
 {
 	char *path = NULL;
 	int r;
 
 	if ((r = sg_cli_key_path(c, key, 0, suffix, &path)) != SG_OK)
 		return r;
-	r = sg_cli_call(c, method, path, NULL, NULL, out);
+	r = sg_cli_call_raw(c, method, path, body, body_len, ctype, NULL, out);
 	free(path);
 	path = NULL;
-	if (r != SG_ERR_NOT_FOUND || suffix[0] == '\0')
+	/* GET /v1/keys/{KEY} itself is what resolves aliases: no second try there. */
+	if (r != SG_ERR_NOT_FOUND || (suffix[0] == '\0' && strcmp(method, "GET") == 0))
 		return r;
 	sg_cli_err_clear();
 	if ((r = sg_cli_key_path(c, key, 1, suffix, &path)) != SG_OK)
 		return r;
-	r = sg_cli_call(c, method, path, NULL, NULL, out);
+	r = sg_cli_call_raw(c, method, path, body, body_len, ctype, NULL, out);
 	free(path);
+	return r;
+}
+
+/* sg_cli_key_call_raw with a JSON body (or none). */
+static int
+sg_cli_key_call(const sg_cli_conn *c, const char *method, const char *key,
+    const char *suffix, const json_t *body, json_t **out)
+{
+	char *json = NULL;
+	int r;
+
+	if (body != NULL && (json = json_dumps(body, JSON_COMPACT)) == NULL) {
+		sg_cli_err("out of memory");
+		return SG_ERR_NOMEM;
+	}
+	r = sg_cli_key_call_raw(c, method, key, suffix, json, json != NULL ? strlen(json) : 0,
+	    json != NULL ? "application/json" : NULL, out);
+	free(json);
+	return r;
+}
+
+/* Write the PEM string field `field` of obj to out_path or stdout. */
+static int
+sg_cli_write_pem_field(const json_t *obj, const char *field, const char *out_path)
+{
+	const char *pem = sg_cli_json_str(obj, field);
+
+	if (pem == NULL || strstr(pem, "-----BEGIN ") == NULL) {
+		sg_cli_err("service answer has no PEM \"%s\"", field);
+		return SG_ERR_BAD_ENCODING;
+	}
+	return sg_cli_write_output(out_path, pem, strlen(pem));
+}
+
+static int
+sg_cli_keys_csr(const sg_cli_conn *c, const char *key, const char *subject, int64_t version,
+    const char *out_path)
+{
+	json_t *req = json_object(), *resp = NULL;
+	int r = SG_ERR_NOMEM;
+
+	if (req == NULL || json_object_set_new(req, "subject", json_string(subject)) != 0 ||
+	    (version > 0 && json_object_set_new(req, "version", json_integer(version)) != 0)) {
+		sg_cli_err("out of memory");
+		goto out;
+	}
+	if ((r = sg_cli_key_call(c, "POST", key, "/csr", req, &resp)) == SG_OK)
+		r = sg_cli_write_pem_field(resp, "csr_pem", out_path);
+out:
+	json_decref(req);
+	json_decref(resp);
+	return r;
+}
+
+/* The key's current version (GET /v1/keys/{KEY}). */
+static int
+sg_cli_current_version(const sg_cli_conn *c, const char *key, int64_t *version)
+{
+	json_t *obj = NULL;
+	int r;
+
+	if ((r = sg_cli_key_call(c, "GET", key, "", NULL, &obj)) != SG_OK)
+		return r;
+	if ((*version = sg_cli_json_int(obj, "current_version")) == 0) {
+		sg_cli_err("service answer for key %s has no current_version", key);
+		r = SG_ERR_BAD_ENCODING;
+	}
+	json_decref(obj);
+	return r;
+}
+
+static int
+sg_cli_keys_self_signed(const sg_cli_conn *c, const char *key, const char *subject,
+    int64_t days, int64_t version, const char *out_path)
+{
+	json_t *req = NULL, *resp = NULL;
+	char suffix[64];
+	int r;
+
+	if (version == 0 && (r = sg_cli_current_version(c, key, &version)) != SG_OK)
+		return r;
+	snprintf(suffix, sizeof(suffix), "/versions/%lld/self-signed", (long long)version);
+	if ((req = json_object()) == NULL ||
+	    json_object_set_new(req, "subject", json_string(subject)) != 0 ||
+	    (days > 0 && json_object_set_new(req, "days", json_integer(days)) != 0)) {
+		sg_cli_err("out of memory");
+		r = SG_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = sg_cli_key_call(c, "POST", key, suffix, req, &resp)) == SG_OK)
+		r = sg_cli_write_pem_field(resp, "certificate_pem", out_path);
+out:
+	json_decref(req);
+	json_decref(resp);
+	return r;
+}
+
+static int
+sg_cli_keys_import_cert(const sg_cli_conn *c, const char *key, int64_t version,
+    const char *chain_path)
+{
+	uint8_t *pem = NULL;
+	size_t len = 0, certs = 0;
+	json_t *resp = NULL;
+	char suffix[64];
+	const char *p;
+	int r;
+
+	if ((r = sg_read_file(chain_path, SG_CLI_MAX_PEM, &pem, &len)) != SG_OK) {
+		sg_cli_err("cannot read certificate chain %s: %s", chain_path, sg_err_str(r));
+		return r;
+	}
+	/* sg_read_file NUL-terminates; count the certificates for the message. */
+	for (p = (const char *)pem; (p = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL; p++)
+		certs++;
+	if (certs == 0) {
+		sg_cli_err("%s holds no PEM certificate", chain_path);
+		r = SG_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
+	snprintf(suffix, sizeof(suffix), "/versions/%lld/certificate", (long long)version);
+	if ((r = sg_cli_key_call_raw(c, "PUT", key, suffix, pem, len, "application/x-pem-file",
+	    &resp)) != SG_OK)
+		goto out;
+	printf("attached a chain of %zu certificate%s to key %s version %lld\n", certs,
+	    certs == 1 ? "" : "s", key, (long long)version);
+out:
+	json_decref(resp);
+	free(pem);
 	return r;
 }
 
@@ -261,14 +399,20 @@ out:
 int
 sg_cli_cmd_keys(int argc, char **argv)
 {
+	enum { CREATE, LIST, SHOW, ROTATE, STATUS, DESTROY, PUBKEY, CSR, SELF_SIGNED, IMPORT };
+	static const char *const names[] = { "create", "list", "show", "rotate", "status",
+	    "destroy-version", "public-key", "csr", "self-signed", "import-cert", NULL };
 	static const char *const storages[] = { "DISK", "HSM", NULL };
 	static const char *const types[] = { "TEST", "PRODUCTION", NULL };
 	static const char *const statuses[] = { "ONLINE", "OFFLINE", NULL };
+	static const char *const all_statuses[] = { "ONLINE", "OFFLINE", "DISABLED", NULL };
+	static const char *const posnames[] = { "", "", "KEY", "KEY", "KEY and STATUS",
+	    "KEY and N", "KEY", "KEY", "KEY", "KEY" };
+	static const size_t npos[] = { 0, 0, 1, 1, 2, 2, 1, 1, 1, 1 };
 	const char *alias = NULL, *algorithm = NULL, *storage = NULL, *type = NULL;
 	const char *status = NULL, *json_flag = NULL, *version_s = NULL, *out_path = NULL;
-	const char *pos[1];
-	size_t npos = 0;
-	sg_cli_opt common[6];
+	const char *subject = NULL, *days_s = NULL, *chain = NULL;
+	const char *pos[2] = { NULL, NULL };
 	sg_cli_opt create_opts[] = {
 		{ "alias", 1, &alias },
 		{ "algorithm", 1, &algorithm },
@@ -284,59 +428,42 @@ sg_cli_cmd_keys(int argc, char **argv)
 		{ "out", 1, &out_path },
 		{ NULL, 0, NULL },
 	};
-	const sg_cli_opt *opts;
-	size_t want_pos;
-	char cmdname[32];
+	sg_cli_opt csr_opts[] = {
+		{ "subject", 1, &subject },
+		{ "version", 1, &version_s },
+		{ "out", 1, &out_path },
+		{ NULL, 0, NULL },
+	};
+	sg_cli_opt self_opts[] = {
+		{ "subject", 1, &subject },
+		{ "days", 1, &days_s },
+		{ "version", 1, &version_s },
+		{ "out", 1, &out_path },
+		{ NULL, 0, NULL },
+	};
+	sg_cli_opt import_opts[] = {
+		{ "version", 1, &version_s },
+		{ "chain", 1, &chain },
+		{ NULL, 0, NULL },
+	};
+	const sg_cli_opt *const tables[] = { create_opts, list_opts, none_opts, none_opts,
+	    none_opts, none_opts, pub_opts, csr_opts, self_opts, import_opts };
+	char cmdname[32], suffix[64];
 	sg_cli_conn conn;
-	int64_t version = 0;
-	int r, rc = SG_CLI_EXIT_ERROR;
-	const char *sub;
+	int64_t version = 0, days = 0;
+	int r = SG_ERR_INTERNAL, rc, sub;
 	sg_key_alg alg = SG_KEY_NONE;
+	json_t *body = NULL, *obj = NULL;
 
 	memset(&conn, 0, sizeof(conn));
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
-	    strcmp(argv[0], "help") == 0) {
-		if (argc < 1) {
-			sg_cli_err("missing command (create, list, show, rotate, public-key)");
-			sg_cli_err_usage("keys");
-			return SG_CLI_EXIT_ERROR;
-		}
-		fputs(sg_cli_usage_keys, stdout);
-		fputs(sg_cli_usage_conn, stdout);
-		return SG_CLI_EXIT_OK;
-	}
-	sub = argv[0];
-	snprintf(cmdname, sizeof(cmdname), "keys %s", sub);
-	if (strcmp(sub, "create") == 0) {
-		opts = create_opts;
-		want_pos = 0;
-	} else if (strcmp(sub, "list") == 0) {
-		opts = list_opts;
-		want_pos = 0;
-	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "rotate") == 0) {
-		opts = none_opts;
-		want_pos = 1;
-	} else if (strcmp(sub, "public-key") == 0) {
-		opts = pub_opts;
-		want_pos = 1;
-	} else {
-		sg_cli_err("unknown keys command '%s'", sub);
-		sg_cli_err_usage("keys");
-		return SG_CLI_EXIT_ERROR;
-	}
-	if (sg_cli_wants_help(argc - 1, argv + 1)) {
-		fputs(sg_cli_usage_keys, stdout);
-		fputs(sg_cli_usage_conn, stdout);
-		return SG_CLI_EXIT_OK;
-	}
-	sg_cli_conn_opts(&sg_cli_flags, common);
-	if (sg_cli_parse(argc - 1, argv + 1, opts, common, pos, want_pos, &npos) != SG_OK)
+	if ((sub = sg_cli_group(argc, argv, "keys", sg_cli_usage_keys, names, &rc)) < 0)
+		return rc;
+	rc = SG_CLI_EXIT_ERROR;
+	snprintf(cmdname, sizeof(cmdname), "keys %s", names[sub]);
+	if (sg_cli_sub_parse(argc - 1, argv + 1, tables[sub], pos, npos[sub], posnames[sub]) !=
+	    SG_OK)
 		goto usage;
-	if (npos != want_pos) {
-		sg_cli_err("missing KEY");
-		goto usage;
-	}
-	if (strcmp(sub, "create") == 0) {
+	if (sub == CREATE) {
 		if (alias == NULL || algorithm == NULL) {
 			sg_cli_err("missing %s", alias == NULL ? "--alias" : "--algorithm");
 			goto usage;
@@ -351,24 +478,68 @@ sg_cli_cmd_keys(int argc, char **argv)
 		    (status != NULL && (status = sg_cli_pick_word(status, "status", statuses)) == NULL))
 			goto usage;
 	}
+	if (sub == STATUS && (status = sg_cli_pick_word(pos[1], "status", all_statuses)) == NULL) {
+		/* The message says "--status"; here it is the second argument. */
+		sg_cli_err_clear();
+		sg_cli_err("STATUS must be one of ONLINE, OFFLINE, DISABLED, not '%s'", pos[1]);
+		goto usage;
+	}
+	if (sub == DESTROY && sg_cli_parse_version(pos[1], "N", &version) != SG_OK)
+		goto usage;
+	if ((sub == CSR || sub == SELF_SIGNED) && subject == NULL) {
+		sg_cli_err("missing --subject (e.g. \"CN=Acme Release Signing,O=Acme\")");
+		goto usage;
+	}
+	if (sub == IMPORT && (version_s == NULL || chain == NULL)) {
+		sg_cli_err("missing %s", version_s == NULL ? "--version" : "--chain");
+		goto usage;
+	}
 	if (version_s != NULL && sg_cli_parse_version(version_s, "--version", &version) != SG_OK)
+		goto usage;
+	if (days_s != NULL && sg_cli_parse_num(days_s, "--days", 1, 3650, &days) != SG_OK)
 		goto usage;
 	if (sg_cli_conn_init(&conn, &sg_cli_flags) != SG_OK)
 		goto usage;
 
-	if (strcmp(sub, "create") == 0) {
+	switch (sub) {
+	case CREATE:
 		r = sg_cli_keys_create(&conn, alias, sg_key_alg_name(alg), storage, type, status);
-	} else if (strcmp(sub, "list") == 0) {
+		break;
+	case LIST:
 		r = sg_cli_keys_list(&conn, json_flag != NULL);
-	} else if (strcmp(sub, "public-key") == 0) {
+		break;
+	case PUBKEY:
 		r = sg_cli_keys_public_key(&conn, pos[0], version, out_path);
-	} else {
-		json_t *obj = NULL;
-		r = sg_cli_key_call(&conn, strcmp(sub, "show") == 0 ? "GET" : "POST", pos[0],
-		    strcmp(sub, "show") == 0 ? "" : "/rotate", &obj);
+		break;
+	case CSR:
+		r = sg_cli_keys_csr(&conn, pos[0], subject, version, out_path);
+		break;
+	case SELF_SIGNED:
+		r = sg_cli_keys_self_signed(&conn, pos[0], subject, days, version, out_path);
+		break;
+	case IMPORT:
+		r = sg_cli_keys_import_cert(&conn, pos[0], version, chain);
+		break;
+	case STATUS:
+		if ((body = json_pack("{s:s}", "status", status)) == NULL) {
+			sg_cli_err("out of memory");
+			r = SG_ERR_NOMEM;
+			break;
+		}
+		if ((r = sg_cli_key_call(&conn, "PATCH", pos[0], "", body, &obj)) == SG_OK)
+			r = sg_cli_print_json(obj);
+		break;
+	case DESTROY:
+		snprintf(suffix, sizeof(suffix), "/versions/%lld", (long long)version);
+		if ((r = sg_cli_key_call(&conn, "DELETE", pos[0], suffix, NULL, &obj)) == SG_OK)
+			r = sg_cli_print_json(obj);
+		break;
+	default:
+		r = sg_cli_key_call(&conn, sub == SHOW ? "GET" : "POST", pos[0],
+		    sub == SHOW ? "" : "/rotate", NULL, &obj);
 		if (r == SG_OK)
 			r = sg_cli_print_json(obj);
-		json_decref(obj);
+		break;
 	}
 	if (r == SG_OK)
 		rc = SG_CLI_EXIT_OK;
@@ -376,6 +547,8 @@ sg_cli_cmd_keys(int argc, char **argv)
 usage:
 	sg_cli_err_usage(cmdname);
 out:
+	json_decref(body);
+	json_decref(obj);
 	sg_cli_conn_clear(&conn);
 	return rc;
 }

@@ -4,10 +4,14 @@
  * The file is hashed locally, compared with the bundle's digest when there
  * is a bundle, and the signature is then checked either offline (src/crypto
  * with a public key from --public-key or the bundle) or online
- * (POST /v1/verify).  The answer is the exit status: 0 valid, 1 invalid,
- * 2 when the question could not be answered.  Flags and bundle fields
- * describe the same signature; when both are given they must agree, since a
- * silent override would verify something other than what the user thinks.
+ * (POST /v1/verify).  A bundle's certificate chain and time stamp are
+ * checked too, offline: the chain must belong to the signing key and hang
+ * together (and lead to a root with --ca), the time stamp must stamp this
+ * signature and verify against the TSA's certificate.  The answer is the
+ * exit status: 0 valid, 1 invalid, 2 when the question could not be
+ * answered.  Flags and bundle fields describe the same signature; when both
+ * are given they must agree, since a silent override would verify something
+ * other than what the user thinks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +40,20 @@ static const char sg_cli_usage_verify[] =
     "  --signature-algorithm ALG   default: the bundle's, else the key's default\n"
     "  --signature-format FMT      DER or P1363 (ECDSA; default: the bundle's, else DER)\n"
     "  --context B64               ML-DSA context (default: the bundle's)\n"
+    "  --pss-salt-length N         RSA-PSS salt length (default: the bundle's, else the\n"
+    "                              hash length)\n"
+    "  --ca FILE                   PEM root certificate(s): the bundle's certificate\n"
+    "                              chain must verify to one of them\n"
+    "  --tsa-cert FILE             PEM certificate(s) of the time-stamp authority to check\n"
+    "                              the bundle's time stamp against (default: the bundle's\n"
+    "                              tsa_certificate_pem); requires a time stamp\n"
     "\n"
-    "A bundle's own public key proves the file is unchanged since signing, not who\n"
-    "signed it: pass a --public-key you trust, or use --online, for that.\n";
+    "With a bundle, its certificate chain (leaf carries the signing key, each\n"
+    "certificate issued by the next) and its time stamp (it stamps this signature, the\n"
+    "TSA certificate vouches for it) are checked as well, and reported on stdout.\n"
+    "A bundle's own public key, chain and TSA certificate prove the file is unchanged\n"
+    "since signing, not who signed it or when: pass a --public-key, --ca and --tsa-cert\n"
+    "you trust, or use --online, for that.\n";
 
 /* Record that flag value f disagrees with the bundle's b. */
 static int
@@ -51,7 +66,7 @@ sg_cli_conflict(const char *flag, const char *f, const char *b)
 /* The flags a bundle may also answer. */
 struct sg_cli_vflags {
 	const char *sig, *pubkey, *bundle, *online, *key, *version, *hash, *scheme, *format,
-	    *context;
+	    *context, *pss, *ca, *tsa_cert;
 };
 
 /*
@@ -153,7 +168,7 @@ sg_cli_check_bundle_digest(const json_t *bundle, const char *file, sg_hash_alg h
 /* POST /v1/verify: SG_OK valid, SG_ERR_BAD_SIGNATURE invalid, else an error. */
 static int
 sg_cli_verify_online(const sg_cli_conn *conn, const struct sg_cli_vflags *f, int64_t version,
-    sg_hash_alg h, const uint8_t *digest, size_t digest_len, const uint8_t *sig,
+    int64_t pss, sg_hash_alg h, const uint8_t *digest, size_t digest_len, const uint8_t *sig,
     size_t sig_len)
 {
 	int r = SG_ERR_NOMEM;
@@ -172,6 +187,7 @@ sg_cli_verify_online(const sg_cli_conn *conn, const struct sg_cli_vflags *f, int
 	    (f->format != NULL && json_object_set_new(req, "signature_format",
 	    json_string(sg_format_name((sg_sig_format)sg_format_from_name(f->format)))) != 0) ||
 	    (f->context != NULL && json_object_set_new(req, "context", json_string(f->context)) != 0) ||
+	    (pss >= 0 && json_object_set_new(req, "pss_salt_length", json_integer(pss)) != 0) ||
 	    json_object_set_new(req, "signature", json_string(sig_b64)) != 0)
 		goto nomem;
 	if ((r = sg_cli_call(conn, "POST", "/v1/verify", req, NULL, &resp)) != SG_OK)
@@ -199,11 +215,14 @@ out:
 	return r;
 }
 
-/* Offline: the PEM from --public-key, else the bundle's key or certificate. */
+/*
+ * Offline: the PEM from --public-key, else the bundle's key or certificate.
+ * *used (malloc'd, for the chain check) receives the SPKI verified with.
+ */
 static int
 sg_cli_verify_offline(const struct sg_cli_vflags *f, const json_t *bundle, sg_hash_alg h,
-    const uint8_t *context, size_t context_len, const uint8_t *digest, size_t digest_len,
-    const uint8_t *sig, size_t sig_len)
+    int64_t pss, const uint8_t *context, size_t context_len, const uint8_t *digest,
+    size_t digest_len, const uint8_t *sig, size_t sig_len, uint8_t **used, size_t *used_len)
 {
 	int r;
 	uint8_t *pem_file = NULL, *spki = NULL;
@@ -235,10 +254,107 @@ sg_cli_verify_offline(const struct sg_cli_vflags *f, const json_t *bundle, sg_ha
 			.digest_len = digest_len,
 			.sig = sig,
 			.sig_len = sig_len,
+			.has_pss_salt_len = pss >= 0,
+			.pss_salt_len = (int)pss,
 		};
 		r = sg_cli_verify_spki(spki, spki_len, &in);
+		*used = spki;
+		*used_len = spki_len;
+		spki = NULL;
 	}
 	free(spki);
+	free(pem_file);
+	return r;
+}
+
+/*
+ * The bundle's certificate chain: SG_OK with the line to print in line[n]
+ * ("" without a chain), SG_ERR_BAD_SIGNATURE with the reason recorded
+ * (status 1), another error when it cannot be checked.  `spki` is the key
+ * the signature was checked with (NULL: the bundle's).
+ */
+static int
+sg_cli_verify_chain(const struct sg_cli_vflags *f, const json_t *bundle, const uint8_t *spki,
+    size_t spki_len, char *line, size_t n)
+{
+	const char *chain = sg_cli_json_str(bundle, "certificate_chain_pem");
+	const char *bundle_pem = sg_cli_json_str(bundle, "public_key_pem");
+	uint8_t *own = NULL;
+	size_t own_len = 0;
+	char summary[800];
+	int r;
+
+	if (chain == NULL) {
+		if (f->ca == NULL)
+			return SG_OK;
+		sg_cli_err("the bundle has no certificate chain to check against %s", f->ca);
+		return SG_ERR_BAD_SIGNATURE;
+	}
+	if (spki == NULL && bundle_pem != NULL &&
+	    (r = sg_cli_spki_from_pem(bundle_pem, strlen(bundle_pem), &own, &own_len)) != SG_OK)
+		return r;
+	r = sg_cli_check_chain(chain, spki != NULL ? spki : own, spki != NULL ? spki_len : own_len,
+	    f->ca, summary, sizeof(summary));
+	free(own);
+	if (r == SG_OK)
+		snprintf(line, n, "certificate: %s\n", summary);
+	return r;
+}
+
+/*
+ * The bundle's time stamp over the signature bytes: SG_OK with the line to
+ * print in line[n] ("" without a time stamp), SG_ERR_BAD_SIGNATURE with the
+ * reason recorded (status 1), another error when it cannot be checked.
+ */
+static int
+sg_cli_verify_timestamp(const struct sg_cli_vflags *f, const json_t *bundle,
+    const uint8_t *sig, size_t sig_len, char *line, size_t n)
+{
+	const char *token_b64 = sg_cli_json_str(bundle, "timestamp_token");
+	const char *tsa_pem = sg_cli_json_str(bundle, "tsa_certificate_pem");
+	uint8_t *token = NULL, *pem_file = NULL;
+	size_t token_len = 0, pem_len = 0;
+	char gen_time[64], subject[256];
+	int r;
+
+	if (token_b64 == NULL) {
+		if (f->tsa_cert == NULL)
+			return SG_OK;
+		sg_cli_err("the bundle has no time stamp to check against %s", f->tsa_cert);
+		return SG_ERR_BAD_SIGNATURE;
+	}
+	if (f->tsa_cert != NULL) {
+		if ((r = sg_read_file(f->tsa_cert, SG_CLI_MAX_PEM, &pem_file, &pem_len)) != SG_OK) {
+			sg_cli_err("cannot read TSA certificate %s: %s", f->tsa_cert, sg_err_str(r));
+			return r;
+		}
+		tsa_pem = (const char *)pem_file;
+	} else if (tsa_pem == NULL) {
+		sg_cli_err("the bundle's time stamp cannot be checked without the TSA's "
+		    "certificate: pass --tsa-cert FILE ('signet tsa certificate' fetches it)");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if (strstr(tsa_pem, "-----BEGIN CERTIFICATE-----") == NULL) {
+		sg_cli_err("no PEM certificate in %s", f->tsa_cert != NULL ? f->tsa_cert :
+		    "the bundle's tsa_certificate_pem");
+		r = f->tsa_cert != NULL ? SG_ERR_INVALID_ARGUMENT : SG_ERR_BAD_SIGNATURE;
+		goto out;
+	}
+	if (sg_b64_decode(token_b64, strlen(token_b64), &token, &token_len) != SG_OK ||
+	    token_len == 0) {
+		sg_cli_err("the bundle's timestamp_token is not base64");
+		r = SG_ERR_BAD_SIGNATURE;
+		goto out;
+	}
+	r = sg_cli_timestamp_verify(token, token_len, sig, sig_len, tsa_pem, gen_time,
+	    sizeof(gen_time), subject, sizeof(subject));
+	/* A token that does not even parse is as bad as one that does not verify. */
+	if (r == SG_ERR_BAD_ENCODING)
+		r = SG_ERR_BAD_SIGNATURE;
+	if (r == SG_OK)
+		snprintf(line, n, "timestamp: %s by %s\n", gen_time, subject);
+out:
+	free(token);
 	free(pem_file);
 	return r;
 }
@@ -262,16 +378,20 @@ sg_cli_cmd_verify_file(int argc, char **argv)
 		{ "signature-algorithm", 1, &f.scheme },
 		{ "signature-format", 1, &f.format },
 		{ "context", 1, &f.context },
+		{ "pss-salt-length", 1, &f.pss },
+		{ "ca", 1, &f.ca },
+		{ "tsa-cert", 1, &f.tsa_cert },
 		{ NULL, 0, NULL },
 	};
 	json_t *bundle = NULL;
 	sg_cli_conn conn;
 	sg_hash_alg h = SG_HASH_NONE;
-	int64_t version = 0, bundle_version;
-	uint8_t *sig = NULL, *context = NULL;
-	size_t sig_len = 0, context_len = 0, digest_len = 0;
+	int64_t version = 0, bundle_version, pss = -1, bundle_pss;
+	uint8_t *sig = NULL, *context = NULL, *used_spki = NULL;
+	size_t sig_len = 0, context_len = 0, digest_len = 0, used_spki_len = 0;
 	uint8_t digest[SG_MAX_DIGEST];
-	const char *file;
+	const char *file, *what = "signature";
+	char chain_line[900] = "", ts_line[400] = "";
 
 	memset(&f, 0, sizeof(f));
 	memset(&conn, 0, sizeof(conn));
@@ -296,10 +416,17 @@ sg_cli_cmd_verify_file(int argc, char **argv)
 		sg_cli_err("missing --signature");
 		goto usage;
 	}
+	if ((f.ca != NULL || f.tsa_cert != NULL) && f.bundle == NULL) {
+		sg_cli_err("%s checks a bundle's %s: pass --bundle", f.ca != NULL ? "--ca" :
+		    "--tsa-cert", f.ca != NULL ? "certificate chain" : "time stamp");
+		goto usage;
+	}
 	if (sg_cli_parse_hash(f.hash, &h) != SG_OK || sg_cli_check_scheme(f.scheme) != SG_OK ||
 	    sg_cli_check_format(f.format) != SG_OK ||
 	    (f.version != NULL &&
-	    sg_cli_parse_version(f.version, "--key-version", &version) != SG_OK))
+	    sg_cli_parse_version(f.version, "--key-version", &version) != SG_OK) ||
+	    (f.pss != NULL &&
+	    sg_cli_parse_num(f.pss, "--pss-salt-length", 0, 4096, &pss) != SG_OK))
 		goto usage;
 	if (f.bundle != NULL) {
 		if (sg_cli_bundle_load(f.bundle, &bundle) != SG_OK)
@@ -314,6 +441,14 @@ sg_cli_cmd_verify_file(int argc, char **argv)
 		}
 		if (version == 0)
 			version = bundle_version;
+		bundle_pss = sg_cli_json_uint(bundle, "pss_salt_length");
+		if (pss >= 0 && bundle_pss >= 0 && pss != bundle_pss) {
+			sg_cli_err("--pss-salt-length %lld disagrees with the bundle (%lld)",
+			    (long long)pss, (long long)bundle_pss);
+			goto usage;
+		}
+		if (pss < 0)
+			pss = bundle_pss;
 		/* The bundle's names are checked like flags: unknown ones stop here. */
 		if (sg_cli_parse_hash(f.hash, &h) != SG_OK ||
 		    sg_cli_check_scheme(f.scheme) != SG_OK || sg_cli_check_format(f.format) != SG_OK)
@@ -337,20 +472,29 @@ sg_cli_cmd_verify_file(int argc, char **argv)
 	r = sg_cli_check_bundle_digest(bundle, file, h, digest, digest_len);
 	if (r == SG_OK) {
 		if (f.online != NULL)
-			r = sg_cli_verify_online(&conn, &f, version, h, digest, digest_len, sig,
+			r = sg_cli_verify_online(&conn, &f, version, pss, h, digest, digest_len, sig,
 			    sig_len);
 		else
-			r = sg_cli_verify_offline(&f, bundle, h, context, context_len, digest,
-			    digest_len, sig, sig_len);
+			r = sg_cli_verify_offline(&f, bundle, h, pss, context, context_len, digest,
+			    digest_len, sig, sig_len, &used_spki, &used_spki_len);
 	}
+	/* All verdicts first: "valid" is printed only when everything is. */
+	if (r == SG_OK && bundle != NULL &&
+	    (r = sg_cli_verify_chain(&f, bundle, used_spki, used_spki_len, chain_line,
+	    sizeof(chain_line))) != SG_OK)
+		what = "certificate chain";
+	if (r == SG_OK && bundle != NULL &&
+	    (r = sg_cli_verify_timestamp(&f, bundle, sig, sig_len, ts_line, sizeof(ts_line))) !=
+	    SG_OK)
+		what = "timestamp";
 	if (r == SG_OK) {
-		printf("signature valid\n");
+		printf("signature valid\n%s%s", chain_line, ts_line);
 		rc = SG_CLI_EXIT_OK;
 	} else if (r == SG_ERR_BAD_SIGNATURE) {
 		char reason[768];
 		sg_strlcpy(reason, sg_cli_errmsg() != NULL ? sg_cli_errmsg() : "", sizeof(reason));
 		sg_cli_err_clear();
-		sg_cli_err("signature INVALID: %s", reason);
+		sg_cli_err("%s INVALID: %s", what, reason);
 		rc = SG_CLI_EXIT_INVALID;
 	}
 	goto out;
@@ -361,5 +505,6 @@ out:
 	json_decref(bundle);
 	free(sig);
 	free(context);
+	free(used_spki);
 	return rc;
 }

@@ -22,6 +22,16 @@
 
 sg_cli_conn_flags sg_cli_flags;
 
+const char sg_cli_usage_conn[] =
+    "\n"
+    "connection options (before or after the command):\n"
+    "  --url URL           signetd base URL (default: $SIGNET_URL)\n"
+    "  --api-key KEY       API key (default: $SIGNET_API_KEY; prefer the variable, since\n"
+    "                      arguments are visible to other local users)\n"
+    "  --cacert FILE       trust this CA bundle (PEM) for the service's certificate\n"
+    "  --cert FILE         TLS client certificate (PEM), for mTLS\n"
+    "  --cert-key FILE     its private key (PEM)\n";
+
 void
 sg_cli_conn_opts(sg_cli_conn_flags *f, sg_cli_opt out[6])
 {
@@ -181,15 +191,59 @@ sg_cli_add_header(struct curl_slist *h, const char *line)
 }
 
 int
+sg_cli_conn_public(sg_cli_conn *c, const sg_cli_conn_flags *f)
+{
+	const char *url = f->url != NULL ? f->url : getenv("SIGNET_URL");
+
+	memset(c, 0, sizeof(*c));
+	if (url == NULL || url[0] == '\0') {
+		sg_cli_err("no service URL: set SIGNET_URL or pass --url");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+		sg_cli_err("service URL must start with http:// or https://: '%s'", url);
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if ((f->cert == NULL) != (f->cert_key == NULL)) {
+		sg_cli_err("--cert and --cert-key go together");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	c->url = url;
+	c->cacert = f->cacert;
+	/* A client certificate is TLS, not an API credential: a server may require it. */
+	c->cert = f->cert;
+	c->cert_key = f->cert_key;
+	return SG_OK;
+}
+
+int
 sg_cli_http(const sg_cli_conn *c, const char *method, const char *path,
     const json_t *body, const char *accept, sg_cli_resp *resp)
+{
+	char *json = NULL;
+	int r;
+
+	if (body != NULL && (json = json_dumps(body, JSON_COMPACT)) == NULL) {
+		sg_cli_err("out of memory");
+		return SG_ERR_NOMEM;
+	}
+	r = sg_cli_http_raw(c, method, path, json, json != NULL ? strlen(json) : 0,
+	    json != NULL ? "application/json" : NULL, accept, resp);
+	free(json);
+	return r;
+}
+
+int
+sg_cli_http_raw(const sg_cli_conn *c, const char *method, const char *path,
+    const void *body, size_t body_len, const char *content_type, const char *accept,
+    sg_cli_resp *resp)
 {
 	int r = SG_ERR_INTERNAL;
 	CURL *curl = NULL;
 	struct curl_slist *headers = NULL;
-	char *url = NULL, *json = NULL, *auth = NULL;
+	char *url = NULL, *auth = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	char accept_line[128];
+	char accept_line[128], ctype_line[128];
 	sg_cli_resp out;
 	size_t base_len, url_len, auth_len = 0;
 	CURLcode cc;
@@ -212,9 +266,9 @@ sg_cli_http(const sg_cli_conn *c, const char *method, const char *path,
 	if ((headers = sg_cli_add_header(headers, accept_line)) == NULL)
 		goto nomem;
 	if (body != NULL) {
-		if ((json = json_dumps(body, JSON_COMPACT)) == NULL)
-			goto nomem;
-		if ((headers = sg_cli_add_header(headers, "Content-Type: application/json")) == NULL)
+		snprintf(ctype_line, sizeof(ctype_line), "Content-Type: %s",
+		    content_type != NULL ? content_type : "application/octet-stream");
+		if ((headers = sg_cli_add_header(headers, ctype_line)) == NULL)
 			goto nomem;
 	}
 	if (c->api_key != NULL) {
@@ -245,9 +299,9 @@ sg_cli_http(const sg_cli_conn *c, const char *method, const char *path,
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sg_cli_on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	if (json != NULL) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+	if (body != NULL) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
 	} else if (strcmp(method, "GET") != 0) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
@@ -284,7 +338,6 @@ out:
 	curl_easy_cleanup(curl);
 	sg_cli_free_headers(headers);
 	sg_free_secret(auth, auth_len);
-	free(json);
 	free(url);
 	sg_cli_resp_free(&out);
 	return r;
@@ -339,12 +392,30 @@ int
 sg_cli_call(const sg_cli_conn *c, const char *method, const char *path,
     const json_t *body, long *status, json_t **out)
 {
+	char *json = NULL;
+	int r;
+
+	if (body != NULL && (json = json_dumps(body, JSON_COMPACT)) == NULL) {
+		sg_cli_err("out of memory");
+		return SG_ERR_NOMEM;
+	}
+	r = sg_cli_call_raw(c, method, path, json, json != NULL ? strlen(json) : 0,
+	    json != NULL ? "application/json" : NULL, status, out);
+	free(json);
+	return r;
+}
+
+int
+sg_cli_call_raw(const sg_cli_conn *c, const char *method, const char *path,
+    const void *body, size_t body_len, const char *content_type, long *status, json_t **out)
+{
 	sg_cli_resp resp;
 	json_t *root = NULL;
 	json_error_t jerr;
 	int r;
 
-	if ((r = sg_cli_http(c, method, path, body, NULL, &resp)) != SG_OK)
+	if ((r = sg_cli_http_raw(c, method, path, body, body_len, content_type, NULL,
+	    &resp)) != SG_OK)
 		return r;
 	if (resp.status < 200 || resp.status > 299) {
 		r = sg_cli_resp_error(&resp);
@@ -368,4 +439,33 @@ out:
 	json_decref(root);
 	sg_cli_resp_free(&resp);
 	return r;
+}
+
+int
+sg_cli_get_text(const sg_cli_conn *c, const char *path, const char *accept, char **text,
+    size_t *len)
+{
+	sg_cli_resp resp;
+	uint8_t *p;
+	size_t n = 0;
+	int r;
+
+	if ((r = sg_cli_http(c, "GET", path, NULL, accept, &resp)) != SG_OK)
+		return r;
+	if (resp.status != 200) {
+		r = sg_cli_resp_error(&resp);
+		sg_cli_resp_free(&resp);
+		return r;
+	}
+	/* sg_buf keeps a NUL after the bytes; an empty body has no buffer yet. */
+	if (resp.body.len == 0 || memchr(resp.body.data, '\0', resp.body.len) != NULL) {
+		sg_cli_resp_free(&resp);
+		sg_cli_err("service answer to GET %s is empty or not text", path);
+		return SG_ERR_BAD_ENCODING;
+	}
+	p = sg_buf_steal(&resp.body, &n);
+	sg_cli_resp_free(&resp);
+	*text = (char *)p;
+	*len = n;
+	return SG_OK;
 }

@@ -3,8 +3,9 @@
  *
  * Reads the connection flags that may precede the command, dispatches to one
  * cmd_* function, and turns its outcome into the exit-status contract:
- * 0 ok / signature valid, 1 signature invalid, 2 usage or service error —
- * each failure with exactly one human line on stderr.
+ * 0 ok / signature valid, 1 signature invalid or a negative outcome (a
+ * request rejected or failed, a broken audit chain), 2 usage or service
+ * error — each failure with exactly one human line on stderr.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,24 +16,22 @@ const char sg_cli_usage_main[] =
     "usage: signet [connection options] COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  sign-file FILE --key KEY       sign a file; writes FILE.sig and FILE.sig.bundle.json\n"
+    "  sign-file FILE (--key KEY | --policy P/S)\n"
+    "                                 sign a file; writes FILE.sig and FILE.sig.bundle.json\n"
     "  verify-file FILE --signature SIG (--public-key PEM | --bundle JSON | --online)\n"
     "                                 check a signature (exit 0 valid, 1 invalid)\n"
-    "  keys create|list|show|rotate|public-key\n"
-    "                                 manage signing keys\n"
+    "  keys create|list|show|rotate|status|destroy-version|public-key|csr|self-signed|\n"
+    "       import-cert               manage signing keys and their certificates\n"
+    "  policies create|list|show      signing policies\n"
+    "  requests list|show|wait        signing requests; wait for one to finish\n"
+    "  approvals list|show|approve|reject\n"
+    "                                 decide on requests that need approval\n"
+    "  audit verify|export            check the audit log's hash chain; export it\n"
+    "  tsa stamp|certificate          RFC 3161 time stamps from signetd\n"
     "\n"
-    "`signet COMMAND --help` describes each command.  Exit status: 0 ok or signature\n"
-    "valid, 1 signature invalid, 2 usage or service error.\n";
-
-const char sg_cli_usage_conn[] =
-    "\n"
-    "connection options (before or after the command):\n"
-    "  --url URL           signetd base URL (default: $SIGNET_URL)\n"
-    "  --api-key KEY       API key (default: $SIGNET_API_KEY; prefer the variable, since\n"
-    "                      arguments are visible to other local users)\n"
-    "  --cacert FILE       trust this CA bundle (PEM) for the service's certificate\n"
-    "  --cert FILE         TLS client certificate (PEM), for mTLS\n"
-    "  --cert-key FILE     its private key (PEM)\n";
+    "`signet COMMAND --help` describes each command.  Exit status: 0 ok or valid,\n"
+    "1 invalid signature or negative outcome (request rejected or failed, audit log\n"
+    "broken), 2 usage or service error.\n";
 
 /* Handle the options before the command; returns the index of the command or -1/-2. */
 static int
@@ -94,6 +93,16 @@ main(int argc, char **argv)
 			rc = sg_cli_cmd_verify_file(sub_argc, sub_argv);
 		} else if (strcmp(name, "keys") == 0) {
 			rc = sg_cli_cmd_keys(sub_argc, sub_argv);
+		} else if (strcmp(name, "policies") == 0) {
+			rc = sg_cli_cmd_policies(sub_argc, sub_argv);
+		} else if (strcmp(name, "requests") == 0) {
+			rc = sg_cli_cmd_requests(sub_argc, sub_argv);
+		} else if (strcmp(name, "approvals") == 0) {
+			rc = sg_cli_cmd_approvals(sub_argc, sub_argv);
+		} else if (strcmp(name, "audit") == 0) {
+			rc = sg_cli_cmd_audit(sub_argc, sub_argv);
+		} else if (strcmp(name, "tsa") == 0) {
+			rc = sg_cli_cmd_tsa(sub_argc, sub_argv);
 		} else if (strcmp(name, "help") == 0) {
 			fputs(sg_cli_usage_main, stdout);
 			fputs(sg_cli_usage_conn, stdout);
@@ -109,7 +118,7 @@ main(int argc, char **argv)
 	if (rc != SG_CLI_EXIT_OK) {
 		msg = sg_cli_errmsg();
 		if (rc == SG_CLI_EXIT_INVALID)
-			fprintf(stderr, "%s\n", msg != NULL ? msg : "signature INVALID");
+			fprintf(stderr, "%s\n", msg != NULL ? msg : "INVALID");
 		else
 			fprintf(stderr, "signet: %s\n", msg != NULL ? msg : "failed");
 	}

@@ -24,10 +24,24 @@ sg_cli_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sg_cli_errbuf, sizeof(sg_cli_errbuf), fmt, ap);
 	va_end(ap);
-	/* The contract is one line on stderr: fold any newline the server sent. */
+	/*
+	 * The contract is one line on stderr: fold any newline the server sent,
+	 * and neutralise other control characters (a message may quote text
+	 * a stranger chose, and escape sequences would reach the terminal).
+	 */
 	for (char *p = sg_cli_errbuf; *p != '\0'; p++) {
-		if (*p == '\n' || *p == '\r')
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '\n' || ch == '\r' || ch == '\t') {
 			*p = ' ';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			*p = '?';
+		} else if (ch == 0xc2 && (unsigned char)p[1] >= 0x80 &&
+		    (unsigned char)p[1] <= 0x9f) {
+			/* U+0080..U+009F in UTF-8: the C1 controls, CSI among them. */
+			p[0] = '?';
+			p[1] = '?';
+			p++;
+		}
 	}
 	sg_cli_errset = 1;
 }
@@ -117,7 +131,18 @@ sg_cli_parse(int argc, char **argv, const sg_cli_opt *opts, const sg_cli_opt *co
 			sg_cli_err("unknown option '--%.*s'", (int)namelen, name);
 			return SG_ERR_INVALID_ARGUMENT;
 		}
-		if (*o->value != NULL) {
+		const char **slot = o->value;
+		if (o->takes_value == SG_CLI_OPT_LIST) {
+			size_t k = 0;
+			while (k < SG_CLI_MAX_LIST && o->value[k] != NULL)
+				k++;
+			if (k == SG_CLI_MAX_LIST) {
+				sg_cli_err("option '--%s' given more than %d times", o->name,
+				    SG_CLI_MAX_LIST);
+				return SG_ERR_INVALID_ARGUMENT;
+			}
+			slot = &o->value[k];
+		} else if (*o->value != NULL) {
 			sg_cli_err("option '--%s' given twice", o->name);
 			return SG_ERR_INVALID_ARGUMENT;
 		}
@@ -130,15 +155,15 @@ sg_cli_parse(int argc, char **argv, const sg_cli_opt *opts, const sg_cli_opt *co
 			continue;
 		}
 		if (eq != NULL) {
-			*o->value = eq + 1;
+			*slot = eq + 1;
 		} else {
 			if (i + 1 >= argc) {
 				sg_cli_err("option '--%s' needs a value", o->name);
 				return SG_ERR_INVALID_ARGUMENT;
 			}
-			*o->value = argv[++i];
+			*slot = argv[++i];
 		}
-		if ((*o->value)[0] == '\0') {
+		if ((*slot)[0] == '\0') {
 			sg_cli_err("option '--%s' needs a non-empty value", o->name);
 			return SG_ERR_INVALID_ARGUMENT;
 		}

@@ -119,7 +119,7 @@ sg_cli_verify_spki(const uint8_t *spki, size_t spki_len, const sg_cli_verify_in 
 	p.scheme = in->signature_algorithm != NULL ?
 	    sg_scheme_from_name(in->signature_algorithm) : SG_SCHEME_NONE;
 	p.format = (sg_sig_format)fmt;
-	p.pss_salt_len = -1;
+	p.pss_salt_len = in->has_pss_salt_len ? in->pss_salt_len : -1;
 	p.context = in->context;
 	p.context_len = in->context_len;
 	if ((r = sg_sign_params_check(alg, &p)) != SG_OK) {
