@@ -3,7 +3,9 @@
  * hashing (correct digests across chunk boundaries, bounded memory on a file
  * far larger than the read buffer), key-algorithm detection from SPKI, PEM
  * loading, offline verification of the post-quantum keys OpenSSL 3.0 cannot
- * parse, and the option parser's rules.
+ * parse, the option parser's rules, terminal-safe output, the pieces of
+ * `requests wait`, the audit export's JSON Lines, RFC 3161 queries, replies
+ * and tokens against signetd's own TSA module, and certificate chain checks.
  *
  * Each check counts; any failure makes the program exit non-zero.
  */
@@ -18,8 +20,12 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include "sg_cli.h"
+#include "sg_tsa.h"
 
 static int failures, checks;
 
@@ -531,6 +537,429 @@ test_options(void)
 	free(esc);
 }
 
+/* ---- list options and messages ---- */
+
+static void
+test_list_options(void)
+{
+	const char *one = NULL, *many[SG_CLI_MAX_LIST + 1] = { NULL }, *pos[1];
+	sg_cli_opt opts[] = {
+		{ "one", 1, &one }, { "many", SG_CLI_OPT_LIST, many }, { NULL, 0, NULL },
+	};
+	char *ok[] = { "--many", "a", "--one", "x", "--many=b,c", "--many", "d" };
+	char *too_many[2 * SG_CLI_MAX_LIST + 2];
+	char *empty[] = { "--many=" };
+	size_t npos = 0;
+
+	sg_cli_err_clear();
+	CHECK(sg_cli_parse(7, ok, opts, NULL, pos, 0, &npos) == SG_OK);
+	CHECK(many[0] != NULL && strcmp(many[0], "a") == 0);
+	CHECK(many[1] != NULL && strcmp(many[1], "b,c") == 0);
+	CHECK(many[2] != NULL && strcmp(many[2], "d") == 0 && many[3] == NULL);
+	CHECK(one != NULL && strcmp(one, "x") == 0);
+
+	/* 64 values are fine; the 65th is a usage error naming the limit. */
+	memset(many, 0, sizeof(many));
+	for (int i = 0; i <= SG_CLI_MAX_LIST; i++) {
+		too_many[2 * i] = "--many";
+		too_many[2 * i + 1] = "v";
+	}
+	CHECK(sg_cli_parse(2 * SG_CLI_MAX_LIST, too_many, opts, NULL, pos, 0, &npos) == SG_OK);
+	CHECK(many[SG_CLI_MAX_LIST - 1] != NULL && many[SG_CLI_MAX_LIST] == NULL);
+	memset(many, 0, sizeof(many));
+	CHECK(sg_cli_parse(2 * SG_CLI_MAX_LIST + 2, too_many, opts, NULL, pos, 0, &npos) ==
+	    SG_ERR_INVALID_ARGUMENT);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "more than 64") != NULL);
+	CHECK(many[SG_CLI_MAX_LIST] == NULL);
+	sg_cli_err_clear();
+	memset(many, 0, sizeof(many));
+	CHECK(sg_cli_parse(1, empty, opts, NULL, pos, 0, &npos) == SG_ERR_INVALID_ARGUMENT);
+	sg_cli_err_clear();
+}
+
+/* Text from the service never reaches the terminal as escape sequences. */
+static void
+test_terminal_safety(void)
+{
+	json_t *s = json_string("ok\x1b[31mred\xc2\x9b" "2J");
+	char *text = sg_cli_safe_text(s), buf[64];
+
+	CHECK(text != NULL && strchr(text, 0x1b) == NULL && strstr(text, "\\u001B") != NULL);
+	CHECK(text != NULL && strstr(text, "\\u009B") != NULL && text[0] == '"');
+	free(text);
+	json_decref(s);
+
+	sg_cli_err_clear();
+	sg_cli_err("server says %s", "a\x1b[2Jb\xc2\x9b" "c\td");
+	CHECK(sg_cli_errmsg() != NULL && strchr(sg_cli_errmsg(), 0x1b) == NULL);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "\xc2\x9b") == NULL);
+	CHECK(sg_cli_errmsg() != NULL && strcmp(sg_cli_errmsg(), "server says a?[2Jb??c d") == 0);
+	sg_cli_err_clear();
+
+	sg_cli_plain(buf, sizeof(buf), "id\x07\xff-1");
+	CHECK(strcmp(buf, "id?" "?-1") == 0);
+	sg_cli_plain(buf, 4, "abcdef");
+	CHECK(strcmp(buf, "abc") == 0);
+}
+
+/* ---- waiting for requests ---- */
+
+static void
+test_wait_pieces(void)
+{
+	unsigned ms = 0, seen[8];
+	char line[256];
+	json_t *rq;
+
+	for (int i = 0; i < 8; i++)
+		seen[i] = ms = sg_cli_backoff_next(ms);
+	CHECK(seen[0] == 200 && seen[1] == 400 && seen[2] == 800 && seen[3] == 1600);
+	CHECK(seen[4] == 2000 && seen[7] == 2000);
+
+	CHECK(sg_cli_status_final("SIGNED") && sg_cli_status_final("FAILED"));
+	CHECK(sg_cli_status_final("REJECTED") && sg_cli_status_final("DEAD_LETTER"));
+	CHECK(!sg_cli_status_final("QUEUED") && !sg_cli_status_final("PENDING_APPROVAL"));
+	CHECK(!sg_cli_status_final("PROCESSING") && !sg_cli_status_final(NULL));
+
+	rq = json_pack("{s:s,s:i}", "status", "PENDING_APPROVAL", "approvals_required", 2);
+	sg_cli_wait_line(line, sizeof(line), "r-1", rq, 1, 12);
+	CHECK(strcmp(line, "request r-1: PENDING_APPROVAL, approvals 1/2, 12s") == 0);
+	sg_cli_wait_line(line, sizeof(line), "r-1", rq, -1, 0);
+	CHECK(strcmp(line, "request r-1: PENDING_APPROVAL, 2 approvals required, 0s") == 0);
+	json_decref(rq);
+	/* A queued request's error is the last retry's; a final one's is the outcome. */
+	rq = json_pack("{s:s,s:s}", "status", "QUEUED", "error", "the key is not\x1b ONLINE");
+	sg_cli_wait_line(line, sizeof(line), "r-2", rq, -1, 3);
+	CHECK(strcmp(line, "request r-2: QUEUED (last error: the key is not? ONLINE), 3s") == 0);
+	json_decref(rq);
+	rq = json_pack("{s:s,s:s}", "status", "FAILED", "error", "boom");
+	sg_cli_wait_line(line, sizeof(line), "r-3", rq, -1, 3);
+	CHECK(strcmp(line, "request r-3: FAILED, 3s") == 0);
+
+	sg_cli_err_clear();
+	CHECK(sg_cli_request_outcome(rq) == SG_CLI_EXIT_INVALID);
+	json_decref(rq);
+	rq = json_pack("{s:s,s:s}", "id", "r-3", "status", "FAILED");
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "is FAILED: boom") != NULL);
+	sg_cli_err_clear();
+	json_decref(rq);
+	rq = json_pack("{s:s,s:s}", "id", "r-4", "status", "REJECTED");
+	CHECK(sg_cli_request_outcome(rq) == SG_CLI_EXIT_INVALID);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "approvals show r-4") != NULL);
+	sg_cli_err_clear();
+	json_decref(rq);
+	rq = json_pack("{s:s,s:s}", "id", "r-5", "status", "SIGNED");
+	CHECK(sg_cli_request_outcome(rq) == SG_CLI_EXIT_OK && sg_cli_errmsg() == NULL);
+	json_decref(rq);
+}
+
+/* ---- audit export ---- */
+
+static void
+test_audit_page(void)
+{
+	char path[256], text[1024];
+	json_t *page;
+	int64_t next = -1;
+	size_t count = 0, n;
+	FILE *f;
+
+	path_in_tmp(path, sizeof(path), "audit.jsonl");
+	if ((f = fopen(path, "w+")) == NULL)
+		exit(2);
+	page = json_loads("{\"entries\":[{\"seq\":3,\"action\":\"key.created\",\"details\":{\"b\":1,\"a\":2}},"
+	    "{\"seq\":4,\"action\":\"key.rotated\",\"details\":{}}],\"next_after\":4}",
+	    JSON_PRESERVE_ORDER, NULL);
+	CHECK(sg_cli_audit_write_page(f, page, 2, &next, &count) == SG_OK);
+	CHECK(next == 4 && count == 2);
+	json_decref(page);
+	/* The last page is empty: next 0 ends the export. */
+	page = json_loads("{\"entries\":[]}", 0, NULL);
+	CHECK(sg_cli_audit_write_page(f, page, 4, &next, &count) == SG_OK);
+	CHECK(next == 0 && count == 2);
+	json_decref(page);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	CHECK(strcmp(text, "{\"seq\":3,\"action\":\"key.created\",\"details\":{\"b\":1,\"a\":2}}\n"
+	    "{\"seq\":4,\"action\":\"key.rotated\",\"details\":{}}\n") == 0);
+
+	/* Pages must move forward: a repeat or a step back would loop or duplicate. */
+	page = json_loads("{\"entries\":[{\"seq\":4}]}", 0, NULL);
+	CHECK(sg_cli_audit_write_page(f, page, 4, &next, &count) == SG_ERR_BAD_ENCODING);
+	sg_cli_err_clear();
+	json_decref(page);
+	page = json_loads("{\"entries\":[{\"seq\":6},{\"seq\":5}]}", 0, NULL);
+	CHECK(sg_cli_audit_write_page(f, page, 4, &next, &count) == SG_ERR_BAD_ENCODING);
+	sg_cli_err_clear();
+	json_decref(page);
+	page = json_loads("{\"items\":[]}", 0, NULL);
+	CHECK(sg_cli_audit_write_page(f, page, 0, &next, &count) == SG_ERR_BAD_ENCODING);
+	sg_cli_err_clear();
+	json_decref(page);
+	fclose(f);
+}
+
+/* ---- time stamps ---- */
+
+/* PEM text of a certificate, malloc'd. */
+static char *
+cert_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL, *out;
+	long n;
+
+	if (b == NULL || PEM_write_bio_X509(b, x) != 1 || (n = BIO_get_mem_data(b, &p)) <= 0 ||
+	    (out = strndup(p, (size_t)n)) == NULL)
+		exit(2);
+	BIO_free(b);
+	return out;
+}
+
+static void
+test_timestamps(void)
+{
+	char dir1[256], dir2[256], gen_time[64], subject[256];
+	sg_tsa_config cfg;
+	sg_tsa *tsa = NULL, *other = NULL;
+	uint8_t sig[100], digest[32], *query = NULL, *reply = NULL, *token = NULL;
+	size_t qlen = 0, rlen = 0, toklen = 0;
+	const unsigned char *p;
+	TS_REQ *parsed;
+
+	RAND_bytes(sig, sizeof(sig));
+	SHA256(sig, sizeof(sig), digest);
+	path_in_tmp(dir1, sizeof(dir1), "tsa1");
+	path_in_tmp(dir2, sizeof(dir2), "tsa2");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.data_dir = dir1;
+	if (sg_tsa_open(&cfg, &tsa) != SG_OK)
+		exit(2);
+	cfg.data_dir = dir2;
+	if (sg_tsa_open(&cfg, &other) != SG_OK)
+		exit(2);
+
+	/* The query: version 1, the digest, certReq, the nonce - as OpenSSL reads it. */
+	CHECK(sg_cli_tsq_build(SG_HASH_SHA256, digest, 32, 0x0123456789abcdefull, &query,
+	    &qlen) == SG_OK);
+	p = query;
+	parsed = d2i_TS_REQ(NULL, &p, (long)qlen);
+	CHECK(parsed != NULL && p == query + qlen);
+	if (parsed != NULL) {
+		ASN1_OCTET_STRING *msg = TS_MSG_IMPRINT_get_msg(TS_REQ_get_msg_imprint(parsed));
+		uint64_t nonce = 0;
+		CHECK(TS_REQ_get_version(parsed) == 1 && TS_REQ_get_cert_req(parsed) == 1);
+		CHECK(ASN1_INTEGER_get_uint64(&nonce, TS_REQ_get_nonce(parsed)) == 1 &&
+		    nonce == 0x0123456789abcdefull);
+		CHECK(ASN1_STRING_length(msg) == 32 &&
+		    memcmp(ASN1_STRING_get0_data(msg), digest, 32) == 0);
+		TS_REQ_free(parsed);
+	}
+	CHECK(sg_cli_tsq_build(SG_HASH_SHA512, digest, 32, 1, &reply, &rlen) ==
+	    SG_ERR_INVALID_ARGUMENT);
+	sg_cli_err_clear();
+
+	/* signetd's answer is accepted for this query, and only for it. */
+	if (sg_tsa_respond(tsa, query, qlen, &reply, &rlen) != SG_OK)
+		exit(2);
+	CHECK(sg_cli_tsr_check(reply, rlen, SG_HASH_SHA256, digest, 32, 0x0123456789abcdefull,
+	    gen_time, sizeof(gen_time)) == SG_OK);
+	CHECK(strlen(gen_time) >= 20 && gen_time[4] == '-' && gen_time[10] == 'T' &&
+	    gen_time[strlen(gen_time) - 1] == 'Z');
+	CHECK(sg_cli_tsr_check(reply, rlen, SG_HASH_SHA256, digest, 32, 42, gen_time,
+	    sizeof(gen_time)) == SG_ERR_BAD_SIGNATURE);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "nonce") != NULL);
+	sg_cli_err_clear();
+	digest[0] ^= 1;
+	CHECK(sg_cli_tsr_check(reply, rlen, SG_HASH_SHA256, digest, 32, 0x0123456789abcdefull,
+	    gen_time, sizeof(gen_time)) == SG_ERR_BAD_SIGNATURE);
+	digest[0] ^= 1;
+	sg_cli_err_clear();
+	CHECK(sg_cli_tsr_check(reply, rlen - 1, SG_HASH_SHA256, digest, 32,
+	    0x0123456789abcdefull, gen_time, sizeof(gen_time)) == SG_ERR_BAD_ENCODING);
+	sg_cli_err_clear();
+	free(reply);
+	reply = NULL;
+	/* A refusal is reported with its failInfo. */
+	if (sg_tsa_respond(tsa, (const uint8_t *)"junk", 4, &reply, &rlen) != SG_OK)
+		exit(2);
+	CHECK(sg_cli_tsr_check(reply, rlen, SG_HASH_SHA256, digest, 32, 1, gen_time,
+	    sizeof(gen_time)) == SG_ERR_BAD_SIGNATURE);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "badDataFormat") != NULL);
+	sg_cli_err_clear();
+	free(reply);
+
+	/* A signature's token (timestamp: true) verifies offline over the signature bytes. */
+	if (sg_tsa_stamp(tsa, EVP_sha256(), digest, 32, &token, &toklen) != SG_OK)
+		exit(2);
+	CHECK(sg_cli_timestamp_verify(token, toklen, sig, sizeof(sig),
+	    sg_tsa_cert_chain_pem(tsa), gen_time, sizeof(gen_time), subject,
+	    sizeof(subject)) == SG_OK);
+	CHECK(strcmp(subject, "CN=Signet TSA") == 0 && gen_time[10] == 'T');
+	sig[0] ^= 1;
+	CHECK(sg_cli_timestamp_verify(token, toklen, sig, sizeof(sig),
+	    sg_tsa_cert_chain_pem(tsa), gen_time, sizeof(gen_time), subject,
+	    sizeof(subject)) == SG_ERR_BAD_SIGNATURE);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "other data") != NULL);
+	sg_cli_err_clear();
+	sig[0] ^= 1;
+	/* Another TSA's certificate does not vouch for it. */
+	CHECK(sg_cli_timestamp_verify(token, toklen, sig, sizeof(sig),
+	    sg_tsa_cert_chain_pem(other), gen_time, sizeof(gen_time), subject,
+	    sizeof(subject)) == SG_ERR_BAD_SIGNATURE);
+	sg_cli_err_clear();
+	token[toklen / 3] ^= 0x80;
+	CHECK(sg_cli_timestamp_verify(token, toklen, sig, sizeof(sig),
+	    sg_tsa_cert_chain_pem(tsa), gen_time, sizeof(gen_time), subject,
+	    sizeof(subject)) != SG_OK);
+	sg_cli_err_clear();
+
+	free(token);
+	free(query);
+	sg_tsa_close(tsa);
+	sg_tsa_close(other);
+}
+
+/* ---- certificate chains ---- */
+
+/* A certificate for pkey named cn, signed by issuer_key (issuer NULL: self-signed). */
+static X509 *
+make_cert(const char *cn, EVP_PKEY *pkey, X509 *issuer, EVP_PKEY *issuer_key, int ca)
+{
+	X509 *x = X509_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+
+	if (x == NULL)
+		exit(2);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(random() & 0xffffff) + 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(issuer != NULL ? issuer : x));
+	X509_set_pubkey(x, pkey);
+	X509V3_set_ctx(&v3, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+	    ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	if (ext == NULL || X509_add_ext(x, ext, -1) != 1)
+		exit(2);
+	X509_EXTENSION_free(ext);
+	if (ca) {
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, "critical,keyCertSign");
+		if (ext == NULL || X509_add_ext(x, ext, -1) != 1)
+			exit(2);
+		X509_EXTENSION_free(ext);
+	}
+	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0)
+		exit(2);
+	return x;
+}
+
+static void
+test_chains(void)
+{
+	EVP_PKEY *root_key = gen_key("EC", "P-256", 0), *int_key = gen_key("EC", "P-256", 0);
+	EVP_PKEY *leaf_key = gen_key("EC", "P-256", 0), *other_key = gen_key("EC", "P-256", 0);
+	X509 *root = make_cert("Test Root", root_key, NULL, root_key, 1);
+	X509 *inter = make_cert("Test Intermediate", int_key, root, root_key, 1);
+	X509 *leaf = make_cert("Test Leaf", leaf_key, inter, int_key, 0);
+	X509 *other_root = make_cert("Other Root", other_key, NULL, other_key, 1);
+	char *root_pem = cert_pem(root), *int_pem = cert_pem(inter), *leaf_pem = cert_pem(leaf);
+	char *other_pem = cert_pem(other_root), chain[8192], bad[8192], summary[512];
+	char root_path[256], other_path[256];
+	size_t spki_len = 0, other_len = 0;
+	uint8_t *spki = spki_of(leaf_key, &spki_len), *other_spki = spki_of(other_key, &other_len);
+
+	snprintf(chain, sizeof(chain), "%s%s", leaf_pem, int_pem);
+	snprintf(bad, sizeof(bad), "%s%s", int_pem, leaf_pem);
+	path_in_tmp(root_path, sizeof(root_path), "root.pem");
+	path_in_tmp(other_path, sizeof(other_path), "other-root.pem");
+	write_bytes(root_path, (const uint8_t *)root_pem, strlen(root_pem));
+	write_bytes(other_path, (const uint8_t *)other_pem, strlen(other_pem));
+
+	sg_cli_err_clear();
+	CHECK(sg_cli_check_chain(chain, spki, spki_len, NULL, summary, sizeof(summary)) == SG_OK);
+	CHECK(strcmp(summary, "CN=Test Leaf, 2 certificates, not checked against a trusted root")
+	    == 0);
+	CHECK(sg_cli_check_chain(chain, spki, spki_len, root_path, summary, sizeof(summary)) ==
+	    SG_OK);
+	CHECK(strcmp(summary, "CN=Test Leaf, 2 certificates, verified to CN=Test Root") == 0);
+	CHECK(sg_cli_errmsg() == NULL);
+	/* Without the root file's trust, or another root: not verified. */
+	CHECK(sg_cli_check_chain(chain, spki, spki_len, other_path, summary, sizeof(summary)) ==
+	    SG_ERR_BAD_SIGNATURE);
+	sg_cli_err_clear();
+	/* Leaf first, each issued by the next: the reverse order is refused. */
+	CHECK(sg_cli_check_chain(bad, NULL, 0, NULL, summary, sizeof(summary)) ==
+	    SG_ERR_BAD_SIGNATURE);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "is not issued by") != NULL);
+	sg_cli_err_clear();
+	/* The leaf must carry the signing key. */
+	CHECK(sg_cli_check_chain(chain, other_spki, other_len, NULL, summary, sizeof(summary)) ==
+	    SG_ERR_BAD_SIGNATURE);
+	CHECK(sg_cli_errmsg() != NULL && strstr(sg_cli_errmsg(), "signing public key") != NULL);
+	sg_cli_err_clear();
+	/* An issuer name that matches but a signature that does not. */
+	snprintf(bad, sizeof(bad), "%s%s", leaf_pem, root_pem);
+	CHECK(sg_cli_check_chain(bad, spki, spki_len, NULL, summary, sizeof(summary)) ==
+	    SG_ERR_BAD_SIGNATURE);
+	sg_cli_err_clear();
+	CHECK(sg_cli_check_chain("no certificates", NULL, 0, NULL, summary, sizeof(summary)) ==
+	    SG_ERR_BAD_ENCODING);
+	sg_cli_err_clear();
+	path_in_tmp(other_path, sizeof(other_path), "missing.pem");
+	CHECK(sg_cli_check_chain(chain, spki, spki_len, other_path, summary, sizeof(summary)) ==
+	    SG_ERR_IO);
+	sg_cli_err_clear();
+
+	free(spki);
+	free(other_spki);
+	free(root_pem);
+	free(int_pem);
+	free(leaf_pem);
+	free(other_pem);
+	X509_free(root);
+	X509_free(inter);
+	X509_free(leaf);
+	X509_free(other_root);
+	EVP_PKEY_free(root_key);
+	EVP_PKEY_free(int_key);
+	EVP_PKEY_free(leaf_key);
+	EVP_PKEY_free(other_key);
+}
+
+/* New bundle fields are type-checked like the old ones. */
+static void
+test_bundle_fields(void)
+{
+	static const struct {
+		const char *json;
+		int ok;
+	} cases[] = {
+		{ "{\"format\":\"signet-bundle-v1\",\"pss_salt_length\":20,\"policy\":\"a/b\","
+		  "\"tsa_certificate_pem\":\"x\"}", 1 },
+		{ "{\"format\":\"signet-bundle-v1\",\"pss_salt_length\":0}", 1 },
+		{ "{\"format\":\"signet-bundle-v1\",\"pss_salt_length\":-1}", 0 },
+		{ "{\"format\":\"signet-bundle-v1\",\"pss_salt_length\":\"20\"}", 0 },
+		{ "{\"format\":\"signet-bundle-v1\",\"policy\":7}", 0 },
+		{ "{\"format\":\"signet-bundle-v1\",\"tsa_certificate_pem\":[]}", 0 },
+	};
+	char path[256];
+	json_t *b = NULL;
+
+	path_in_tmp(path, sizeof(path), "fields.json");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_bytes(path, (const uint8_t *)cases[i].json, strlen(cases[i].json));
+		b = NULL;
+		CHECK((sg_cli_bundle_load(path, &b) == SG_OK) == cases[i].ok);
+		json_decref(b);
+		sg_cli_err_clear();
+	}
+}
+
 int
 main(void)
 {
@@ -549,6 +978,13 @@ main(void)
 	test_pem_loading();
 	test_pq_offline_verify();
 	test_options();
+	test_list_options();
+	test_terminal_safety();
+	test_wait_pieces();
+	test_audit_page();
+	test_timestamps();
+	test_chains();
+	test_bundle_fields();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
