@@ -78,6 +78,7 @@ verify_sig() {
 
 total_signed=0
 total_verified=0
+ROT=0
 for alg in "${ALGS[@]}"; do
 	api "$ADMIN_KEY" POST /v1/keys "$(jq -cn --arg a "hsm-${alg,,}" --arg g "$alg" \
 		'{alias:$a,algorithm:$g,storage:"HSM"}')"
@@ -110,32 +111,23 @@ for alg in "${ALGS[@]}"; do
 	Ed25519) combos=("Ed25519 -") ;;
 	esac
 	head -c $((1000 + RANDOM % 5000)) /dev/urandom >"$W/$alg.bin"
-	n_ok=0 n_sig=0 bad=()
 	for h in "${HASHES[@]}"; do digest_file "$h" "$W/$alg.bin" "$W/d.$h.bin"; done
+	n_ok=0 n_sig=0 bad=() used=()
 	for combo in "${combos[@]}"; do
 		read -r scheme fmt <<<"$combo"
-		for h in "${HASHES[@]}"; do
+		# SHA-256, and in turn SHA-384, SHA-512 or SHA3-256: every hash
+		# meets every key family, at half the cost of all of them everywhere
+		hs=(SHA-256 "${HASHES[1 + ROT % 3]}")
+		ROT=$((ROT + 1))
+		for h in "${hs[@]}"; do
 			what="$alg $scheme"
 			[ "$fmt" != - ] && what+="/$fmt"
 			what+=" $h"
-			extra=$(jq -cn --arg s "$scheme" --arg f "$fmt" \
-				'{signature_algorithm:$s} + (if $f == "-" then {} else {signature_format:$f} end)')
+			used+=("${what#"$alg "}")
+			extra="{\"signature_algorithm\":\"$scheme\""
+			[ "$fmt" != - ] && extra+=",\"signature_format\":\"$fmt\""
+			extra+="}"
 			sign_req "$SIGNER_KEY" "$KID" "$h" "$W/d.$h.bin" "$extra"
-			if [ "$scheme" = RSA-PSS ] && [ "${h:0:4}" = SHA3 ]; then
-				# SoftHSM2 2.6 has no CKG_MGF1_SHA3_*: docs/hsm.md promises a clean 400
-				if [ "$STATUS" = 200 ]; then
-					b64_write "$SIG_B64" "$W/s.bin"
-					n_sig=$((n_sig + 1))
-					if verify_sig "$alg" "$scheme" "$fmt" "$h" "$W/$alg.pem" "$W/s.bin" "$W/$alg.bin" >/dev/null 2>&1; then
-						n_ok=$((n_ok + 1))
-					else
-						bad+=("$what: openssl does not verify")
-					fi
-				else
-					assert_error 400 UNSUPPORTED_HASH_ALGORITHM "$what: the token cannot do PSS over SHA-3"
-				fi
-				continue
-			fi
 			if [ "$STATUS" != 200 ]; then
 				bad+=("$what: sign answered $STATUS $RESP")
 				continue
@@ -157,7 +149,7 @@ for alg in "${ALGS[@]}"; do
 	total_signed=$((total_signed + n_sig))
 	total_verified=$((total_verified + n_ok))
 	if [ "${#bad[@]}" -eq 0 ] && [ "$n_ok" -gt 0 ]; then
-		ok "$alg: all $n_sig HSM signatures ($(printf '%s, ' "${combos[@]}" | sed 's/ -//g; s/, $//') x ${HASHES[*]}) verify with openssl"
+		ok "$alg: all $n_sig HSM signatures verify with openssl ($(printf '%s, ' "${used[@]}" | sed 's/, $//'))"
 	else
 		fail "$alg: every HSM signature verifies with openssl ($n_ok of $n_sig)" "${bad[@]}"
 	fi
@@ -171,6 +163,19 @@ for alg in "${ALGS[@]}"; do
 		fmt=${f%%.*}
 		assert_fails "$alg: openssl rejects the signature over another file" \
 			verify_sig "$alg" "$scheme" "$fmt" SHA-256 "$W/$alg.pem" "$first" "$W/other.bin"
+	fi
+
+	# PSS over SHA-3: SoftHSM2 2.6 has no CKG_MGF1_SHA3_*, and docs/hsm.md
+	# promises a clean 400 there (a token that can must give a good signature)
+	if [ "$alg" = RSA-2048 ]; then
+		sign_req "$SIGNER_KEY" "$KID" SHA3-256 "$W/d.SHA3-256.bin" '{"signature_algorithm":"RSA-PSS"}'
+		if [ "$STATUS" = 200 ]; then
+			b64_write "$SIG_B64" "$W/s3.bin"
+			assert_ok "$alg RSA-PSS SHA3-256: the token signs it and openssl verifies" \
+				verify_sig "$alg" RSA-PSS - SHA3-256 "$W/$alg.pem" "$W/s3.bin" "$W/$alg.bin"
+		else
+			assert_error 400 UNSUPPORTED_HASH_ALGORITHM "$alg RSA-PSS SHA3-256: refused cleanly by a token without it"
+		fi
 	fi
 
 	# PSS with an explicit salt length
@@ -189,9 +194,6 @@ for alg in "${ALGS[@]}"; do
 done
 assert_eq "$((total_signed > 0 && total_signed == total_verified))" 1 \
 	"all $total_signed HSM signatures of this run verified with openssl"
-
-api "$ADMIN_KEY" POST /v1/keys '{"alias":"hsm-mldsa","algorithm":"ML-DSA-65","storage":"HSM"}'
-assert_error 400 UNSUPPORTED_ALGORITHM "ML-DSA-65 with storage HSM is refused (no token holds ML-DSA)"
 
 # ---------------------------------------------------------------- the token's objects
 
@@ -229,21 +231,45 @@ head -c 6400 /dev/urandom >"$C/all"
 mapfile -t DIG_HEX < <(od -An -v -tx1 -w32 "$C/all" | tr -d ' ')
 mapfile -t DIG_B64 < <(printf '%s\n' "${DIG_HEX[@]}" | hex_to_b64)
 require "200 digests prepared" [ "${#DIG_B64[@]}" = 200 ] && [ "${#DIG_B64[199]}" = 44 ]
+# client C KEY-ALG: signs its 25 digests one after the other and checks
+# each answer with openssl while the other clients wait on the server, so
+# the checking overlaps the signing.  Writes, per signature i, the status
+# (s$i), the answer (r$i.json) and the verdict (v$i: "ok" or why not).
 client() {
-	local c=$1 key=$2 i j
+	local c=$1 alg=$2 key=${KEY_ID[$2]} i j k st resp sig hx esc
 	for ((j = 0; j < 25; j++)); do
 		i=$((c * 25 + j))
 		curl -s -o "$C/r$i.json" -w '%{http_code}' --max-time 60 -X POST \
 			-H "Authorization: Bearer $SIGNER_KEY" -H 'Content-Type: application/json' \
 			--data-raw "{\"key\":\"$key\",\"digest\":\"${DIG_B64[$i]}\",\"hash_algorithm\":\"SHA-256\"}" \
 			"$BASE_URL/v1/sign" >"$C/s$i"
+		st=""
+		read -r st <"$C/s$i"
+		IFS= read -r -d '' resp <"$C/r$i.json"
+		if [ "$st" != 200 ]; then
+			printf 'HTTP %s %s\n' "$st" "${resp:0:300}" >"$C/v$i"
+			continue
+		fi
+		sig=""
+		[[ "$resp" =~ \"signature\":\"([^\"]*)\" ]] && sig=${BASH_REMATCH[1]}
+		printf '%s\n' "$sig" >"$C/b$i"
+		# the digest bytes from the hex, by printf %b with \x escapes (no process)
+		hx=${DIG_HEX[$i]} esc=""
+		for ((k = 0; k < 64; k += 2)); do esc+="\\x${hx:k:2}"; done
+		printf '%b' "$esc" >"$C/dig$i"
+		b64_write "$sig" "$C/sig$i"
+		if openssl pkeyutl -verify -pubin -inkey "$W/$alg.pem" -pkeyopt digest:sha256 \
+			-in "$C/dig$i" -sigfile "$C/sig$i" >/dev/null 2>&1; then
+			echo ok >"$C/v$i"
+		else
+			echo "the signature does not verify over its own digest" >"$C/v$i"
+		fi
 	done
 }
 t0=$(date +%s%N)
 pids=()
 for ((c = 0; c < 8; c++)); do
-	if ((c % 2)); then k=${KEY_ID[RSA-2048]}; else k=${KEY_ID[EC-P256]}; fi
-	client "$c" "$k" &
+	if ((c % 2)); then client "$c" RSA-2048 & else client "$c" EC-P256 & fi
 	pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
@@ -251,28 +277,16 @@ t1=$(date +%s%N)
 n200=0 nver=0 bad=()
 declare -A seen_sig
 for ((i = 0; i < 200; i++)); do
-	c=$((i / 25))
-	if ((c % 2)); then alg=RSA-2048; else alg=EC-P256; fi
-	st=""
+	st="" v="" sig=""
 	read -r st <"$C/s$i" 2>/dev/null
-	IFS= read -r -d '' RESP <"$C/r$i.json" 2>/dev/null
-	if [ "$st" != 200 ]; then
-		bad+=("sign $i ($alg): HTTP $st ${RESP:0:300}")
-		continue
-	fi
-	n200=$((n200 + 1))
-	jfield signature sig
-	seen_sig[$sig]=1
-	# the digest bytes from the hex, by printf %b with \x escapes (no process)
-	hx=${DIG_HEX[$i]} esc=""
-	for ((k = 0; k < 64; k += 2)); do esc+="\\x${hx:k:2}"; done
-	printf '%b' "$esc" >"$C/dig$i"
-	b64_write "$sig" "$C/sig$i"
-	if openssl pkeyutl -verify -pubin -inkey "$W/$alg.pem" -pkeyopt digest:sha256 \
-		-in "$C/dig$i" -sigfile "$C/sig$i" >/dev/null 2>&1; then
+	read -r v <"$C/v$i" 2>/dev/null
+	[ "$st" = 200 ] && n200=$((n200 + 1))
+	if [ "$v" = ok ]; then
 		nver=$((nver + 1))
+		read -r sig <"$C/b$i"
+		seen_sig[$sig]=1
 	else
-		bad+=("sign $i ($alg): the signature does not verify over its own digest")
+		bad+=("sign $i: ${v:-no verdict}")
 	fi
 done
 assert_eq "$n200" 200 "200 concurrent signs from 8 curl clients all answered 200 ($(((t1 - t0) / 1000000)) ms)"
