@@ -154,6 +154,14 @@ decide(api_req *req, api_resp *resp, const char *decision)
 		api_error(req, resp, r, "no such request");
 		goto out;
 	}
+	if (rq.approval_deadline > 0 && sg_now_ms() > rq.approval_deadline &&
+	    strcmp(rq.status, "PENDING_APPROVAL") == 0) {
+		/* Close it now rather than at the next sweep, so the answer below is the final state. */
+		size_t expired = 0;
+		(void)s->ops->request_expire_approvals(s, sg_now_ms(), NULL, &expired);
+		api_error(req, resp, SG_ERR_PRECONDITION, "the approval window of this request has expired");
+		goto out;
+	}
 	if (!eligible(req, rq.policy)) {
 		api_error(req, resp, SG_ERR_PERMISSION_DENIED,
 		    "this principal is not in the approver group of policy %s", rq.policy);

@@ -46,7 +46,9 @@ int sg_signing_params(const sg_request *rq, sg_key_alg alg, sg_sign_params *p) S
  * Sign request rq.  key and version may be passed when the caller has just
  * loaded them (the synchronous path), else NULL and they are loaded here
  * (tenant-scoped).  The key must be ONLINE and the version ACTIVE
- * (SG_ERR_KEY_NOT_ACTIVE), the storage available (SG_ERR_UNAVAILABLE).  On
+ * (SG_ERR_KEY_NOT_ACTIVE) and current (SG_ERR_PRECONDITION: a request pinned
+ * to a version that has since been rotated out fails for good), the storage
+ * available (SG_ERR_UNAVAILABLE).  On
  * success *sig is a complete record (fresh id, request_id = rq->id,
  * created_at = now; sig->signature malloc'd, release with
  * sg_signature_clear; sig->metadata_json points at rq->metadata_json and is

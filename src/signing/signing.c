@@ -73,6 +73,12 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 		version = &v;
 		own_version = 1;
 	}
+	/* SPEC §1: only the newest version signs, even for a request queued before a rotation. */
+	if (version->version != key->current_version) {
+		*errmsg = "the requested key version is no longer the current one";
+		r = SG_ERR_PRECONDITION;
+		goto out;
+	}
 	if (strcmp(version->state, "ACTIVE") != 0 || version->handle == NULL) {
 		*errmsg = "the key version is destroyed";
 		r = SG_ERR_KEY_NOT_ACTIVE;

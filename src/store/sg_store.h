@@ -323,7 +323,8 @@ typedef struct sg_store_ops {
 
 	/*
 	 * Record a vote and move the request, in one transaction.  The request
-	 * must be PENDING_APPROVAL (else SG_ERR_PRECONDITION), the approver must
+	 * must be PENDING_APPROVAL with its approval window (if any) still open at
+ * a->created_at (else SG_ERR_PRECONDITION), the approver must
 	 * not be its submitter (SG_ERR_PERMISSION_DENIED) and must not have voted
 	 * on it before (SG_ERR_CONFLICT).  A REJECTED vote makes the request
 	 * REJECTED; the approvals_required-th APPROVED vote makes it QUEUED (due
