@@ -269,7 +269,8 @@ api_submit(api_req *req, api_resp *resp, const api_sign_fields *f0)
 			rq.next_attempt_at = now;
 		}
 		api_audit_init(req, &audit, "request.submitted", rq.id);
-		r = s->ops->request_create(s, &rq, &audit);
+		/* Through the group committer too: async submissions share fsyncs like signatures. */
+		r = sg_commit_signature(req->svc->committer, &rq, NULL, &audit);
 		if (r == SG_ERR_CONFLICT && f.idempotency_key && idempotent_repeat(req, resp, &f))
 			goto out;
 		if (r != SG_OK) {

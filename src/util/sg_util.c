@@ -16,7 +16,11 @@ sg_uuid(char out[SG_UUID_LEN + 1])
 	uint8_t b[16];
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		return SG_ERR_CRYPTO;
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	/* RFC 9562 version 7: 48-bit Unix milliseconds, then 74 random bits. */
+	uint64_t ms = (uint64_t)sg_now_ms();
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x70);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	static const char digits[] = "0123456789abcdef";
 	size_t o = 0;
