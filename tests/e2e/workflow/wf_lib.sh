@@ -276,3 +276,23 @@ write_signatures() {
 	mkdir -p "$2"
 	sql "$1" "SELECT writefile('$2/' || request_id || '.sig', signature) FROM signatures" >/dev/null
 }
+
+# iso_ms ISO-TIMESTAMP: milliseconds since the epoch (2026-11-22T19:01:47.640Z)
+iso_ms() {
+	jq -rn --arg t "$1" '(($t[0:19] + "Z") | fromdate) * 1000 + ($t[20:23] | tonumber)'
+}
+
+# sleep_until_ms EPOCH-MS: return just after that moment (one sleep for
+# most of the wait, then the bash clock: no process start at the end).
+sleep_until_ms() {
+	local now left
+	now=${EPOCHREALTIME/./}
+	left=$(($1 - now / 1000 - 30))
+	if [ "$left" -gt 0 ]; then
+		sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
+	fi
+	while :; do
+		now=${EPOCHREALTIME/./}
+		[ $((now / 1000)) -gt "$1" ] && return 0
+	done
+}

@@ -46,10 +46,6 @@ approve() {
 	api "$APPROVER" POST "/v1/approvals/$1/approve"
 	require "approve $1: $STATUS $RESP" [ "$STATUS" = 200 ]
 }
-# ts_ms ISO-TIMESTAMP: milliseconds since the epoch
-ts_ms() {
-	jq -rn --arg t "$1" '(($t[0:19] + "Z") | fromdate) * 1000 + ($t[20:23] | tonumber)'
-}
 
 # ---- key OFFLINE: retries, then DEAD_LETTER
 gated
@@ -70,9 +66,9 @@ TRAIL=$(jget "[.entries[] | select(.object == \"$DEAD\")]")
 assert_eq "$(jq -r '[.[] | .action] | join(" ")' <<<"$TRAIL")" \
 	"request.submitted approval.approved request.queued request.retry request.retry request.dead_letter" \
 	"the audit log tells the story: submitted, approved, queued, retry, retry, dead_letter"
-T_R1=$(ts_ms "$(jq -r '[.[] | select(.action == "request.retry")][0].ts' <<<"$TRAIL")")
-T_R2=$(ts_ms "$(jq -r '[.[] | select(.action == "request.retry")][1].ts' <<<"$TRAIL")")
-T_DL=$(ts_ms "$(jq -r '[.[] | select(.action == "request.dead_letter")][0].ts' <<<"$TRAIL")")
+T_R1=$(iso_ms "$(jq -r '[.[] | select(.action == "request.retry")][0].ts' <<<"$TRAIL")")
+T_R2=$(iso_ms "$(jq -r '[.[] | select(.action == "request.retry")][1].ts' <<<"$TRAIL")")
+T_DL=$(iso_ms "$(jq -r '[.[] | select(.action == "request.dead_letter")][0].ts' <<<"$TRAIL")")
 echo "# attempts at +0, +$((T_R2 - T_R1)) ms, +$((T_DL - T_R1)) ms"
 assert_eq "$([ $((T_R2 - T_R1)) -ge 1000 ] && [ $((T_DL - T_R2)) -ge 2000 ] && echo backoff)" backoff \
 	"the retry delay starts at 1 s and doubles (gaps $((T_R2 - T_R1)) ms and $((T_DL - T_R2)) ms)"
