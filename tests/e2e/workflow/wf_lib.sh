@@ -220,27 +220,31 @@ fetch_requests() {
 	curl -s --parallel --parallel-max 8 --max-time 60 -K "$cfg" >"$dir/codes" 2>/dev/null
 }
 
-# openssl_verify_many PEM LIST-FILE PARALLEL: LIST-FILE has lines
-# "DIGEST-FILE SIGNATURE-FILE" (binary, DER); each pair is checked with
-# openssl pkeyutl, PARALLEL processes at a time (one openssl process per
+# openssl_verify_many PEM LIST-FILE PARALLEL [PKEYUTL-ARGS...]: LIST-FILE has
+# lines "DIGEST-FILE SIGNATURE-FILE" (binary, DER); each pair is checked with
+# openssl pkeyutl (plus PKEYUTL-ARGS, e.g. -pkeyopt digest:sha256 for RSA),
+# PARALLEL processes at a time (one openssl process per
 # signature is the floor: openssl has no batch verify).  VERIFIED_OK is the
 # count of good ones; DIR/verify.out lists the bad ones.
 openssl_verify_many() {
 	local pem=$1 list=$2 par=$3 dir
+	shift 3
 	dir=$(dirname "$list")
 	rm -f "$list".part.*
 	split -n "l/$par" -d "$list" "$list.part."
 	# shellcheck disable=SC2016
 	ls "$list".part.* | xargs -P "$par" -n 1 bash -c '
+		pem=$1 part=${*: -1}
+		set -- "${@:2:$#-2}"
 		ok=0
 		while read -r d s; do
-			if openssl pkeyutl -verify -pubin -inkey "$1" -in "$d" -sigfile "$s" >/dev/null 2>&1; then
+			if openssl pkeyutl -verify -pubin -inkey "$pem" -in "$d" -sigfile "$s" "$@" >/dev/null 2>&1; then
 				ok=$((ok + 1))
 			else
 				echo "bad $d"
 			fi
-		done <"$2"
-		echo "ok $ok"' _ "$pem" >"$dir/verify.out" 2>&1
+		done <"$part"
+		echo "ok $ok"' _ "$pem" "$@" >"$dir/verify.out" 2>&1
 	VERIFIED_OK=$(awk '$1 == "ok" { n += $2 } END { print n + 0 }' "$dir/verify.out")
 }
 

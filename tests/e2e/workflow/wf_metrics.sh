@@ -17,7 +17,7 @@ N=600
 BATCH=25
 DATA=$E2E_TMP/data
 require "signetd starts with 1 worker" wf_start "$DATA" SIGNET_WORKERS=1
-new_key "$ADMIN_KEY" m-ec EC-P256
+new_key "$ADMIN_KEY" m-rsa RSA-3072   # slow signing: one worker surely falls behind
 new_principal "$ADMIN_KEY" m-signer '["signer"]'
 SIGNER=$P_KEY
 new_principal "$ADMIN_KEY" m-approver '["approver"]'
@@ -50,7 +50,7 @@ S0=$(mval 'signet_requests{status="SIGNED"}')
 H0=$(mval 'signet_http_requests_total{route="POST /v1/sign",code="200"}')
 assert_eq "$(mval signet_queue_depth)/$(mval signet_pending_approvals)/$S0" "0/0/0" "at the start: queue depth 0, no pending approvals, nothing signed"
 for i in 1 2 3 4 5; do
-	api "$SIGNER" POST /v1/sign "$(sign_body m-ec "$(rand_digest)" SHA-256)"
+	api "$SIGNER" POST /v1/sign "$(sign_body m-rsa "$(rand_digest)" SHA-256)"
 	[ "$STATUS" = 200 ] || fail "sync sign $i" "got $STATUS $RESP"
 done
 metrics_snapshot
@@ -62,7 +62,7 @@ assert_eq "$(mval 'signet_sign_duration_seconds_bucket{le="+Inf"}')" "$(mval sig
 assert_eq "$(mval 'signet_requests{status="SIGNED"}')" $((S0 + 5)) 'signet_requests{status="SIGNED"} grows by 5'
 assert_eq "$(mval 'signet_http_requests_total{route="POST /v1/sign",code="200"}')" $((${H0:-0} + 5)) \
 	'signet_http_requests_total{route="POST /v1/sign",code="200"} grows by 5'
-api "$SIGNER" POST /v1/sign "$(sign_body m-ec "$(rand_digest 20)" SHA-1)"
+api "$SIGNER" POST /v1/sign "$(sign_body m-rsa "$(rand_digest 20)" SHA-1)"
 metrics_snapshot
 assert_eq "$(mval 'signet_http_requests_total{route="POST /v1/sign",code="400"}')" 1 "a refused sign counts under code 400"
 
@@ -76,7 +76,7 @@ for ((i = 0; i < N; i++)); do
 	printf -v tag '%05d' "$i"
 	printf -v cfg '%s/cfg.%03d' "$W" $((i / BATCH))
 	((i % BATCH == 0)) && CFGS+=("$cfg")
-	curl_cfg_sign "$cfg" "$SIGNER" m-ec "${DIGESTS[i]}" "$W/resp/$tag.json" "$tag"
+	curl_cfg_sign "$cfg" "$SIGNER" m-rsa "${DIGESTS[i]}" "$W/resp/$tag.json" "$tag"
 done
 metrics_snapshot
 QS0=$(mval signet_queue_signed_total)
@@ -126,7 +126,7 @@ assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests WHERE status = 'SIGNED'"
 	"signet_requests{status=\"SIGNED\"} equals the store's count"
 
 # ---- pending approvals
-api "$ADMIN_KEY" POST /v1/policies '{"project":"m","slug":"gated","key":"m-ec","approvals_required":1}'
+api "$ADMIN_KEY" POST /v1/policies '{"project":"m","slug":"gated","key":"m-rsa","approvals_required":1}'
 require "create policy m/gated: $STATUS" [ "$STATUS" = 201 ]
 gated() {
 	api "$SIGNER" POST /v1/sign "$(jq -cn --arg d "$(rand_digest)" '{policy:"m/gated",digest:$d,hash_algorithm:"SHA-256"}')"
