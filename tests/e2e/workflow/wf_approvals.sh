@@ -20,13 +20,13 @@ new_key "$ADMIN_KEY" rel-ec EC-P256
 require "export the rel-ec public key" fetch_pem rel-ec 1 "$E2E_TMP/rel-ec.pem"
 
 new_principal "$ADMIN_KEY" submitter '["signer"]'
-SUBMITTER=$P_KEY SUBMITTER_ID=$P_ID
+SUBMITTER=$P_KEY
 new_principal "$ADMIN_KEY" signer-approver '["signer","approver"]'
 SELF=$P_KEY
 new_principal "$ADMIN_KEY" approver-1 '["approver"]'
 APPR1=$P_KEY APPR1_ID=$P_ID
 new_principal "$ADMIN_KEY" approver-2 '["approver"]'
-APPR2=$P_KEY APPR2_ID=$P_ID
+APPR2=$P_KEY
 new_principal "$ADMIN_KEY" auditor-1 '["auditor"]'
 AUDITOR=$P_KEY
 new_principal "$ADMIN_KEY" other-signer '["signer"]'
@@ -192,7 +192,7 @@ assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$R
 # Three tries, each voting a few ms after the deadline; every late vote
 # must be refused and every such request end REJECTED.
 late_votes="" late_status=""
-for try in 1 2 3; do
+for _ in 1 2 3; do
 	submit "$SUBMITTER" app/expiring
 	vote "$APPR1" approve "$REQ"
 	DEADLINE=$(jget .approval_deadline)

@@ -114,7 +114,7 @@ make_cfgs 2
 run_cfgs 4 "$W/submit2.codes" "${CFGS[@]}"
 assert_eq "$(awk '$1 == 200 || $1 == 202' "$W/submit2.codes" | wc -l)" "$N" \
 	"all $N retries answered 200 or 202"
-changed=0
+changed=0 id2=""
 while read -r tag id; do
 	RESP=$(cat "$W/resp2/$tag.json" 2>/dev/null)
 	jfield request_id id2

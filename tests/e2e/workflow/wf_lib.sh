@@ -34,7 +34,7 @@ sql() {
 	sqlite3 -batch -noheader -cmd '.timeout 10000' "$1/signet.db" "$2"
 }
 
-# now_s: seconds since the epoch with milliseconds, for timing reports
+# now_ms: milliseconds since the epoch, for timing reports
 now_ms() {
 	local t
 	t=$(date +%s%3N)
@@ -226,6 +226,7 @@ fetch_requests() {
 # PARALLEL processes at a time (one openssl process per
 # signature is the floor: openssl has no batch verify).  VERIFIED_OK is the
 # count of good ones; DIR/verify.out lists the bad ones.
+# shellcheck disable=SC2034  # VERIFIED_OK is read by the scripts
 openssl_verify_many() {
 	local pem=$1 list=$2 par=$3 dir
 	shift 3
@@ -233,7 +234,7 @@ openssl_verify_many() {
 	rm -f "$list".part.*
 	split -n "l/$par" -d "$list" "$list.part."
 	# shellcheck disable=SC2016
-	ls "$list".part.* | xargs -P "$par" -n 1 bash -c '
+	printf '%s\n' "$list".part.* | xargs -P "$par" -n 1 bash -c '
 		pem=$1 part=${*: -1}
 		set -- "${@:2:$#-2}"
 		ok=0

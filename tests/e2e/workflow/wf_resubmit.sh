@@ -22,7 +22,7 @@ RELEASE_KEY_ID=$K_ID
 require "export the test-key public key" fetch_pem test-key 1 "$E2E_TMP/test.pem"
 require "export the release-key public key" fetch_pem release-key 1 "$E2E_TMP/release.pem"
 new_principal "$ADMIN_KEY" ci '["signer"]'
-CI=$P_KEY CI_ID=$P_ID
+CI=$P_KEY
 new_principal "$ADMIN_KEY" rel-mgr '["signer"]'
 RELMGR=$P_KEY RELMGR_ID=$P_ID
 new_principal "$ADMIN_KEY" approver-1 '["approver"]'

@@ -104,7 +104,7 @@ assert_ec_verifies "$E2E_TMP/v1.pem" "$BACK_DIG" "$(jget .signature)" "openssl v
 gated
 ROT=$REQ ROT_DIG=$DIG
 gated '{"key_version":1}'
-PINNED=$REQ PINNED_DIG=$DIG
+PINNED=$REQ
 api "$ADMIN_KEY" POST /v1/keys/q-ec/rotate
 require "rotate q-ec: $STATUS" [ "$STATUS" = 200 ]
 require "export q-ec version 2" fetch_pem q-ec 2 "$E2E_TMP/v2.pem"

@@ -47,7 +47,7 @@ done
 T_SUBMIT=$(now_ms)
 run_cfgs "$PARALLEL" "$W/submit.codes" "${CFGS[@]}"
 T_SUBMITTED=$(now_ms)
-echo "# submitted $N async requests in $(((T_SUBMITTED - T_SUBMIT))) ms (${#CFGS[@]} curl processes, $PARALLEL at a time)"
+echo "# submitted $N async requests in $((T_SUBMITTED - T_SUBMIT)) ms (${#CFGS[@]} curl processes, $PARALLEL at a time)"
 
 n202=$(awk '$1 == 202' "$W/submit.codes" | wc -l)
 assert_eq "$n202" "$N" "all $N async submissions answered 202"
@@ -80,7 +80,7 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
 	sleep 0.5
 done
 T_SIGNED=$(now_ms)
-echo "# $signed signed $(((T_SIGNED - T_SUBMIT))) ms after the first submission"
+echo "# $signed signed $((T_SIGNED - T_SUBMIT)) ms after the first submission"
 assert_eq "$signed" "$N" "/metrics: all $N requests SIGNED within 90 s"
 assert_eq "$(mval 'signet_requests{status="FAILED"}')/$(mval 'signet_requests{status="DEAD_LETTER"}')" "0/0" \
 	"/metrics: no request FAILED or DEAD_LETTER"
