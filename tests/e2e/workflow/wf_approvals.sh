@@ -203,12 +203,10 @@ for _ in 1 2 3; do
 	late_status+="$(jget .status),"
 done
 echo "# late votes: $late_votes requests then: $late_status"
-KNOWN_BUG="votes are accepted after approval_deadline until the expiry sweep runs"
 assert_eq "$late_votes" "409 FAILED_PRECONDITION,409 FAILED_PRECONDITION,409 FAILED_PRECONDITION," \
 	"a second approval cast just after the 1 s window is refused (3 tries)"
 assert_eq "$late_status" "REJECTED,REJECTED,REJECTED," \
 	"a request whose window ended before its quorum is REJECTED, not signed (3 tries)"
-KNOWN_BUG=""
 
 # ---- another tenant
 api "$ADMIN_KEY" POST /v1/tenants '{"name":"other-co"}'

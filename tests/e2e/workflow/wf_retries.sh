@@ -13,8 +13,8 @@
 #   - key rotated: a request that named no version is signed with the new
 #     current version (openssl checks against version 2, not 1);
 #   - key rotated under a request pinned to version 1: only the current
-#     version may sign (SPEC §1, docs/api.md), so it must not be signed with
-#     version 1.
+#     version may sign (SPEC §1, docs/api.md), so it FAILS instead of being
+#     signed with version 1.
 
 . "$(dirname "${BASH_SOURCE[0]}")/wf_lib.sh" || exit 2
 
@@ -117,11 +117,12 @@ assert_ec_verifies "$E2E_TMP/v2.pem" "$ROT_DIG" "$(jget .signature)" "openssl ve
 assert_ec_rejects "$E2E_TMP/v1.pem" "$ROT_DIG" "$(jget .signature)" "openssl refuses it with version 1's public key"
 
 approve "$PINNED"
-wait_request "$SIGNER" "$PINNED" SIGNED 10
+wait_request "$SIGNER" "$PINNED" FAILED 10
 echo "# the request pinned to version 1: $(jget '"\(.status) key_version=\(.key_version) attempts=\(.attempts) error=\(.error)"')"
-KNOWN_BUG="a queued request pinned to an old key version is signed with it after a rotation"
 assert_ne "$(jget '"\(.status) \(.key_version)"')" "SIGNED 1" \
 	"a request pinned to version 1 is not signed with version 1 once version 2 is current"
-KNOWN_BUG=""
+assert_json '"\(.status) \(.attempts)"' "FAILED 1" "... it FAILS at once (a retry cannot fix it)"
+assert_contains "$(jget .error)" "version" "... and its error names the key version"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$PINNED'")" 0 "SQLite: no signature record for it"
 
 e2e_finish
