@@ -1,7 +1,8 @@
 /*
  * Byte encodings of FIPS 204 §7.1-7.2 (bit packing, keys, signatures, hints, w1) and
  * the fixed-shape DER SubjectPublicKeyInfo for ML-DSA public keys. Packers move whole
- * coefficients through a 64-bit bit buffer in the standard's little-endian bit order;
+ * coefficients through a 64-bit bit buffer in the standard's little-endian bit order
+ * (bits <= 25, so a coefficient always fits next to fewer than 32 pending bits);
  * their control flow depends only on the bit width. Decoders of secret data (the
  * private key) validate with accumulated masks; decoders of public data (signatures,
  * SPKI) may branch and reject early.
@@ -9,6 +10,27 @@
 #include <string.h>
 
 #include "mldsa_internal.h"
+
+/*
+ * Move 32 finished bits from the bit buffer to out once there are that many. The
+ * packed size, 32 * bits bytes, is a multiple of 4, so nothing is left over at the
+ * end; whether a word is written depends only on the position.
+ */
+static unsigned flush32(uint8_t **out, uint64_t *acc, unsigned have)
+{
+  if (have >= 32) {
+    uint8_t *p = *out;
+    uint32_t w = (uint32_t)*acc;
+    p[0] = (uint8_t)w;
+    p[1] = (uint8_t)(w >> 8);
+    p[2] = (uint8_t)(w >> 16);
+    p[3] = (uint8_t)(w >> 24);
+    *out = p + 4;
+    *acc >>= 32;
+    have -= 32;
+  }
+  return have;
+}
 
 void sg_mldsa_pack_simple(uint8_t *out, const mldsa_poly *a, unsigned bits)
 {
@@ -32,11 +54,7 @@ void sg_mldsa_pack_simple(uint8_t *out, const mldsa_poly *a, unsigned bits)
   for (unsigned j = 0; j < MLDSA_N; j++) {
     acc |= (uint64_t)(uint32_t)a->c[j] << have;
     have += bits;
-    while (have >= 8) {
-      *out++ = (uint8_t)acc;
-      acc >>= 8;
-      have -= 8;
-    }
+    have = flush32(&out, &acc, have);
   }
 }
 
@@ -54,23 +72,22 @@ static uint32_t load32_le(const uint8_t *p)
 void sg_mldsa_unpack_simple(mldsa_poly *a, const uint8_t *in, unsigned bits)
 {
   /*
-   * Coefficient j starts at bit j * bits; with bits <= 25 it lies within the 32 bits
-   * loaded from its first byte. Near the end of the 32 * bits byte input that load is
-   * assembled byte by byte so it never reads past the input; the choice depends only
-   * on j.
+   * Refill a 64-bit bit buffer 32 bits at a time: the input, 32 * bits bytes, is a
+   * whole number of words, so exactly the input is read. The refill depends only on
+   * the position.
    */
-  size_t end = 32 * (size_t)bits;
+  uint64_t acc = 0;
+  unsigned have = 0;
   uint32_t mask = (1u << bits) - 1;
   for (unsigned j = 0; j < MLDSA_N; j++) {
-    size_t off = (size_t)j * bits, pos = off >> 3;
-    uint32_t w = 0;
-    if (pos + 4 <= end) {
-      w = load32_le(in + pos);
-    } else {
-      for (size_t i = 0; pos + i < end; i++)
-        w |= (uint32_t)in[pos + i] << (8 * i);
+    if (have < bits) {
+      acc |= (uint64_t)load32_le(in) << have;
+      in += 4;
+      have += 32;
     }
-    a->c[j] = (int32_t)((w >> (off & 7)) & mask);
+    a->c[j] = (int32_t)(acc & mask);
+    acc >>= bits;
+    have -= bits;
   }
 }
 
@@ -81,11 +98,7 @@ void sg_mldsa_pack_signed(uint8_t *out, const mldsa_poly *a, unsigned bits, int3
   for (unsigned j = 0; j < MLDSA_N; j++) {
     acc |= (uint64_t)(uint32_t)(hi - a->c[j]) << have;
     have += bits;
-    while (have >= 8) {
-      *out++ = (uint8_t)acc;
-      acc >>= 8;
-      have -= 8;
-    }
+    have = flush32(&out, &acc, have);
   }
 }
 
