@@ -5,8 +5,10 @@
  * always by *handle*: an opaque byte string the keystore hands out at
  * generation and the store persists next to the key version.  For the
  * software ("DISK") keystore the handle is the private key sealed with
- * AES-256-GCM under the master key; for a PKCS#11 ("HSM") keystore it is the
- * object's CKA_ID inside the token.  Callers (the API and the job workers)
+ * AES-256-GCM under the master key (a file, or an AES key inside a PKCS#11
+ * token: sg_sealer.h); for a PKCS#11 ("HSM") keystore it is the object's
+ * CKA_ID inside the token, or, for algorithms no token holds, the private
+ * key sealed under the token's AES key (sg_pkcs11.h).  Callers (the API and the job workers)
  * never see private key bytes: this interface is narrow enough to run in a
  * separate process one day.
  *
@@ -84,5 +86,22 @@ void sg_keystore_close(sg_keystore *ks);
  * close) instead of unsealing on every signature.
  */
 int sg_keystore_soft_open(const char *master_key_path, int cache_keys, sg_keystore **out) SG_WUR;
+
+struct sg_sealer;
+
+/*
+ * The software keystore over sealers of the caller's choice (sg_sealer.h):
+ * sealer seals every new key and opens the blobs it made; also_open (may be
+ * NULL) only opens blobs in its own format, for keys sealed before the
+ * master key moved (say, "SGK1" blobs under master.key after the master key
+ * moved into the HSM).  A blob in one of Signet's formats whose sealer is not
+ * given fails with SG_ERR_UNAVAILABLE (and a log line naming what is
+ * missing).  On success the keystore owns both sealers and frees them at
+ * close; on failure the caller still owns them.  The keystore serves
+ * storage "DISK".  sg_keystore_soft_open is this with the file sealer of
+ * master_key_path (created when missing) and no second one.
+ */
+int sg_keystore_soft_open_sealed(struct sg_sealer *sealer, struct sg_sealer *also_open,
+    int cache_keys, sg_keystore **out) SG_WUR;
 
 #endif

@@ -1,11 +1,17 @@
 /*
- * soft.c - the software ("DISK") keystore.
+ * soft.c - the software keystore: keys made by src/crypto, kept sealed.
  *
  * Private keys never rest in clear: each is exported by src/crypto, sealed
- * with AES-256-GCM under the 32-byte master key, and the sealed blob is the
- * handle the store keeps.  Blob layout: "SGK1" | nonce(12) | ciphertext |
- * tag(16); the associated data binds the key version id and algorithm, so a
- * blob moved to another row or relabelled does not open.
+ * by a sealer (sg_sealer.h) and the sealed blob is the handle the store
+ * keeps.  The associated data binds the key version id and algorithm, so a
+ * blob moved to another row or relabelled does not open.  Where the master
+ * key lives is the sealer's business: a file ("SGK1", master.key) or an AES
+ * key inside a PKCS#11 token ("SGK2").  One sealer seals new keys; a second
+ * one may be kept to open blobs sealed before a change of master key.
+ *
+ * Serves storage "DISK", and (with the PKCS#11 sealer and no cache, behind
+ * the routing keystore of hsm.c) the HSM storage of algorithms no token
+ * holds.
  *
  * Unsealing and parsing a key costs far more than an ECDSA signature, so
  * (unless disabled) unsealed keys are kept in a cache of parsed sg_privkey
@@ -17,24 +23,17 @@
  * until the version is destroyed or the keystore closed.
  */
 #define _GNU_SOURCE 1 /* pthread_rwlockattr_setkind_np */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include "sg_keystore.h"
 #include "sg_log.h"
+#include "sg_sealer.h"
 #include "sg_secret.h"
 #include "sg_util.h"
 
-#define SOFT_MAGIC "SGK1"
-#define SOFT_NONCE 12
-#define SOFT_TAG 16
 #define SOFT_SHARDS 16
-#define SOFT_MAX_PLAIN (64u * 1024u)
 
 typedef struct cache_entry {
 	struct cache_entry *next;
@@ -48,7 +47,8 @@ typedef struct cache_shard {
 } cache_shard;
 
 typedef struct soft_ks {
-	uint8_t master[32];
+	sg_sealer *sealer;       /* seals new keys, opens its own blobs */
+	sg_sealer *also_open;    /* opens blobs of a former master key; may be NULL */
 	int cache_keys;
 	cache_shard shards[SOFT_SHARDS];
 } soft_ks;
@@ -79,77 +79,66 @@ static int
 seal(const soft_ks *s, const char *version_id, sg_key_alg alg,
     const uint8_t *plain, size_t plain_len, uint8_t **out, size_t *outlen)
 {
-	int r = SG_ERR_CRYPTO, n = 0;
 	char aad[256];
 	size_t aad_len;
-	EVP_CIPHER_CTX *c = NULL;
-	size_t total = 4 + SOFT_NONCE + plain_len + SOFT_TAG;
-	uint8_t *blob = NULL;
+	int r;
 
 	if ((r = make_aad(version_id, alg, aad, sizeof(aad), &aad_len)) != SG_OK)
 		return r;
-	r = SG_ERR_CRYPTO;
-	if ((blob = malloc(total)) == NULL)
-		return SG_ERR_NOMEM;
-	memcpy(blob, SOFT_MAGIC, 4);
-	uint8_t *nonce = blob + 4, *ct = nonce + SOFT_NONCE, *tag = ct + plain_len;
-	if (RAND_bytes(nonce, SOFT_NONCE) != 1)
-		goto out;
-	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->master, nonce) != 1 ||
-	    EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)aad_len) != 1 ||
-	    EVP_EncryptUpdate(c, ct, &n, plain, (int)plain_len) != 1 ||
-	    EVP_EncryptFinal_ex(c, ct + n, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SOFT_TAG, tag) != 1)
-		goto out;
-	*out = blob;
-	*outlen = total;
-	blob = NULL;
-	r = SG_OK;
-out:
-	EVP_CIPHER_CTX_free(c);
-	free(blob);
-	return r;
+	return sg_sealer_seal(s->sealer, (const uint8_t *)aad, aad_len, plain, plain_len, out,
+	    outlen);
+}
+
+/*
+ * The sealer for a blob.  A blob in a format of ours whose sealer this
+ * server does not have (master.key gone, no token configured) is an
+ * operator's matter, not the request's: SG_ERR_UNAVAILABLE, logged.
+ */
+static int
+sealer_for(const soft_ks *s, const sg_key_ref *ref, sg_sealer **out)
+{
+	if (sg_sealer_owns(s->sealer, ref->handle, ref->handle_len)) {
+		*out = s->sealer;
+		return SG_OK;
+	}
+	if (sg_sealer_owns(s->also_open, ref->handle, ref->handle_len)) {
+		*out = s->also_open;
+		return SG_OK;
+	}
+	if (ref->handle != NULL && ref->handle_len >= 4 && memcmp(ref->handle, "SGK", 3) == 0) {
+		sg_error("keystore: key version %s is sealed by a master key this server does not "
+		    "have (%s)", ref->version_id,
+		    ref->handle[3] == '1' ? "SGK1: master.key is missing" :
+		    ref->handle[3] == '2' ? "SGK2: no PKCS#11 token is configured" :
+		    "a format this version does not know");
+		return SG_ERR_UNAVAILABLE;
+	}
+	return SG_ERR_KEY_NOT_ACTIVE;
 }
 
 /* Unseal into a freshly parsed key; the plaintext is wiped before returning. */
 static int
 unseal(const soft_ks *s, const sg_key_ref *ref, sg_privkey **out)
 {
-	int r = SG_ERR_CRYPTO, n = 0, n2 = 0;
+	int r;
 	char aad[256];
-	size_t aad_len;
-	EVP_CIPHER_CTX *c = NULL;
+	size_t aad_len, plain_len = 0;
 	uint8_t *plain = NULL;
-	size_t plain_len;
+	sg_sealer *sl;
 
-	if (ref->handle == NULL || ref->handle_len < 4 + SOFT_NONCE + SOFT_TAG ||
-	    memcmp(ref->handle, SOFT_MAGIC, 4) != 0)
-		return SG_ERR_KEY_NOT_ACTIVE;
-	plain_len = ref->handle_len - 4 - SOFT_NONCE - SOFT_TAG;
-	if (plain_len > SOFT_MAX_PLAIN)
-		return SG_ERR_INVALID_ARGUMENT;
+	if ((r = sealer_for(s, ref, &sl)) != SG_OK)
+		return r;
 	if ((r = make_aad(ref->version_id, ref->alg, aad, sizeof(aad), &aad_len)) != SG_OK)
 		return r;
-	r = SG_ERR_CRYPTO;
-	const uint8_t *nonce = ref->handle + 4, *ct = nonce + SOFT_NONCE, *tag = ct + plain_len;
-	if ((plain = malloc(plain_len + 1)) == NULL)
-		return SG_ERR_NOMEM;
-	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->master, nonce) != 1 ||
-	    EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)aad_len) != 1 ||
-	    EVP_DecryptUpdate(c, plain, &n, ct, (int)plain_len) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SOFT_TAG, (void *)tag) != 1)
-		goto out;
-	if (EVP_DecryptFinal_ex(c, plain + n, &n2) != 1) {
-		sg_error("keystore: sealed key for %s does not open (wrong master key or tampered blob)",
-		    ref->version_id);
-		goto out;
-	}
+	r = sg_sealer_open(sl, (const uint8_t *)aad, aad_len, ref->handle, ref->handle_len,
+	    &plain, &plain_len);
+	if (r == SG_ERR_CRYPTO)
+		sg_error("keystore: sealed key for %s does not open (wrong master key or tampered "
+		    "blob)", ref->version_id);
+	if (r != SG_OK)
+		return r;
 	r = sg_privkey_import(ref->alg, plain, plain_len, out);
-out:
-	EVP_CIPHER_CTX_free(c);
-	sg_free_secret(plain, plain_len + 1);
+	sg_free_secret(plain, plain_len);
 	return r;
 }
 
@@ -292,7 +281,8 @@ soft_close(sg_keystore *ks)
 		}
 		pthread_rwlock_destroy(&s->shards[i].lock);
 	}
-	sg_wipe(s->master, sizeof(s->master));
+	sg_sealer_free(s->sealer);
+	sg_sealer_free(s->also_open);
 	free(s);
 	free(ks);
 }
@@ -306,50 +296,12 @@ static const sg_keystore_ops soft_ops = {
 	.close = soft_close,
 };
 
-/* Read the master key, or create it (0600) when the file does not exist. */
-static int
-load_master(const char *path, uint8_t master[32])
-{
-	struct stat st;
-	uint8_t *p = NULL;
-	size_t n = 0;
-	int r;
-
-	if (stat(path, &st) == 0) {
-		if ((st.st_mode & 077) != 0) {
-			sg_error("keystore: master key %s is readable by others (mode %03o); "
-			    "run chmod 600 on it", path, (unsigned)(st.st_mode & 0777));
-			return SG_ERR_PERMISSION_DENIED;
-		}
-		if ((r = sg_read_file(path, 64, &p, &n)) != SG_OK)
-			return r;
-		if (n != 32) {
-			sg_free_secret(p, n);
-			sg_error("keystore: master key %s is not 32 bytes", path);
-			return SG_ERR_INVALID_ARGUMENT;
-		}
-		memcpy(master, p, 32);
-		sg_free_secret(p, n);
-		return SG_OK;
-	}
-	if (errno != ENOENT)
-		return SG_ERR_IO;
-	uint8_t fresh[32];
-	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
-		return SG_ERR_CRYPTO;
-	r = sg_write_file(path, fresh, sizeof(fresh), 0600);
-	if (r == SG_OK) {
-		memcpy(master, fresh, 32);
-		sg_info("keystore: generated a new master key at %s", path);
-	}
-	sg_wipe(fresh, sizeof(fresh));
-	return r;
-}
-
 int
-sg_keystore_soft_open(const char *master_key_path, int cache_keys, sg_keystore **out)
+sg_keystore_soft_open_sealed(sg_sealer *sealer, sg_sealer *also_open, int cache_keys,
+    sg_keystore **out)
 {
-	int r;
+	if (sealer == NULL || out == NULL || also_open == sealer)
+		return SG_ERR_INVALID_ARGUMENT;
 	sg_keystore *ks = calloc(1, sizeof(*ks));
 	soft_ks *s = calloc(1, sizeof(*s));
 	if (ks == NULL || s == NULL) {
@@ -357,12 +309,8 @@ sg_keystore_soft_open(const char *master_key_path, int cache_keys, sg_keystore *
 		free(s);
 		return SG_ERR_NOMEM;
 	}
-	if ((r = load_master(master_key_path, s->master)) != SG_OK) {
-		sg_wipe(s->master, sizeof(s->master));
-		free(s);
-		free(ks);
-		return r;
-	}
+	s->sealer = sealer;
+	s->also_open = also_open;
 	s->cache_keys = cache_keys;
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
@@ -375,4 +323,19 @@ sg_keystore_soft_open(const char *master_key_path, int cache_keys, sg_keystore *
 	ks->impl = s;
 	*out = ks;
 	return SG_OK;
+}
+
+int
+sg_keystore_soft_open(const char *master_key_path, int cache_keys, sg_keystore **out)
+{
+	sg_sealer *sl = NULL;
+	int r;
+
+	if (out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if ((r = sg_sealer_file_open(master_key_path, 1, &sl)) != SG_OK)
+		return r;
+	if ((r = sg_keystore_soft_open_sealed(sl, NULL, cache_keys, out)) != SG_OK)
+		sg_sealer_free(sl);
+	return r;
 }
