@@ -27,6 +27,11 @@
  *
  * The module itself is shared process-wide: two keystores on one module
  * share one C_Initialize, and only the last close calls C_Finalize.
+ *
+ * The same pool serves the token's AES master key (pkcs11_int.h): found by
+ * label or generated, and used for AES-GCM by the PKCS#11 sealer
+ * (p11_sealer.c), which keeps a reference to the keystore so that it may
+ * outlive the caller's handle on it.
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -43,7 +48,9 @@
 #include <p11-kit/pkcs11.h>
 #include "sg_keystore.h"
 #include "sg_log.h"
+#include "pkcs11_int.h"
 #include "sg_pkcs11.h"
+#include "sg_sealer.h"
 #include "sg_secret.h"
 #include "sg_util.h"
 
@@ -73,6 +80,8 @@
 #define MECH_EC_GEN     0x02u
 #define MECH_ED_GEN     0x04u
 #define MECH_EDDSA      0x08u
+#define MECH_AES_GEN    0x10u
+#define MECH_AES_GCM    0x20u
 
 /* ---- the module, shared by every keystore that names the same path ---- */
 
@@ -206,7 +215,16 @@ typedef struct obj_entry {
 	CK_OBJECT_HANDLE obj;
 } obj_entry;
 
+/* AES master keys by CKA_ID (any length up to SG_P11_SECRET_ID_MAX). */
+typedef struct secret_entry {
+	struct secret_entry *next;
+	uint8_t id[SG_P11_SECRET_ID_MAX];
+	size_t id_len;
+	CK_OBJECT_HANDLE obj;
+} secret_entry;
+
 typedef struct p11_ks {
+	unsigned refs;              /* sg_p11_retain; the last release frees */
 	p11_module *mod;
 	CK_FUNCTION_LIST_PTR fn;
 	char label[SG_P11_LABEL_MAX + 1];
@@ -226,9 +244,10 @@ typedef struct p11_ks {
 	CK_SLOT_ID slot;
 	unsigned mechs;
 
-	/* Private-key object handles by CKA_ID. */
+	/* Object handles by CKA_ID: private keys, and AES master keys (secrets). */
 	pthread_mutex_t cache_lock;
 	obj_entry *cache[SG_P11_CACHE_BUCKETS];
+	secret_entry *secrets;      /* a handful at most: a plain list */
 	uint64_t cache_epoch;       /* bumped by destroy: a find in flight must not insert */
 } p11_ks;
 
@@ -358,6 +377,74 @@ cache_drop(p11_ks *k, const uint8_t *id)
 			}
 		}
 	}
+	if (id == NULL) {
+		while (k->secrets != NULL) {
+			secret_entry *e = k->secrets;
+			k->secrets = e->next;
+			free(e);
+		}
+	}
+	pthread_mutex_unlock(&k->cache_lock);
+}
+
+static int
+secret_get(p11_ks *k, const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *obj, uint64_t *epoch)
+{
+	int found = 0;
+	pthread_mutex_lock(&k->cache_lock);
+	for (secret_entry *e = k->secrets; e != NULL; e = e->next) {
+		if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0) {
+			*obj = e->obj;
+			found = 1;
+			break;
+		}
+	}
+	*epoch = k->cache_epoch;
+	pthread_mutex_unlock(&k->cache_lock);
+	return found;
+}
+
+/* As cache_put, for secret keys; id_len <= SG_P11_SECRET_ID_MAX. */
+static void
+secret_put(p11_ks *k, const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE obj, uint64_t epoch)
+{
+	secret_entry *ne = calloc(1, sizeof(*ne));
+	if (ne == NULL)
+		return;
+	memcpy(ne->id, id, id_len);
+	ne->id_len = id_len;
+	ne->obj = obj;
+	pthread_mutex_lock(&k->cache_lock);
+	if (k->cache_epoch == epoch) {
+		for (secret_entry *e = k->secrets; e != NULL; e = e->next) {
+			if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0) {
+				e->obj = obj;
+				goto done;
+			}
+		}
+		ne->next = k->secrets;
+		k->secrets = ne;
+		ne = NULL;
+	}
+done:
+	pthread_mutex_unlock(&k->cache_lock);
+	free(ne);
+}
+
+/* Forget one secret key's object handle (found stale). */
+static void
+secret_drop(p11_ks *k, const uint8_t *id, size_t id_len)
+{
+	pthread_mutex_lock(&k->cache_lock);
+	k->cache_epoch++;
+	for (secret_entry **pp = &k->secrets; *pp != NULL; pp = &(*pp)->next) {
+		secret_entry *e = *pp;
+		if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0) {
+			*pp = e->next;
+			free(e);
+			break;
+		}
+	}
 	pthread_mutex_unlock(&k->cache_lock);
 }
 
@@ -444,6 +531,8 @@ probe_mechanisms(p11_ks *k, CK_SLOT_ID slot)
 		case CKM_EC_KEY_PAIR_GEN: m |= MECH_EC_GEN; break;
 		case CKM_EC_EDWARDS_KEY_PAIR_GEN: m |= MECH_ED_GEN; break;
 		case CKM_EDDSA: m |= MECH_EDDSA; break;
+		case CKM_AES_KEY_GEN: m |= MECH_AES_GEN; break;
+		case CKM_AES_GCM: m |= MECH_AES_GCM; break;
 		default: break;
 		}
 	}
@@ -1375,14 +1464,15 @@ p11_free(p11_ks *k)
 	free(k);
 }
 
-/* Every operation must have returned; sessions close and the module is released. */
+/*
+ * Drop the caller's reference.  With the last one (sealers hold their own)
+ * every operation must have returned; sessions close and the module is
+ * released.
+ */
 static void
 p11_close(sg_keystore *ks)
 {
-	if (ks == NULL)
-		return;
-	p11_free(ks->impl);
-	free(ks);
+	sg_p11_release(ks);
 }
 
 static const sg_keystore_ops p11_ops = {
@@ -1427,6 +1517,7 @@ sg_keystore_pkcs11_open(const sg_pkcs11_config *cfg, sg_keystore **out)
 	pthread_cond_init(&k->cond, NULL);
 	pthread_mutex_init(&k->cache_lock, NULL);
 	sg_strlcpy(k->label, cfg->token_label, sizeof(k->label));
+	k->refs = 1;
 	k->size = cfg->pool_size != 0 ? cfg->pool_size : SG_PKCS11_POOL_DEFAULT;
 	if ((k->pin = malloc(pin_len + 1)) == NULL ||
 	    (k->idle = calloc(k->size, sizeof(*k->idle))) == NULL) {
@@ -1454,5 +1545,378 @@ sg_keystore_pkcs11_open(const sg_pkcs11_config *cfg, sg_keystore **out)
 fail:
 	p11_free(k);
 	free(ks);
+	return r;
+}
+
+/* ---- the AES master key and AES-GCM for the sealer (pkcs11_int.h) ---- */
+
+int
+sg_p11_is_pkcs11(const sg_keystore *ks)
+{
+	return ks != NULL && ks->ops == &p11_ops;
+}
+
+void
+sg_p11_retain(sg_keystore *ks)
+{
+	p11_ks *k = ks->impl;
+	__atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
+}
+
+void
+sg_p11_release(sg_keystore *ks)
+{
+	if (ks == NULL)
+		return;
+	p11_ks *k = ks->impl;
+	if (__atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	p11_free(k);
+	free(ks);
+}
+
+const char *
+sg_p11_token_label(const sg_keystore *ks)
+{
+	const p11_ks *k = ks->impl;
+	return k->label;
+}
+
+/* Results of an AES-GCM call that mean "does not decrypt / bad input", not a missing key. */
+static int
+gcm_rv_to_err(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_ENCRYPTED_DATA_INVALID:
+	case CKR_ENCRYPTED_DATA_LEN_RANGE:
+	case CKR_DATA_LEN_RANGE:
+	case CKR_DATA_INVALID:
+	case CKR_GENERAL_ERROR:    /* SoftHSM2's answer to a tag that does not verify */
+	case CKR_FUNCTION_FAILED:
+		return SG_ERR_CRYPTO;
+	default:
+		return rv_to_err(rv);
+	}
+}
+
+/* The AES secret key whose CKA_ID is id, from the cache or the token (as find_private). */
+static int
+find_secret(p11_ks *k, CK_SESSION_HANDLE s, const uint8_t *id, size_t id_len,
+    CK_OBJECT_HANDLE *obj, CK_RV *rvp)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_ID, (void *)id, (CK_ULONG)id_len },
+	};
+	CK_OBJECT_HANDLE objs[2];
+	CK_ULONG n = 0;
+	uint64_t epoch;
+	CK_RV rv, rv2;
+	int r;
+
+	if (secret_get(k, id, id_len, obj, &epoch))
+		return SG_OK;
+	for (int pass = 0; pass < 2; pass++) {
+		if ((rv = k->fn->C_FindObjectsInit(s, tmpl, 3)) == CKR_OK) {
+			rv = k->fn->C_FindObjects(s, objs, 2, &n);
+			rv2 = k->fn->C_FindObjectsFinal(s);
+			if (rv == CKR_OK)
+				rv = rv2;
+		}
+		if (rv != CKR_OK) {
+			*rvp = rv;
+			return rv_to_err(rv);
+		}
+		if (n > 0 || pass == 1)
+			break;
+		if ((r = ensure_login(k, s, rvp)) != SG_OK)
+			return r;
+	}
+	if (n == 0)
+		return SG_ERR_KEY_NOT_ACTIVE;
+	if (n > 1) {
+		sg_error("pkcs11: token \"%s\" holds several AES keys with one CKA_ID", k->label);
+		return SG_ERR_INTERNAL;
+	}
+	secret_put(k, id, id_len, objs[0], epoch);
+	*obj = objs[0];
+	return SG_OK;
+}
+
+/* Up to cap AES secret keys labelled label. */
+static CK_RV
+find_labelled(p11_ks *k, CK_SESSION_HANDLE s, const char *label, CK_OBJECT_HANDLE *objs,
+    CK_ULONG cap, CK_ULONG *n)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_LABEL, (void *)label, (CK_ULONG)strlen(label) },
+	};
+	CK_RV rv, rv2;
+
+	*n = 0;
+	if ((rv = k->fn->C_FindObjectsInit(s, tmpl, 3)) != CKR_OK)
+		return rv;
+	rv = k->fn->C_FindObjects(s, objs, cap, n);
+	rv2 = k->fn->C_FindObjectsFinal(s);
+	return rv != CKR_OK ? rv : rv2;
+}
+
+/* A new AES-256 master key: a token object that never leaves the token. */
+static CK_RV
+generate_master(p11_ks *k, CK_SESSION_HANDLE s, const char *label)
+{
+	CK_MECHANISM mech = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ULONG len = 32;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+	uint8_t id[SG_P11_SECRET_ID_LEN];
+	CK_RV rv;
+
+	if (RAND_bytes(id, sizeof(id)) != 1)
+		return CKR_FUNCTION_FAILED;
+	CK_ATTRIBUTE tmpl[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &no, sizeof(no) },
+		{ CKA_ENCRYPT, &yes, sizeof(yes) },
+		{ CKA_DECRYPT, &yes, sizeof(yes) },
+		{ CKA_WRAP, &no, sizeof(no) },
+		{ CKA_UNWRAP, &no, sizeof(no) },
+		{ CKA_SIGN, &no, sizeof(no) },
+		{ CKA_VERIFY, &no, sizeof(no) },
+		{ CKA_DERIVE, &no, sizeof(no) },
+		{ CKA_ID, id, sizeof(id) },
+		{ CKA_LABEL, (void *)label, (CK_ULONG)strlen(label) },
+	};
+	for (int relogged = 0;; relogged = 1) {
+		rv = k->fn->C_GenerateKey(s, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &obj);
+		if (rv == CKR_USER_NOT_LOGGED_IN && !relogged && login(k, s) == SG_OK)
+			continue;
+		break;
+	}
+	if (rv == CKR_OK)
+		sg_info("pkcs11: generated the AES-256 master key \"%s\" in token \"%s\"", label,
+		    k->label);
+	else
+		sg_warn("pkcs11: C_GenerateKey of the AES master key \"%s\" in token \"%s\" failed "
+		    "(CKR 0x%lx)", label, k->label, (unsigned long)rv);
+	return rv;
+}
+
+/* Is the labelled key fit to be the master key?  SG_OK or a logged refusal. */
+static int
+check_master(p11_ks *k, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, const char *label,
+    CK_RV *rvp)
+{
+	CK_BBOOL sensitive = CK_FALSE, extractable = CK_TRUE, enc = CK_FALSE, dec = CK_FALSE;
+	CK_ULONG len = 0;
+	CK_ATTRIBUTE a[] = {
+		{ CKA_SENSITIVE, &sensitive, sizeof(sensitive) },
+		{ CKA_EXTRACTABLE, &extractable, sizeof(extractable) },
+		{ CKA_ENCRYPT, &enc, sizeof(enc) },
+		{ CKA_DECRYPT, &dec, sizeof(dec) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+	};
+	CK_RV rv = k->fn->C_GetAttributeValue(s, obj, a, sizeof(a) / sizeof(a[0]));
+
+	if (rv != CKR_OK) {
+		*rvp = rv;
+		return rv_to_err(rv);
+	}
+	if (sensitive != CK_TRUE || extractable != CK_FALSE || enc != CK_TRUE || dec != CK_TRUE ||
+	    len != 32) {
+		sg_error("pkcs11: the AES key \"%s\" in token \"%s\" is not fit to be the master key "
+		    "(needs sensitive, not extractable, encrypt and decrypt, 32 bytes; has "
+		    "sensitive=%d extractable=%d encrypt=%d decrypt=%d %lu bytes)", label, k->label,
+		    sensitive, extractable, enc, dec, (unsigned long)len);
+		return SG_ERR_PERMISSION_DENIED;
+	}
+	return SG_OK;
+}
+
+int
+sg_p11_master_key(sg_keystore *ks, const char *label, int create, uint8_t *id, size_t *id_len)
+{
+	p11_ks *k = ks->impl;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE objs[8], best = CK_INVALID_HANDLE;
+	CK_ULONG n = 0;
+	CK_RV rv = CKR_OK;
+	uint8_t *cur = NULL, best_id[SG_P11_SECRET_ID_MAX];
+	size_t cur_len = 0, best_len = 0;
+	int r, gone;
+
+	if (label == NULL || label[0] == '\0' || id == NULL || id_len == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if ((r = pool_get(k, &s)) != SG_OK)
+		return r;
+	if ((k->mechs & (MECH_AES_GEN | MECH_AES_GCM)) != (MECH_AES_GEN | MECH_AES_GCM)) {
+		sg_error("pkcs11: token \"%s\" does not offer CKM_AES_KEY_GEN and CKM_AES_GCM, "
+		    "which the HSM master key needs", k->label);
+		r = SG_ERR_UNSUPPORTED_ALGORITHM;
+		goto out;
+	}
+	/* Private objects are invisible unless logged in: "none found" must mean none. */
+	if ((r = ensure_login(k, s, &rv)) != SG_OK)
+		goto out;
+	for (int pass = 0; pass < 2; pass++) {
+		if ((rv = find_labelled(k, s, label, objs, 8, &n)) != CKR_OK) {
+			r = rv_to_err(rv);
+			goto out;
+		}
+		if (n > 0 || !create || pass == 1)
+			break;
+		/*
+		 * Another process may generate at the same moment: both keys then
+		 * exist, both agree below on the smaller CKA_ID for new seals, and
+		 * any blob sealed under the other still opens (it names its key).
+		 */
+		if ((rv = generate_master(k, s, label)) != CKR_OK) {
+			r = rv_to_err(rv);
+			goto out;
+		}
+	}
+	rv = CKR_OK;
+	if (n == 0) {
+		r = SG_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (n > 1)
+		sg_warn("pkcs11: %lu AES keys in token \"%s\" are labelled \"%s\"; new keys are "
+		    "sealed under the one with the smallest CKA_ID", (unsigned long)n, k->label, label);
+	for (CK_ULONG i = 0; i < n; i++) {
+		free(cur);
+		cur = NULL;
+		if ((rv = get_attr(k, s, objs[i], CKA_ID, &cur, &cur_len)) != CKR_OK) {
+			if (rv == CKR_ATTRIBUTE_VALUE_INVALID)  /* empty or absurdly long */
+				cur_len = 0;
+			else {
+				r = rv_to_err(rv);
+				goto out;
+			}
+		}
+		rv = CKR_OK;
+		if (cur_len == 0 || cur_len > SG_P11_SECRET_ID_MAX) {
+			sg_error("pkcs11: the AES key \"%s\" in token \"%s\" has no CKA_ID of 1 to %d "
+			    "bytes; give it one or let signetd make its own key", label, k->label,
+			    SG_P11_SECRET_ID_MAX);
+			r = SG_ERR_PERMISSION_DENIED;
+			goto out;
+		}
+		if (best == CK_INVALID_HANDLE || cur_len < best_len ||
+		    (cur_len == best_len && memcmp(cur, best_id, cur_len) < 0)) {
+			best = objs[i];
+			memcpy(best_id, cur, cur_len);
+			best_len = cur_len;
+		}
+	}
+	if ((r = check_master(k, s, best, label, &rv)) != SG_OK)
+		goto out;
+	memcpy(id, best_id, best_len);
+	*id_len = best_len;
+	r = SG_OK;
+out:
+	free(cur);
+	gone = token_gone(k, r == SG_ERR_NOT_FOUND ? SG_ERR_KEY_NOT_ACTIVE : r, rv);
+	if (gone)
+		r = SG_ERR_UNAVAILABLE;
+	pool_put(k, s, gone);
+	return r;
+}
+
+int
+sg_p11_aes_gcm(sg_keystore *ks, int encrypt, const uint8_t *key_id, size_t key_id_len,
+    const uint8_t iv[SG_P11_GCM_NONCE], const uint8_t *aad, size_t aad_len,
+    const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	p11_ks *k = ks->impl;
+	CK_GCM_PARAMS gp;
+	CK_MECHANISM mech = { CKM_AES_GCM, &gp, sizeof(gp) };
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+	CK_ULONG got;
+	CK_RV rv = CKR_OK;
+	int r, gone, relogged = 0, refound = 0;
+
+	if (key_id == NULL || key_id_len == 0 || key_id_len > SG_P11_SECRET_ID_MAX ||
+	    iv == NULL || (aad == NULL && aad_len > 0) || in == NULL || out == NULL ||
+	    out_len == NULL || in_len > SG_SEALER_MAX_PLAIN + SG_P11_GCM_TAG ||
+	    (!encrypt && in_len < SG_P11_GCM_TAG) ||
+	    out_cap < (encrypt ? in_len + SG_P11_GCM_TAG : in_len))
+		return SG_ERR_INVALID_ARGUMENT;
+	memset(&gp, 0, sizeof(gp));
+	gp.pIv = (CK_BYTE_PTR)iv;
+	gp.ulIvLen = SG_P11_GCM_NONCE;
+	gp.ulIvBits = SG_P11_GCM_NONCE * 8;
+	gp.pAAD = (CK_BYTE_PTR)aad;
+	gp.ulAADLen = (CK_ULONG)aad_len;
+	gp.ulTagBits = SG_P11_GCM_TAG * 8;
+
+	if ((r = pool_get(k, &s)) != SG_OK)
+		return r;
+	if (!(k->mechs & MECH_AES_GCM)) {
+		sg_error("pkcs11: token \"%s\" does not offer CKM_AES_GCM", k->label);
+		r = SG_ERR_UNSUPPORTED_ALGORITHM;
+		goto out;
+	}
+	for (;;) {
+		rv = CKR_OK;
+		if ((r = find_secret(k, s, key_id, key_id_len, &obj, &rv)) != SG_OK)
+			goto out;
+		rv = encrypt ? k->fn->C_EncryptInit(s, &mech, obj) :
+		    k->fn->C_DecryptInit(s, &mech, obj);
+		if (rv == CKR_USER_NOT_LOGGED_IN && !relogged) {
+			relogged = 1;
+			if ((r = login(k, s)) != SG_OK)
+				goto out;
+			continue;
+		}
+		if ((rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID) && !refound) {
+			refound = 1;
+			secret_drop(k, key_id, key_id_len);
+			continue;
+		}
+		break;
+	}
+	if (rv == CKR_OK) {
+		got = (CK_ULONG)out_cap;
+		rv = encrypt ? k->fn->C_Encrypt(s, (CK_BYTE_PTR)in, (CK_ULONG)in_len, out, &got) :
+		    k->fn->C_Decrypt(s, (CK_BYTE_PTR)in, (CK_ULONG)in_len, out, &got);
+		/* The operation stays active after BUFFER_TOO_SMALL and would block the session. */
+		if (rv == CKR_BUFFER_TOO_SMALL)
+			session_replace(k, &s);
+		if (rv == CKR_OK && got > out_cap)
+			rv = CKR_GENERAL_ERROR;
+	}
+	if (rv != CKR_OK) {
+		r = gcm_rv_to_err(rv);
+		if (!rv_token_gone(rv) && r != SG_ERR_CRYPTO)
+			sg_warn("pkcs11: AES-GCM %s on token \"%s\" failed (CKR 0x%lx)",
+			    encrypt ? "encryption" : "decryption", k->label, (unsigned long)rv);
+		goto out;
+	}
+	*out_len = got;
+	r = SG_OK;
+out:
+	gone = token_gone(k, r, rv);
+	if (gone)
+		r = SG_ERR_UNAVAILABLE;
+	else if (r == SG_ERR_KEY_NOT_ACTIVE)
+		sg_error("pkcs11: token \"%s\" has no AES key with the CKA_ID a sealed key names",
+		    k->label);
+	pool_put(k, s, gone);
 	return r;
 }

@@ -9,7 +9,10 @@
  * C_Sign over the client's digest.  A pool of logged-in sessions lets
  * concurrent requests sign in parallel; when the token goes away operations
  * fail with SG_ERR_UNAVAILABLE and the pool is rebuilt when it returns.
- * The keystore returned serves the SPEC storage value "HSM"; see docs/hsm.md.
+ * The keystore returned serves the SPEC storage value "HSM" for the
+ * algorithms a token holds; sg_keystore_hsm_open adds the others, sealed
+ * under the token's AES master key, which sg_sealer_pkcs11_open also offers
+ * to the software keystore.  See docs/hsm.md.
  */
 #ifndef SG_PKCS11_H
 #define SG_PKCS11_H
@@ -59,7 +62,79 @@ typedef struct sg_pkcs11_config {
  *             SG_ERR_KEY_NOT_ACTIVE.
  *   load      not provided (private keys never leave the token).
  *   destroy   removes the private and public objects; idempotent.
+ *   close     drops the caller's reference; sessions close and the module
+ *             is released when no sealer holds one either.
  */
 int sg_keystore_pkcs11_open(const sg_pkcs11_config *cfg, sg_keystore **out) SG_WUR;
+
+/* ---- the token's AES master key ---- */
+
+#define SG_PKCS11_KEY_LABEL_DEFAULT "signet-master-key"
+#define SG_PKCS11_KEY_LABEL_MAX 64
+
+struct sg_sealer;
+
+/*
+ * A sealer (sg_sealer.h, blob magic "SGK2") whose master key is an AES-256
+ * key inside the token of p11 (a keystore from sg_keystore_pkcs11_open),
+ * found by CKA_LABEL key_label (NULL or "" -> SG_PKCS11_KEY_LABEL_DEFAULT)
+ * and generated there when the token has none: a private token object,
+ * sensitive, never extractable, for encrypt and decrypt only.  Sealing and
+ * opening are CKM_AES_GCM in the pool's sessions, so the key's bytes never
+ * enter this process, and a token that is away gives SG_ERR_UNAVAILABLE
+ * until the pool's recovery finds it again.  Each blob names the AES key
+ * (by CKA_ID) that sealed it.
+ *
+ * prepare: resolve (and if need be generate) the key now, so that a token
+ * without CKM_AES_GCM or a labelled key unfit to be the master key
+ * (extractable, not sensitive: SG_ERR_PERMISSION_DENIED) fails here, at
+ * start; otherwise that happens at the first seal.  Opening needs no
+ * label: the blob names its key.
+ *
+ * The sealer holds a reference to p11, which stays usable until both the
+ * caller has closed it and the sealer is freed, in either order.  *out is
+ * written only on success.
+ */
+int sg_sealer_pkcs11_open(sg_keystore *p11, const char *key_label, int prepare,
+    struct sg_sealer **out) SG_WUR;
+
+/*
+ * The keystore serving storage "HSM" (hsm.c): generate routes by algorithm,
+ * sign and destroy by handle.
+ *   RSA, EC, Ed25519   to p11 (keys inside the token, handle 0x01 || CKA_ID).
+ *   ML-DSA-44/65/87,   generated in this process and sealed at once with
+ *   MLDSA65-ECDSA-P256 sealer (handle: the "SGK2" blob).  No cache: every
+ *                      signature unseals through the token, signs and
+ *                      wipes.  With sealer NULL they are refused
+ *                      (SG_ERR_UNSUPPORTED_ALGORITHM).
+ * load is not provided.  On success the keystore owns p11 and sealer (both
+ * closed or freed at close); on failure the caller still owns them.
+ */
+int sg_keystore_hsm_open(sg_keystore *p11, struct sg_sealer *sealer, sg_keystore **out) SG_WUR;
+
+/* ---- the keystores of a server ---- */
+
+typedef struct sg_custody_config {
+	const char *master_key_path;   /* the file master key, data_dir/master.key */
+	int master_key_in_hsm;         /* 0: master_key = file, 1: master_key = hsm */
+	const char *master_key_label;  /* CKA_LABEL of the token's AES key; NULL -> default */
+	int cache_keys;                /* DISK: keep unsealed keys in memory */
+} sg_custody_config;
+
+/*
+ * Open the keystores for storage DISK and HSM as signetd runs them (see
+ * docs/hsm.md, "The master key in the HSM").  p11 is the PKCS#11 keystore,
+ * or NULL for a server without HSM.
+ *   DISK, master key in a file: new keys sealed by master_key_path ("SGK1",
+ *     the file is created when missing); with p11, "SGK2" blobs still open.
+ *   DISK, master key in the HSM (needs p11): new keys sealed by the token's
+ *     AES key ("SGK2", generated now if the token has none); "SGK1" blobs
+ *     still open while master_key_path exists; that file is never created.
+ *   HSM (only with p11): sg_keystore_hsm_open with its own PKCS#11 sealer.
+ * On success *disk is set, *hsm is set when p11 was given (else NULL), and
+ * *hsm owns p11.  On failure nothing is set and the caller still owns p11.
+ */
+int sg_custody_open(const sg_custody_config *cfg, sg_keystore *p11, sg_keystore **disk,
+    sg_keystore **hsm) SG_WUR;
 
 #endif
