@@ -24,6 +24,8 @@ sg_config_defaults(sg_config *c)
 	c->retry_base_ms = 500;
 	c->idempotency_ttl_seconds = 86400;
 	c->pkcs11_sessions = 8;
+	sg_strlcpy(c->master_key, "file", sizeof(c->master_key));
+	sg_strlcpy(c->master_key_label, "signet-master-key", sizeof(c->master_key_label));
 }
 
 void
@@ -104,6 +106,14 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		return set_str(c->pkcs11_pin_file, sizeof(c->pkcs11_pin_file), v);
 	if (strcmp(key, "pkcs11_sessions") == 0)
 		return sg_parse_int64(v, 1, 256, &c->pkcs11_sessions);
+	if (strcmp(key, "master_key") == 0) {
+		if (strcmp(v, "file") != 0 && strcmp(v, "hsm") != 0)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->master_key, sizeof(c->master_key), v);
+	}
+	if (strcmp(key, "master_key_label") == 0)
+		return v[0] != '\0' ? set_str(c->master_key_label, sizeof(c->master_key_label), v) :
+		    SG_ERR_INVALID_ARGUMENT;
 	if (strcmp(key, "log_level") == 0) {
 		if (sg_log_level_from_name(v) < 0)
 			return SG_ERR_INVALID_ARGUMENT;
@@ -185,6 +195,8 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_PKCS11_MODULE", "pkcs11_module" }, { "SIGNET_PKCS11_TOKEN", "pkcs11_token" },
 		{ "SIGNET_PKCS11_PIN", "pkcs11_pin" }, { "SIGNET_PKCS11_PIN_FILE", "pkcs11_pin_file" },
 		{ "SIGNET_PKCS11_SESSIONS", "pkcs11_sessions" },
+		{ "SIGNET_MASTER_KEY", "master_key" },
+		{ "SIGNET_MASTER_KEY_LABEL", "master_key_label" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].env);

@@ -28,6 +28,12 @@
  *   pkcs11_pin      SIGNET_PKCS11_PIN      user PIN (prefer the file)
  *   pkcs11_pin_file SIGNET_PKCS11_PIN_FILE file holding the PIN (mode 0600 advised)
  *   pkcs11_sessions SIGNET_PKCS11_SESSIONS 8       session pool size
+ *   master_key      SIGNET_MASTER_KEY      file    what seals DISK keys: "file"
+ *                                                  (data_dir/master.key) or "hsm"
+ *                                                  (an AES key in the PKCS#11 token)
+ *   master_key_label SIGNET_MASTER_KEY_LABEL signet-master-key  CKA_LABEL of that
+ *                                                  AES key (also seals ML-DSA keys
+ *                                                  of storage HSM)
  * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
  * from the file, so it cannot end up in a checked-in config.
  */
@@ -61,6 +67,8 @@ typedef struct sg_config {
 	char pkcs11_pin[256];        /* secret: wiped by sg_config_wipe */
 	char pkcs11_pin_file[1024];
 	int64_t pkcs11_sessions;
+	char master_key[8];          /* "file" or "hsm" */
+	char master_key_label[65];   /* SG_PKCS11_KEY_LABEL_MAX bytes */
 } sg_config;
 
 /* Wipe the secrets a config may hold (the PKCS#11 PIN). */

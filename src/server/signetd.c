@@ -2,14 +2,14 @@
  * signetd.c - the Signet server.
  *
  * Start-up: read configuration (defaults < file < environment < flags),
- * make the data directory (0700), open the store (SQLite), the software
- * keystore (master key in the data directory, 0600), start the group
- * committer, open the time-stamp authority (its key and certificate are
- * created in the data directory on first start), create the bootstrap
- * principal on first start, start the
- * signing workers, then serve HTTP
- * until SIGTERM or SIGINT, and shut down in reverse order so that every
- * signature already answered is on disk.
+ * make the data directory (0700), open the store (SQLite), the keystores
+ * (open_keystores: the software keystore, sealed by master.key in the data
+ * directory or by an AES key in the HSM, and with a PKCS#11 module the HSM
+ * keystore), start the group committer, open the time-stamp authority (its
+ * key and certificate are created in the data directory on first start),
+ * create the bootstrap principal on first start, start the signing
+ * workers, then serve HTTP until SIGTERM or SIGINT, and shut down in
+ * reverse order so that every signature already answered is on disk.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -109,6 +109,28 @@ open_hsm(sg_config *cfg, sg_keystore **out)
 	return r;
 }
 
+/* The keystores for storage DISK and (with a PKCS#11 module) HSM: sg_custody_open. */
+static int
+open_keystores(sg_config *cfg, sg_service *svc)
+{
+	sg_keystore *p11 = NULL;
+	char path[1200];
+	int r;
+	sg_custody_config cc = { .master_key_path = path,
+		.master_key_in_hsm = strcmp(cfg->master_key, "hsm") == 0,
+		.master_key_label = cfg->master_key_label, .cache_keys = cfg->key_cache };
+
+	if (cfg->pkcs11_module[0] && (r = open_hsm(cfg, &p11)) != SG_OK)
+		return r;
+	snprintf(path, sizeof(path), "%s/master.key", cfg->data_dir);
+	if ((r = sg_custody_open(&cc, p11, &svc->soft, &svc->hsm)) != SG_OK) {
+		sg_error("cannot open the key stores (master key %s)",
+		    cc.master_key_in_hsm ? "in the HSM" : path);
+		sg_keystore_close(p11);
+	}
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -149,6 +171,11 @@ main(int argc, char **argv)
 	    (flag_data != NULL && sg_config_set(&cfg, "data_dir", flag_data) != SG_OK))
 		return 2;
 	sg_log_set_level((sg_log_level)sg_log_level_from_name(cfg.log_level));
+	if (strcmp(cfg.master_key, "hsm") == 0 && !cfg.pkcs11_module[0]) {
+		sg_error("master_key = hsm needs the HSM: set pkcs11_module, pkcs11_token and "
+		    "pkcs11_pin_file (see docs/hsm.md)");
+		return 2;
+	}
 
 	/* Block the stop signals in every thread; main waits for them with sigwait. */
 	sigset_t stop;
@@ -166,12 +193,7 @@ main(int argc, char **argv)
 		sg_error("cannot open database %s", path);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/master.key", cfg.data_dir);
-	if (sg_keystore_soft_open(path, cfg.key_cache, &svc.soft) != SG_OK) {
-		sg_error("cannot open the software key store (master key %s)", path);
-		goto out;
-	}
-	if (cfg.pkcs11_module[0] && open_hsm(&cfg, &svc.hsm) != SG_OK)
+	if (open_keystores(&cfg, &svc) != SG_OK)
 		goto out;
 	sg_config_wipe(&cfg);
 	if (sg_committer_start(svc.store, cfg.commit_batch, &svc.committer) != SG_OK) {
