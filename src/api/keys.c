@@ -100,6 +100,18 @@ generate_version(api_req *req, const sg_key *k, int version, sg_key_version *v)
 	return SG_OK;
 }
 
+/* The private part of a version the store refused must not outlive it. */
+static void
+drop_unstored_version(api_req *req, const sg_key *k, const sg_key_version *v)
+{
+	char vid[SG_ID_MAX + 16];
+	snprintf(vid, sizeof(vid), "%s/%d", k->id, v->version);
+	sg_key_ref ref = { vid, k->alg, v->handle, v->handle_len };
+	sg_keystore *ks = sg_service_keystore(req->svc, k->storage);
+	if (ks == NULL || sg_keystore_destroy(ks, &ref) != SG_OK)
+		sg_warn("key %s: could not destroy the private part of unstored version %d", k->id, v->version);
+}
+
 void
 api_keys_create(api_req *req, api_resp *resp)
 {
@@ -167,12 +179,7 @@ api_keys_create(api_req *req, api_resp *resp)
 		goto out;
 	}
 	if ((r = s->ops->key_create(s, &k, &v)) != SG_OK) {
-		/* The private part must not outlive a key that was never stored. */
-		char vid[SG_ID_MAX + 16];
-		snprintf(vid, sizeof(vid), "%s/1", k.id);
-		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
-		if (sg_keystore_destroy(sg_service_keystore(req->svc, k.storage), &ref) != SG_OK)
-			sg_warn("key %s: could not destroy the private part of an unstored key", k.id);
+		drop_unstored_version(req, &k, &v);
 		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "a key with alias '%s' already exists" :
 		    "cannot store key '%s'", alias);
 		goto out;
@@ -266,11 +273,7 @@ api_keys_rotate(api_req *req, api_resp *resp)
 		goto out;
 	}
 	if ((r = s->ops->key_add_version(s, req->tenant.id, &v)) != SG_OK) {
-		char vid[SG_ID_MAX + 16];
-		snprintf(vid, sizeof(vid), "%s/%d", k.id, v.version);
-		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
-		if (sg_keystore_destroy(sg_service_keystore(req->svc, k.storage), &ref) != SG_OK)
-			sg_warn("key %s: could not destroy the private part of an unstored version", k.id);
+		drop_unstored_version(req, &k, &v);
 		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "the key was rotated concurrently; retry" :
 		    "cannot store the new version");
 		goto out;
