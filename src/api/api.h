@@ -114,6 +114,8 @@ void api_audit(api_req *req, const char *action, const char *object, json_t *det
 void api_route(api_req *req, api_resp *resp);
 /* "METHOD /pattern" of route i, NULL past the end (metrics labels). */
 const char *api_route_name(int i);
+/* Fill the route names once, before any HTTP thread runs. */
+void api_routes_init(void);
 
 /* ---- metrics.c ---- */
 /* Count a finished request on route (-1: none matched); is_sign adds ns to the sign histogram. */

@@ -262,6 +262,7 @@ sg_api_start(sg_service *svc, const sg_api_config *cfg, sg_api **out)
 	if (api == NULL)
 		return SG_ERR_NOMEM;
 	api->svc = svc;
+	api_routes_init();
 	if (cfg->tls_cert_pem != NULL) {
 		flags |= MHD_USE_TLS;
 		/* MHD keeps pointers to these for the daemon's lifetime. */

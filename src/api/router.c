@@ -100,20 +100,21 @@ match(const char *pattern, const char *path, api_req *req)
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+static char route_names[NROUTES][80];
+
+void
+api_routes_init(void)
+{
+	for (size_t k = 0; k < NROUTES; k++)
+		snprintf(route_names[k], sizeof(route_names[k]), "%s %s", routes[k].method, routes[k].pattern);
+}
+
 const char *
 api_route_name(int i)
 {
-	static char names[NROUTES][80];
-	static int ready;
 	if (i < 0 || (size_t)i >= NROUTES)
 		return NULL;
-	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-		/* Racing first scrapes write the same bytes; harmless. */
-		for (size_t k = 0; k < NROUTES; k++)
-			snprintf(names[k], sizeof(names[k]), "%s %s", routes[k].method, routes[k].pattern);
-		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-	}
-	return names[i];
+	return route_names[i];
 }
 
 static void
