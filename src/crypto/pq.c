@@ -9,8 +9,7 @@
  * binding the hash OID; pure ML-DSA signs the digest bytes as the message.
  * The composite's private key is seed || ECPrivateKey as the LAMPS draft
  * encodes it, and its PH is the client's SHA-512 digest.  Signing is hedged
- * (fresh randomness each time), as FIPS 204 recommends.  An algorithm whose
- * library is not built in answers SG_ERR_UNSUPPORTED_ALGORITHM.
+ * (fresh randomness each time), as FIPS 204 recommends.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +20,9 @@
 #include "sg_crypto_int.h"
 #include "sg_secret.h"
 
-#ifdef SG_HAVE_MLDSA
 #include "sg_mldsa.h"
-#endif
-#ifdef SG_HAVE_COMPOSITE
 #include "sg_composite.h"
-#endif
 
-#if defined(SG_HAVE_MLDSA) || defined(SG_HAVE_COMPOSITE)
 /* Keep both private-key fields wiped and freed in one place. */
 static void
 sg_pq_clear(sg_privkey *k)
@@ -38,10 +32,8 @@ sg_pq_clear(sg_privkey *k)
 	k->pq_sk = k->pq_pk = NULL;
 	k->pq_sk_len = k->pq_pk_len = 0;
 }
-#endif
 
 /* ================================ ML-DSA ================================ */
-#ifdef SG_HAVE_MLDSA
 
 static int
 sg_mldsa_param_of(sg_key_alg a, sg_mldsa_param *p)
@@ -249,10 +241,8 @@ out:
 	return r;
 }
 
-#endif /* SG_HAVE_MLDSA */
 
 /* ============================== composite =============================== */
-#ifdef SG_HAVE_COMPOSITE
 
 static int
 sg_composite_err(int e)
@@ -413,73 +403,46 @@ sg_composite_verify_digest(const uint8_t *spki, size_t spki_len, const sg_sign_p
 	return r;
 }
 
-#endif /* SG_HAVE_COMPOSITE */
 
 /* ============================== dispatch ================================ */
 
 int
 sg_pq_generate(sg_privkey *k)
 {
-	(void)k;
-#ifdef SG_HAVE_MLDSA
 	if (sg_key_alg_is_mldsa(k->alg))
 		return sg_mldsa_generate(k);
-#endif
-#ifdef SG_HAVE_COMPOSITE
 	if (k->alg == SG_KEY_MLDSA65_ECDSA_P256)
 		return sg_composite_generate(k);
-#endif
 	return SG_ERR_UNSUPPORTED_ALGORITHM;
 }
 
 int
 sg_pq_export(const sg_privkey *k, uint8_t **out, size_t *outlen)
 {
-	(void)k;
-	(void)out;
-	(void)outlen;
-#ifdef SG_HAVE_MLDSA
 	if (sg_key_alg_is_mldsa(k->alg))
 		return sg_mldsa_export(k, out, outlen);
-#endif
-#ifdef SG_HAVE_COMPOSITE
 	if (k->alg == SG_KEY_MLDSA65_ECDSA_P256)
 		return sg_composite_export(k, out, outlen);
-#endif
 	return SG_ERR_UNSUPPORTED_ALGORITHM;
 }
 
 int
 sg_pq_import(sg_privkey *k, const uint8_t *der, size_t len)
 {
-	(void)k;
-	(void)der;
-	(void)len;
-#ifdef SG_HAVE_MLDSA
 	if (sg_key_alg_is_mldsa(k->alg))
 		return sg_mldsa_import(k, der, len);
-#endif
-#ifdef SG_HAVE_COMPOSITE
 	if (k->alg == SG_KEY_MLDSA65_ECDSA_P256)
 		return sg_composite_load(k, der, len);
-#endif
 	return SG_ERR_UNSUPPORTED_ALGORITHM;
 }
 
 int
 sg_pq_public_spki(const sg_privkey *k, uint8_t **out, size_t *outlen)
 {
-	(void)k;
-	(void)out;
-	(void)outlen;
-#ifdef SG_HAVE_MLDSA
 	if (sg_key_alg_is_mldsa(k->alg))
 		return sg_mldsa_public_spki(k, out, outlen);
-#endif
-#ifdef SG_HAVE_COMPOSITE
 	if (k->alg == SG_KEY_MLDSA65_ECDSA_P256)
 		return sg_composite_public_spki(k, out, outlen);
-#endif
 	return SG_ERR_UNSUPPORTED_ALGORITHM;
 }
 
@@ -487,20 +450,10 @@ int
 sg_pq_sign(const sg_privkey *k, const sg_sign_params *params, const uint8_t *digest,
     size_t digest_len, uint8_t **sig, size_t *siglen)
 {
-	(void)k;
-	(void)params;
-	(void)digest;
-	(void)digest_len;
-	(void)sig;
-	(void)siglen;
-#ifdef SG_HAVE_MLDSA
 	if (sg_key_alg_is_mldsa(k->alg))
 		return sg_mldsa_sign_digest(k, params, digest, digest_len, sig, siglen);
-#endif
-#ifdef SG_HAVE_COMPOSITE
 	if (k->alg == SG_KEY_MLDSA65_ECDSA_P256)
 		return sg_composite_sign_digest(k, params, digest, digest_len, sig, siglen);
-#endif
 	return SG_ERR_UNSUPPORTED_ALGORITHM;
 }
 
@@ -508,23 +461,11 @@ int
 sg_pq_verify(sg_key_alg a, const uint8_t *spki, size_t spki_len, const sg_sign_params *params,
     const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t siglen)
 {
-	(void)a;
-	(void)spki;
-	(void)spki_len;
-	(void)params;
-	(void)digest;
-	(void)digest_len;
-	(void)sig;
-	(void)siglen;
-#ifdef SG_HAVE_MLDSA
 	if (sg_key_alg_is_mldsa(a))
 		return sg_mldsa_verify_digest(a, spki, spki_len, params, digest, digest_len, sig,
 		    siglen);
-#endif
-#ifdef SG_HAVE_COMPOSITE
 	if (a == SG_KEY_MLDSA65_ECDSA_P256)
 		return sg_composite_verify_digest(spki, spki_len, params, digest, digest_len, sig,
 		    siglen);
-#endif
 	return SG_ERR_UNSUPPORTED_ALGORITHM;
 }
