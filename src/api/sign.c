@@ -354,14 +354,16 @@ api_sign(api_req *req, api_resp *resp)
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "Idempotency-Key must be 1 to 255 characters");
 		goto out;
 	}
-	/* Same JSON, however it is spaced or ordered, is the same request. */
-	char *canonical = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-	if (canonical == NULL) {
-		api_error(req, resp, SG_ERR_NOMEM, "body");
-		goto out;
+	if (f.idempotency_key != NULL) {
+		/* Same JSON, however it is spaced or ordered, is the same request. */
+		char *canonical = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+		if (canonical == NULL) {
+			api_error(req, resp, SG_ERR_NOMEM, "body");
+			goto out;
+		}
+		sg_sha256(canonical, strlen(canonical), f.body_hash);
+		free(canonical);
 	}
-	sg_sha256(canonical, strlen(canonical), f.body_hash);
-	free(canonical);
 	api_submit(req, resp, &f);
 out:
 	json_decref(body);
