@@ -14,11 +14,15 @@
 #include <jansson.h>
 #include "sg_api.h"
 #include "sg_util.h"
+#include "sg_svc.h"
 
 #define API_MAX_PARAMS 4
 
+struct api_dialect;
+
 typedef struct api_req {
 	sg_service *svc;
+	const struct api_dialect *dialect;   /* the dialect that owns the path (router.c) */
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;
@@ -47,6 +51,55 @@ typedef struct api_resp {
 } api_resp;
 
 typedef void (*api_handler)(api_req *req, api_resp *resp);
+
+/* ---- dialects (router.c, dialect_*.c) ---- */
+
+/* Route roles: a route needs one of these SG_ROLE_* bits, or one of: */
+#define API_PUBLIC 0x8000u    /* no credentials at all */
+#define API_ANY_ROLE 0x4000u  /* an authenticated principal of any role */
+
+typedef struct api_route_def {
+	const char *method;
+	const char *pattern;      /* literal segments and "*" for one path parameter */
+	api_handler handler;
+	unsigned roles;
+} api_route_def;
+
+/*
+ * An API dialect: the native /v1 API or one of the compatible dialects of
+ * SPEC §4.  It is one file exporting one const description.  The router
+ * walks the list of dialects (router.c) and gives a request to the first
+ * route that matches; a path under one of a dialect's prefixes that no route
+ * matches is that dialect's 404 or 405.  Every error raised while the
+ * dialect owns a request (authentication, roles, size, rate limits, and
+ * every api_error() of the handlers) is written by its render_error, so a
+ * client of a dialect only ever sees that dialect's error shape.
+ *
+ * Credentials are those of auth.c for every dialect: an API key as
+ * `Authorization: Bearer`, `x-api-key` (or `X-Vault-Token`), or a
+ * registered TLS client certificate.
+ */
+typedef struct api_dialect {
+	const char *name;                 /* "native", "digest", "sign-hash", ... */
+	const char *const *prefixes;      /* paths it owns ("*" = one segment); NULL-terminated */
+	const api_route_def *routes;
+	size_t nroutes;
+	/*
+	 * Write an error: status and code are the native mapping of err (e.g.
+	 * 404 and "NOT_FOUND"); message is meant for the client.  The
+	 * renderer may pick another status or code where its documents say so.
+	 */
+	void (*render_error)(api_req *req, api_resp *resp, unsigned status, const char *code, int err,
+	    const char *message);
+} api_dialect;
+
+extern const api_dialect api_dialect_native;
+
+/* The dialect that owns path (native when no other claims it). */
+const api_dialect *api_dialect_owner(const char *path);
+/* The native error shape {"error":{"code","message","request_id"}}. */
+void api_native_error(api_req *req, api_resp *resp, unsigned status, const char *code, int err,
+    const char *message);
 
 /* ---- responses ---- */
 /* Serialise j (stolen: decref'd here) as the body with the given status. */
@@ -134,33 +187,22 @@ json_t *api_request_json(const sg_request *r, const sg_signature *sig);
 json_t *api_roles_json(unsigned roles);
 void api_b64_set(json_t *obj, const char *name, const uint8_t *p, size_t n);
 
-/* ---- sign.c: one path for every submission ---- */
-typedef struct api_sign_fields {
-	const char *key;                 /* id or alias; NULL when policy is given */
-	const char *policy;              /* "project/slug" */
-	int64_t key_version;             /* 0 = current */
-	const char *digest;              /* base64 */
-	const char *hash_algorithm;
-	const char *signature_algorithm; /* NULL = the key's default */
-	const char *signature_format;
-	const char *context;             /* base64 */
-	int64_t pss_salt_length;         /* -1 = hash length */
-	json_t *metadata;                /* borrowed; NULL = none */
-	int timestamp;
-	int async;
-	const char *original_request_id; /* resubmit */
-	const char *description;
-	const char *idempotency_key;     /* NULL = none */
-	uint8_t body_hash[32];
-} api_sign_fields;
-/* Validate and then sign, queue or hold for approval (see sign.c). */
-void api_submit(api_req *req, api_resp *resp, const api_sign_fields *f);
+/* ---- the service layer, seen from the edge ---- */
+/* The caller of the service: this request's tenant, principal, address and User-Agent. */
+const sg_caller *api_caller(const api_req *req, sg_caller *c);
+/* Answer a service refusal in the error shape of the request's dialect. */
+void api_problem(api_req *req, api_resp *resp, const sg_problem *p);
+
+/* ---- sign.c ---- */
+/* Native answer for a submission: 200 with the signature, or 202 {request_id, status}. */
+void api_render_outcome(api_req *req, api_resp *resp, const sg_outcome *o);
+/* Idempotency-Key header into in (with the canonical body's hash); 400 and non-zero when bad. */
+int api_idempotency_key(api_req *req, api_resp *resp, json_t *body, sg_submit *in);
+/* Field `name` (absent, null or an object) as canonical JSON text in *out (malloc'd, NULL when absent). */
+int api_metadata_text(api_req *req, api_resp *resp, json_t *body, const char *name, char **out);
 
 /* ---- policies.c ---- */
 json_t *api_policy_json(api_req *req, const sg_policy *p, int with_key);
-/* Policy constraints on a validated request; answers 4xx and returns non-zero. */
-int api_policy_check(api_req *req, api_resp *resp, const sg_policy *p, const char *hash_name,
-    const char *scheme_name, json_t *metadata);
 
 /* ---- handlers, one group per resource file ---- */
 void api_policies_create(api_req *, api_resp *);

@@ -2,11 +2,10 @@
  * approvals.c - quorum approvals (SPEC §1): list pending requests, show one
  * with its votes, approve or reject.
  *
- * Who may vote is the request's policy's approver group: a role ({"role":
- * "approver"}) or a list of principals.  The store enforces the rest in one
- * transaction: the request must be PENDING_APPROVAL, the submitter never
- * votes on its own request, each approver counts once, N approvals queue it,
- * one rejection ends it.  Another tenant's request is NOT_FOUND.
+ * The rules (who may vote, the window, one vote each, never the submitter,
+ * N approvals queue, one rejection ends) are the service's (sg_svc_vote);
+ * this file renders the native view of a request and its votes.  Another
+ * tenant's request is NOT_FOUND.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +16,20 @@
 static json_t *
 votes_json(api_req *req, const char *request_id, int *napproved)
 {
-	sg_store *s = req->svc->store;
 	sg_approval *list = NULL;
 	size_t n = 0;
+	sg_problem problem;
+	sg_caller caller;
 	json_t *a = json_array();
 	*napproved = 0;
-	if (s->ops->approval_list(s, req->tenant.id, request_id, &list, &n) != SG_OK)
+	if (sg_svc_votes(req->svc, api_caller(req, &caller), request_id, &list, &n, napproved,
+	    &problem) != SG_OK)
 		return a;
 	for (size_t i = 0; i < n; i++) {
 		char ts[32];
 		sg_time_format(list[i].created_at, ts);
 		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "approver", list[i].approver_id,
 		    "decision", list[i].decision, "comment", list[i].comment, "created_at", ts));
-		if (strcmp(list[i].decision, "APPROVED") == 0)
-			(*napproved)++;
 	}
 	free(list);
 	return a;
@@ -91,54 +90,16 @@ api_approvals_get(api_req *req, api_resp *resp)
 	sg_request_clear(&rq);
 }
 
-/* May this principal vote on requests under policy `policy` ("project/slug")? */
-static int
-eligible(api_req *req, const char *policy)
-{
-	sg_store *s = req->svc->store;
-	sg_policy p;
-	char project[SG_NAME_MAX + 1];
-	const char *slash = strchr(policy, '/');
-	int ok = 0;
-	if (slash == NULL || (size_t)(slash - policy) >= sizeof(project))
-		return api_has_role(req, SG_ROLE_APPROVER);
-	memcpy(project, policy, (size_t)(slash - policy));
-	project[slash - policy] = 0;
-	if (s->ops->policy_get(s, req->tenant.id, project, slash + 1, &p) != SG_OK)
-		return 0;
-	json_t *ap = p.approvers ? json_loads(p.approvers, 0, NULL) : NULL;
-	json_t *role = json_object_get(ap, "role"), *list = json_object_get(ap, "principals");
-	if (json_is_string(role)) {
-		ok = api_has_role(req, sg_role_from_name(json_string_value(role)));
-	} else if (json_is_array(list)) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(list, i, v) {
-			if (json_is_string(v) && strcmp(json_string_value(v), req->principal.id) == 0)
-				ok = 1;
-		}
-	} else {
-		ok = api_has_role(req, SG_ROLE_APPROVER);
-	}
-	json_decref(ap);
-	sg_policy_clear(&p);
-	return ok;
-}
-
 static void
-decide(api_req *req, api_resp *resp, const char *decision)
+decide(api_req *req, api_resp *resp, int approve)
 {
 	static const char *const known[] = { "comment", NULL };
-	sg_store *s = req->svc->store;
 	const char *comment = NULL;
-	sg_request rq;
-	sg_approval a;
-	sg_audit_entry audit;
-	char status[SG_STATUS_MAX];
-	int r, reject = strcmp(decision, "REJECTED") == 0;
+	sg_request after;
+	sg_problem problem;
+	sg_caller caller;
 	json_t *body = NULL;
 
-	memset(&rq, 0, sizeof(rq));
 	if (req->body_len > 0) {
 		if ((body = api_body_object(req, resp)) == NULL)
 			return;
@@ -146,66 +107,25 @@ decide(api_req *req, api_resp *resp, const char *decision)
 		    api_field_str(req, resp, body, "comment", 0, 1000, &comment))
 			goto out;
 	}
-	if (reject && (comment == NULL || comment[0] == 0)) {
-		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "a rejection needs a 'comment' saying why");
+	if (sg_svc_vote(req->svc, api_caller(req, &caller), req->params[0], approve, comment, &after,
+	    &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		goto out;
 	}
-	if ((r = s->ops->request_get(s, req->tenant.id, req->params[0], &rq)) != SG_OK) {
-		api_error(req, resp, r, "no such request");
-		goto out;
-	}
-	if (rq.approval_deadline > 0 && sg_now_ms() > rq.approval_deadline &&
-	    strcmp(rq.status, "PENDING_APPROVAL") == 0) {
-		/* Close it now rather than at the next sweep, so the answer below is the final state. */
-		size_t expired = 0;
-		(void)s->ops->request_expire_approvals(s, sg_now_ms(), NULL, &expired);
-		api_error(req, resp, SG_ERR_PRECONDITION, "the approval window of this request has expired");
-		goto out;
-	}
-	if (!eligible(req, rq.policy)) {
-		api_error(req, resp, SG_ERR_PERMISSION_DENIED,
-		    "this principal is not in the approver group of policy %s", rq.policy);
-		goto out;
-	}
-	memset(&a, 0, sizeof(a));
-	sg_strlcpy(a.request_id, rq.id, sizeof(a.request_id));
-	sg_strlcpy(a.tenant_id, req->tenant.id, sizeof(a.tenant_id));
-	sg_strlcpy(a.approver_id, req->principal.id, sizeof(a.approver_id));
-	sg_strlcpy(a.decision, decision, sizeof(a.decision));
-	sg_strlcpy(a.comment, comment ? comment : "", sizeof(a.comment));
-	a.created_at = sg_now_ms();
-	api_audit_init(req, &audit, reject ? "approval.rejected" : "approval.approved", rq.id);
-	r = s->ops->approval_add(s, &a, &audit, status);
-	if (r != SG_OK) {
-		const char *why = r == SG_ERR_PERMISSION_DENIED ? "the submitter cannot approve its own request" :
-		    r == SG_ERR_CONFLICT ? "this approver has already voted on this request" :
-		    r == SG_ERR_PRECONDITION ? "the request is not waiting for approval" :
-		    "cannot record the vote";
-		api_error(req, resp, r, "%s", why);
-		goto out;
-	}
-	sg_info("request %s %s by %s; now %s", rq.id, decision, req->principal.id, status);
-	if (strcmp(status, "QUEUED") == 0)
-		sg_queue_notify(req->svc->queue);
-	sg_request_clear(&rq);
-	if (s->ops->request_get(s, req->tenant.id, req->params[0], &rq) != SG_OK) {
-		api_error(req, resp, SG_ERR_INTERNAL, "reload");
-		goto out;
-	}
-	api_json(resp, 200, approval_view(req, &rq));
+	api_json(resp, 200, approval_view(req, &after));
+	sg_request_clear(&after);
 out:
-	sg_request_clear(&rq);
 	json_decref(body);
 }
 
 void
 api_approvals_approve(api_req *req, api_resp *resp)
 {
-	decide(req, resp, "APPROVED");
+	decide(req, resp, 1);
 }
 
 void
 api_approvals_reject(api_req *req, api_resp *resp)
 {
-	decide(req, resp, "REJECTED");
+	decide(req, resp, 0);
 }

@@ -1,7 +1,7 @@
 /*
  * policies.c - signing policies (SPEC §3): POST/GET /v1/policies and
- * GET /v1/policies/{project}/{slug}, plus the checks a policy imposes on a
- * sign request (api_policy_check, used by sign.c).
+ * GET /v1/policies/{project}/{slug}.  The checks a policy imposes on a sign
+ * request are the service's (src/service).
  *
  * Lists are kept as JSON text in the store; an omitted list means "anything
  * the key supports".  allow_fast defaults to true when no approvals are
@@ -252,54 +252,4 @@ api_policies_get(api_req *req, api_resp *resp)
 	}
 	api_json(resp, 200, api_policy_json(req, &p, 1));
 	sg_policy_clear(&p);
-}
-
-/* 1 when name is in the JSON array text list (case-insensitive), or list is NULL. */
-static int
-listed(const char *list, const char *name)
-{
-	if (list == NULL)
-		return 1;
-	json_t *a = json_loads(list, 0, NULL);
-	size_t i;
-	json_t *v;
-	int found = 0;
-	json_array_foreach(a, i, v) {
-		if (json_is_string(v) && strcasecmp(json_string_value(v), name) == 0)
-			found = 1;
-	}
-	json_decref(a);
-	return found;
-}
-
-int
-api_policy_check(api_req *req, api_resp *resp, const sg_policy *p, const char *hash_name,
-    const char *scheme_name, json_t *metadata)
-{
-	if (!listed(p->allowed_hash_algorithms, hash_name)) {
-		api_error(req, resp, SG_ERR_UNSUPPORTED_HASH, "policy %s/%s does not allow %s",
-		    p->project, p->slug, hash_name);
-		return -1;
-	}
-	if (!listed(p->allowed_signature_algorithms, scheme_name)) {
-		api_error(req, resp, SG_ERR_ALGORITHM_MISMATCH, "policy %s/%s does not allow %s",
-		    p->project, p->slug, scheme_name);
-		return -1;
-	}
-	if (p->required_metadata != NULL) {
-		json_t *a = json_loads(p->required_metadata, 0, NULL);
-		size_t i;
-		json_t *v;
-		json_array_foreach(a, i, v) {
-			const char *field = json_string_value(v);
-			if (field != NULL && (metadata == NULL || json_object_get(metadata, field) == NULL)) {
-				api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
-				    "policy %s/%s requires metadata field '%s'", p->project, p->slug, field);
-				json_decref(a);
-				return -1;
-			}
-		}
-		json_decref(a);
-	}
-	return 0;
 }

@@ -4,7 +4,7 @@
  * A resubmit is a new request for the same digest, hash and metadata as a
  * SIGNED original, evaluated under another policy (say, a test-signing
  * request resubmitted under release-signing with two approvals).  It goes
- * through the same api_submit() path as POST /v1/sign.
+ * through the same service submission (sg_svc_resubmit) as POST /v1/sign.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,15 +56,12 @@ void
 api_requests_resubmit(api_req *req, api_resp *resp)
 {
 	static const char *const known[] = { "policy", "description", NULL };
-	sg_store *s = req->svc->store;
 	const char *policy = NULL, *description = NULL;
-	sg_request orig;
-	api_sign_fields f;
-	char *digest = NULL;
-	json_t *metadata = NULL;
-	int r;
+	sg_outcome out;
+	sg_problem problem;
+	sg_caller caller;
 
-	memset(&orig, 0, sizeof(orig));
+	memset(&out, 0, sizeof(out));
 	json_t *body = api_body_object(req, resp);
 	if (body == NULL)
 		return;
@@ -72,32 +69,12 @@ api_requests_resubmit(api_req *req, api_resp *resp)
 	    api_field_str(req, resp, body, "policy", 1, 2 * SG_NAME_MAX, &policy) ||
 	    api_field_str(req, resp, body, "description", 0, 500, &description))
 		goto out;
-	if ((r = s->ops->request_get(s, req->tenant.id, req->params[0], &orig)) != SG_OK) {
-		api_error(req, resp, r, "no such request");
-		goto out;
-	}
-	if (strcmp(orig.status, "SIGNED") != 0) {
-		api_error(req, resp, SG_ERR_PRECONDITION,
-		    "only a SIGNED request can be resubmitted; this one is %s", orig.status);
-		goto out;
-	}
-	if ((digest = sg_b64_encode(orig.digest, orig.digest_len)) == NULL) {
-		api_error(req, resp, SG_ERR_NOMEM, "digest");
-		goto out;
-	}
-	metadata = orig.metadata_json ? json_loads(orig.metadata_json, 0, NULL) : NULL;
-	memset(&f, 0, sizeof(f));
-	f.policy = policy;
-	f.digest = digest;
-	f.hash_algorithm = orig.hash_alg;
-	f.pss_salt_length = -1;
-	f.metadata = metadata;
-	f.original_request_id = orig.id;
-	f.description = description;
-	api_submit(req, resp, &f);
+	if (sg_svc_resubmit(req->svc, api_caller(req, &caller), req->params[0], policy, description, &out,
+	    &problem) != SG_OK)
+		api_problem(req, resp, &problem);
+	else
+		api_render_outcome(req, resp, &out);
+	sg_outcome_clear(&out);
 out:
-	free(digest);
-	json_decref(metadata);
-	sg_request_clear(&orig);
 	json_decref(body);
 }

@@ -72,14 +72,17 @@ api_text(api_resp *resp, unsigned status, const char *content_type, const char *
 }
 
 static void
-error_v(api_req *req, api_resp *resp, unsigned status, const char *code, const char *fmt, va_list ap)
+error_v(api_req *req, api_resp *resp, unsigned status, const char *code, int err, const char *fmt,
+    va_list ap)
 {
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	json_t *j = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", msg,
-	    "request_id", req->request_id);
+	if (req->dialect == NULL)
+		req->dialect = api_dialect_owner(req->path ? req->path : "/");
 	sg_strlcpy(resp->error_code, code, sizeof(resp->error_code));
-	api_json(resp, status, j);
+	req->dialect->render_error(req, resp, status, code, err, msg);
+	if (resp->error_code[0] == 0)
+		sg_strlcpy(resp->error_code, code, sizeof(resp->error_code));
 }
 
 void
@@ -97,9 +100,9 @@ api_error(api_req *req, api_resp *resp, int err, const char *fmt, ...)
 		sg_error("request %s: %s (%s)", req->request_id, detail, sg_err_str(err));
 		va_end(ap);
 		va_start(ap, fmt);
-		error_v(req, resp, status, code, "internal error; see the server log for this request id", ap);
+		error_v(req, resp, status, code, err, "internal error; see the server log for this request id", ap);
 	} else {
-		error_v(req, resp, status, code, fmt, ap);
+		error_v(req, resp, status, code, err, fmt, ap);
 	}
 	va_end(ap);
 }
@@ -109,8 +112,25 @@ api_error_code(api_req *req, api_resp *resp, unsigned status, const char *code, 
 {
 	va_list ap;
 	va_start(ap, fmt);
-	error_v(req, resp, status, code, fmt, ap);
+	error_v(req, resp, status, code, SG_ERR_INVALID_ARGUMENT, fmt, ap);
 	va_end(ap);
+}
+
+void
+api_problem(api_req *req, api_resp *resp, const sg_problem *p)
+{
+	api_error(req, resp, p->err, "%s", p->message);
+}
+
+const sg_caller *
+api_caller(const api_req *req, sg_caller *c)
+{
+	c->tenant = &req->tenant;
+	c->principal = &req->principal;
+	c->client_ip = req->client_ip;
+	c->client_type = req->user_agent;
+	c->request_id = req->request_id;
+	return c;
 }
 
 json_t *

@@ -1,74 +1,27 @@
 /*
- * router.c - the route table: method, path pattern, handler, roles.
+ * router.c - the list of dialects and the one place a request finds its
+ * handler.
  *
- * Patterns are literal segments and "*" for a path parameter.  A route with
- * roles == ROUTE_PUBLIC needs no credentials; roles == ROUTE_ANY needs an
- * authenticated principal of any role; otherwise the principal must hold at
- * least one of the role bits.  A path that matches with another method is
- * 405; no match at all is 404.
+ * A request is matched against the routes of each dialect in turn (the
+ * native /v1 API first); the first route whose method and pattern match
+ * runs, after authentication and the route's role check.  A path that
+ * matches a route with another method is 405; no match at all is 404.
+ * Errors raised here use the shape of the dialect that owns the path: the
+ * dialect of the matching route, else the one whose prefix claims the path
+ * (see api_dialect_owner).  Adding a dialect is one file (dialect_*.c) and
+ * one entry in `dialects` below.
  */
 #include <stdio.h>
 #include <string.h>
 #include "api.h"
 
-#define ROUTE_PUBLIC 0x8000u
-#define ROUTE_ANY 0x4000u
-
-typedef struct route {
-	const char *method;
-	const char *pattern;
-	api_handler handler;
-	unsigned roles;
-} route;
-
-#define R_ADMIN SG_ROLE_ADMIN
-#define R_READ (SG_ROLE_ADMIN | SG_ROLE_SIGNER | SG_ROLE_APPROVER | SG_ROLE_AUDITOR)
-
-static const route routes[] = {
-	{ "GET", "/healthz", api_health, ROUTE_PUBLIC },
-	{ "GET", "/readyz", api_ready, ROUTE_PUBLIC },
-	{ "GET", "/v1/openapi.json", api_openapi, ROUTE_PUBLIC },
-	{ "POST", "/tsa", api_tsa_query, ROUTE_PUBLIC },
-	{ "GET", "/tsa/certificate", api_tsa_certificate, ROUTE_PUBLIC },
-
-	{ "POST", "/v1/tenants", api_tenants_create, SG_ROLE_OPERATOR },
-	{ "POST", "/v1/principals", api_principals_create, SG_ROLE_ADMIN | SG_ROLE_OPERATOR },
-	{ "GET", "/v1/principals", api_principals_list, R_ADMIN },
-	{ "DELETE", "/v1/principals/*", api_principals_delete, R_ADMIN },
-	{ "POST", "/v1/principals/*/api-keys", api_principals_add_api_key, R_ADMIN },
-	{ "GET", "/v1/principals/*/api-keys", api_principals_list_api_keys, R_ADMIN },
-	{ "POST", "/v1/principals/*/client-certs", api_principals_add_client_cert, R_ADMIN },
-	{ "DELETE", "/v1/api-keys/*", api_api_keys_revoke, R_ADMIN },
-
-	{ "POST", "/v1/keys", api_keys_create, R_ADMIN },
-	{ "GET", "/v1/keys", api_keys_list, R_READ },
-	{ "GET", "/v1/keys/*", api_keys_get, R_READ },
-	{ "PATCH", "/v1/keys/*", api_keys_patch, R_ADMIN },
-	{ "POST", "/v1/keys/*/rotate", api_keys_rotate, R_ADMIN },
-	{ "DELETE", "/v1/keys/*/versions/*", api_keys_destroy_version, R_ADMIN },
-	{ "GET", "/v1/keys/*/public-key", api_keys_public_key, R_READ },
-	{ "POST", "/v1/keys/*/csr", api_keys_csr, R_ADMIN },
-	{ "POST", "/v1/keys/*/versions/*/self-signed", api_keys_self_signed, R_ADMIN },
-	{ "PUT", "/v1/keys/*/versions/*/certificate", api_keys_upload_cert, R_ADMIN },
-
-	{ "POST", "/v1/sign", api_sign, SG_ROLE_SIGNER },
-	{ "GET", "/v1/requests", api_requests_list, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN | SG_ROLE_APPROVER },
-	{ "POST", "/v1/requests/*/resubmit", api_requests_resubmit, SG_ROLE_SIGNER },
-	{ "POST", "/v1/policies", api_policies_create, R_ADMIN },
-	{ "GET", "/v1/policies", api_policies_list, R_READ },
-	{ "GET", "/v1/policies/*/*", api_policies_get, R_READ },
-	{ "GET", "/v1/approvals", api_approvals_list, SG_ROLE_APPROVER | SG_ROLE_ADMIN | SG_ROLE_AUDITOR },
-	{ "GET", "/v1/approvals/*", api_approvals_get, SG_ROLE_APPROVER | SG_ROLE_ADMIN | SG_ROLE_AUDITOR },
-	{ "POST", "/v1/approvals/*/approve", api_approvals_approve, ROUTE_ANY },
-	{ "POST", "/v1/approvals/*/reject", api_approvals_reject, ROUTE_ANY },
-	{ "GET", "/v1/audit", api_audit_list, SG_ROLE_AUDITOR | SG_ROLE_ADMIN },
-	{ "GET", "/v1/audit/verify", api_audit_verify, SG_ROLE_AUDITOR | SG_ROLE_ADMIN },
-	/* Service-wide figures (all tenants): operators only. */
-	{ "GET", "/metrics", api_metrics, SG_ROLE_OPERATOR },
-	{ "POST", "/v1/verify", api_verify, R_READ },
-	{ "GET", "/v1/signatures/*", api_signatures_get, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN },
-	{ "GET", "/v1/requests/*", api_requests_get, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN | SG_ROLE_APPROVER },
+static const api_dialect *const dialects[] = {
+	&api_dialect_native,
 };
+
+#define NDIALECTS (sizeof(dialects) / sizeof(dialects[0]))
+/* Room for every route of every dialect, for the metrics labels. */
+#define MAX_ROUTES 256
 
 /* Match path against pattern, collecting "*" segments into req->params. */
 static int
@@ -98,76 +51,137 @@ match(const char *pattern, const char *path, api_req *req)
 	return 1;
 }
 
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+/* Does path start with prefix, "*" standing for one non-empty segment? */
+static int
+has_prefix(const char *prefix, const char *path)
+{
+	const char *p = prefix, *s = path;
+	while (*p) {
+		if (*p == '*') {
+			size_t len = strcspn(s, "/");
+			if (len == 0)
+				return 0;
+			s += len;
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return 1;
+}
 
-static char route_names[NROUTES][80];
+const api_dialect *
+api_dialect_owner(const char *path)
+{
+	/* The native dialect claims "/", so the others are asked first. */
+	for (size_t d = NDIALECTS; d-- > 0;) {
+		for (const char *const *pf = dialects[d]->prefixes; pf && *pf; pf++)
+			if (dialects[d] != &api_dialect_native && has_prefix(*pf, path))
+				return dialects[d];
+	}
+	return &api_dialect_native;
+}
+
+static char route_names[MAX_ROUTES][96];
+static size_t nroute_names;
 
 void
 api_routes_init(void)
 {
-	for (size_t k = 0; k < NROUTES; k++)
-		snprintf(route_names[k], sizeof(route_names[k]), "%s %s", routes[k].method, routes[k].pattern);
+	size_t k = 0;
+	for (size_t d = 0; d < NDIALECTS; d++)
+		for (size_t i = 0; i < dialects[d]->nroutes && k < MAX_ROUTES; i++, k++)
+			snprintf(route_names[k], sizeof(route_names[k]), "%s %s", dialects[d]->routes[i].method,
+			    dialects[d]->routes[i].pattern);
+	nroute_names = k;
 }
 
 const char *
 api_route_name(int i)
 {
-	if (i < 0 || (size_t)i >= NROUTES)
+	if (i < 0 || (size_t)i >= nroute_names)
 		return NULL;
 	return route_names[i];
 }
 
 static void
-run(const route *rt, int index, api_req *req, api_resp *resp)
+run(const api_route_def *rt, int index, api_req *req, api_resp *resp)
 {
 	uint64_t t0 = sg_mono_ns();
 	rt->handler(req, resp);
 	api_metrics_observe(index, resp->status, rt->handler == api_sign, sg_mono_ns() - t0);
 }
 
+/* Copy the path parameters into params so each is NUL-terminated; 0 when one is too long. */
+static int
+terminate_params(api_req *req, char params[API_MAX_PARAMS][256])
+{
+	for (size_t k = 0; k < req->nparams; k++) {
+		size_t len = strcspn(req->params[k], "/");
+		if (len >= sizeof(params[k]))
+			return 0;
+		memcpy(params[k], req->params[k], len);
+		params[k][len] = 0;
+		req->params[k] = params[k];
+	}
+	return 1;
+}
+
 void
 api_route(api_req *req, api_resp *resp)
 {
-	int path_matched = 0;
+	const api_dialect *path_owner = NULL;
 	/* NUL-terminated copies of the path parameters, alive while the handler runs. */
 	char params[API_MAX_PARAMS][256];
+	int index = 0;
 
-	for (size_t i = 0; i < NROUTES; i++) {
-		const route *rt = &routes[i];
-		if (!match(rt->pattern, req->path, req))
-			continue;
-		path_matched = 1;
-		if (strcmp(rt->method, req->method) != 0)
-			continue;
-		for (size_t k = 0; k < req->nparams; k++) {
-			const char *end = strchr(req->params[k], '/');
-			size_t len = end ? (size_t)(end - req->params[k]) : strlen(req->params[k]);
-			if (len >= sizeof(params[k])) {
+	for (size_t d = 0; d < NDIALECTS; d++) {
+		const api_dialect *dl = dialects[d];
+		for (size_t i = 0; i < dl->nroutes; i++, index++) {
+			const api_route_def *rt = &dl->routes[i];
+			if (!match(rt->pattern, req->path, req))
+				continue;
+			if (path_owner == NULL)
+				path_owner = dl;
+			if (strcmp(rt->method, req->method) != 0)
+				continue;
+			req->dialect = dl;
+			if (!terminate_params(req, params)) {
 				api_error(req, resp, SG_ERR_NOT_FOUND, "no such resource");
 				return;
 			}
-			memcpy(params[k], req->params[k], len);
-			params[k][len] = 0;
-			req->params[k] = params[k];
-		}
-		if (rt->roles != ROUTE_PUBLIC) {
-			if (api_authenticate(req, resp) != 0) {
-				api_metrics_observe((int)i, resp->status, 0, 0);
-				return;
+			if (rt->roles != API_PUBLIC) {
+				if (api_authenticate(req, resp) != 0) {
+					api_metrics_observe(index, resp->status, 0, 0);
+					return;
+				}
+				if (rt->roles != API_ANY_ROLE && !api_has_role(req, rt->roles)) {
+					char needed[96] = "";
+					for (unsigned bit = 1; bit <= SG_ROLE_OPERATOR; bit <<= 1) {
+						if ((rt->roles & bit) == 0)
+							continue;
+						size_t n = strlen(needed);
+						snprintf(needed + n, sizeof(needed) - n, "%s%s", n ? " or " : "",
+						    sg_role_name(bit));
+					}
+					api_error(req, resp, SG_ERR_PERMISSION_DENIED,
+					    "%s %s needs the role %s, which this principal does not hold",
+					    req->method, rt->pattern, needed);
+					api_metrics_observe(index, resp->status, 0, 0);
+					return;
+				}
 			}
-			if (rt->roles != ROUTE_ANY && !api_has_role(req, rt->roles)) {
-				api_error(req, resp, SG_ERR_PERMISSION_DENIED,
-				    "this principal's roles do not allow %s %s", req->method, rt->pattern);
-				api_metrics_observe((int)i, resp->status, 0, 0);
-				return;
-			}
+			run(rt, index, req, resp);
+			return;
 		}
-		run(rt, (int)i, req, resp);
-		return;
 	}
-	if (path_matched)
+	req->dialect = path_owner ? path_owner : api_dialect_owner(req->path);
+	if (path_owner != NULL)
 		api_error_code(req, resp, 405, "METHOD_NOT_ALLOWED", "%s is not allowed here", req->method);
 	else
-		api_error(req, resp, SG_ERR_NOT_FOUND, "no such endpoint: %.200s", req->path);
+		api_error(req, resp, SG_ERR_NOT_FOUND, "no such endpoint");
 	api_metrics_observe(-1, resp->status, 0, 0);
 }

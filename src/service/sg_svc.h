@@ -1,0 +1,227 @@
+/*
+ * sg_svc.h - the service layer: what Signet does, with no HTTP and no JSON
+ * rendering in it.
+ *
+ * Every API dialect (the native /v1 API, the digest API, the sign-hash API,
+ * and the others in src/api/dialect_*.c) turns its own request into the
+ * typed inputs below, calls one of these functions, and renders the typed
+ * result or the sg_problem in its own shape.  Submission, policy checks,
+ * approval eligibility and votes, key lifecycle checks and lookups live
+ * here once, so no dialect holds a copy of a rule.
+ *
+ * Names (hash and scheme names, status words) become enums at the edge, in
+ * the dialect; the service takes enums.  Request status, key status and
+ * version state have one table of native names each (sg_request_status_name
+ * and friends below).
+ *
+ * Every function is tenant-scoped through the sg_caller: another tenant's
+ * object is SG_ERR_NOT_FOUND, exactly like a missing one.  Functions return
+ * SG_OK or a negative sg_err and, on failure, fill *problem with that error
+ * and a message fit for the client (never internal library text; the cause
+ * of an internal error is logged with the caller's request id).  Outputs
+ * are written only on success.
+ */
+#ifndef SG_SVC_H
+#define SG_SVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sg_err.h"
+#include "sg_crypto.h"
+#include "sg_store.h"
+#include "sg_signing.h"
+
+/* ---- status words: one table of native names each ---- */
+
+typedef enum sg_request_status {
+	SG_RQ_NONE = 0,
+	SG_RQ_PENDING_APPROVAL,
+	SG_RQ_QUEUED,
+	SG_RQ_PROCESSING,
+	SG_RQ_SIGNED,
+	SG_RQ_FAILED,
+	SG_RQ_REJECTED,
+	SG_RQ_DEAD_LETTER,
+} sg_request_status;
+
+typedef enum sg_key_status {
+	SG_KEY_STATUS_NONE = 0,
+	SG_KEY_ONLINE,
+	SG_KEY_OFFLINE,
+	SG_KEY_DISABLED,
+} sg_key_status;
+
+typedef enum sg_version_state {
+	SG_VERSION_NONE = 0,
+	SG_VERSION_ACTIVE,
+	SG_VERSION_DESTROYED,
+} sg_version_state;
+
+/* Native names ("PENDING_APPROVAL", "ONLINE", "ACTIVE", ...); NULL for NONE. */
+const char *sg_request_status_name(sg_request_status s);
+const char *sg_key_status_name(sg_key_status s);
+const char *sg_version_state_name(sg_version_state s);
+/* Exact native names to enums; *_NONE when unknown. */
+sg_request_status sg_request_status_from_name(const char *name);
+sg_key_status sg_key_status_from_name(const char *name);
+sg_version_state sg_version_state_from_name(const char *name);
+/* The status of a stored record. */
+sg_request_status sg_request_status_of(const sg_request *r);
+sg_key_status sg_key_status_of(const sg_key *k);
+sg_version_state sg_version_state_of(const sg_key_version *v);
+
+/* ---- who is asking ---- */
+
+typedef struct sg_caller {
+	const sg_tenant *tenant;
+	const sg_principal *principal;
+	const char *client_ip;       /* "" when unknown */
+	const char *client_type;     /* User-Agent; "" when none */
+	const char *request_id;      /* the HTTP request id, for the log */
+} sg_caller;
+
+/* A refusal: the error and a message meant for the client. */
+typedef struct sg_problem {
+	int err;
+	char message[384];
+} sg_problem;
+
+/* ---- submission ---- */
+
+/*
+ * One signing request, already parsed by a dialect.  Exactly one of key and
+ * policy is given (after the dialect resolved any default such as the
+ * principal's default policy).
+ */
+typedef struct sg_submit {
+	const char *key;                /* id or alias; NULL when policy is given */
+	const char *policy;             /* "project/slug"; NULL when key is given */
+	int key_version;                /* 0 = the current version */
+	sg_hash_alg hash;               /* of digest */
+	const uint8_t *digest;          /* decoded; its length is checked against hash */
+	size_t digest_len;
+	sg_sig_scheme scheme;           /* SG_SCHEME_NONE = the key's default */
+	sg_key_alg scheme_key_alg;      /* key algorithm the scheme's name pins (e.g.
+	                                 * "HashML-DSA-65"), SG_KEY_NONE when it pins none */
+	sg_sig_format format;           /* SG_FORMAT_DEFAULT = the scheme's default */
+	int pss_salt_len;               /* -1 = hash length */
+	const uint8_t *context;         /* ML-DSA context, NULL = empty */
+	size_t context_len;             /* 0..255 */
+	const char *metadata_json;      /* JSON object text (compact, sorted keys); NULL = none */
+	int timestamp;                  /* add an RFC 3161 token */
+	int async;                      /* queue even when it could be signed now */
+	int require_approval;           /* hold for max(1, N) approvals (SPEC §4 C5) */
+	const char *original_request_id;/* resubmit: the request it re-signs; NULL = none */
+	const char *description;        /* NULL = none */
+	const char *idempotency_key;    /* NULL = none */
+	uint8_t body_hash[32];          /* identity of the request for idempotency */
+} sg_submit;
+
+typedef enum sg_outcome_kind {
+	SG_OUTCOME_SIGNED = 1,          /* signed in this call; signature filled */
+	SG_OUTCOME_QUEUED,              /* stored QUEUED; a worker signs it */
+	SG_OUTCOME_PENDING_APPROVAL,    /* stored PENDING_APPROVAL */
+	SG_OUTCOME_REPLAY,              /* an idempotent repeat: request is the first one's
+	                                 * state; signature filled when it is SIGNED */
+} sg_outcome_kind;
+
+typedef struct sg_outcome {
+	sg_outcome_kind kind;
+	sg_request request;             /* as stored */
+	sg_signature signature;         /* valid when has_signature */
+	int has_signature;
+	sg_key key;                     /* the key that signs (or will) */
+} sg_outcome;
+
+/*
+ * Validate a submission completely (key, version, lifecycle, scheme and
+ * format against the key, policy constraints, required metadata, legacy
+ * hashes, TSA availability), then sign now, queue, or hold for approval:
+ *   fast:     no approvals, not async, the policy allows fast signing:
+ *             signed, and the record committed durably before return;
+ *   queued:   async, or a policy without fast signing;
+ *   approval: the policy needs N >= 1 approvals, or require_approval.
+ * With an idempotency key, a repeat of the same body_hash by the same
+ * principal gives SG_OUTCOME_REPLAY; another body is SG_ERR_CONFLICT.
+ * Release *out with sg_outcome_clear.
+ */
+int sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outcome *out,
+    sg_problem *problem) SG_WUR;
+
+/*
+ * Resubmit the SIGNED request original_id under policy ("project/slug"):
+ * same digest, hash, scheme and metadata, a new request.  A request that is
+ * not SIGNED is SG_ERR_PRECONDITION.
+ */
+int sg_svc_resubmit(sg_service *svc, const sg_caller *c, const char *original_id,
+    const char *policy, const char *description, sg_outcome *out, sg_problem *problem) SG_WUR;
+
+void sg_outcome_clear(sg_outcome *o);
+
+/* ---- verification ---- */
+
+typedef struct sg_verify {
+	const char *key;                /* id or alias */
+	int key_version;                /* 0 = current */
+	sg_hash_alg hash;
+	const uint8_t *digest;
+	size_t digest_len;
+	sg_sig_scheme scheme;           /* SG_SCHEME_NONE = the key's default */
+	sg_key_alg scheme_key_alg;
+	sg_sig_format format;
+	int pss_salt_len;
+	const uint8_t *context;
+	size_t context_len;
+	const uint8_t *signature;
+	size_t signature_len;
+} sg_verify;
+
+typedef struct sg_verify_result {
+	int valid;
+	sg_key key;
+	int key_version;
+	sg_sig_scheme scheme;           /* resolved */
+} sg_verify_result;
+
+/* Any version that still has its public key verifies; a bad signature is valid = 0, not an error. */
+int sg_svc_verify(sg_service *svc, const sg_caller *c, const sg_verify *in, sg_verify_result *out,
+    sg_problem *problem) SG_WUR;
+
+/* ---- lookups ---- */
+
+/*
+ * A request of the caller's tenant and, when it is SIGNED, its signature
+ * record (*has_signature = 1).  Release with sg_request_clear and
+ * sg_signature_clear.
+ */
+int sg_svc_request_get(sg_service *svc, const sg_caller *c, const char *id, sg_request *out,
+    sg_signature *sig, int *has_signature, sg_problem *problem) SG_WUR;
+int sg_svc_signature_get(sg_service *svc, const sg_caller *c, const char *id, sg_signature *out,
+    sg_problem *problem) SG_WUR;
+int sg_svc_key_get(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out,
+    sg_problem *problem) SG_WUR;
+/* "project/slug" -> policy.  Release with sg_policy_clear. */
+int sg_svc_policy_get(sg_service *svc, const sg_caller *c, const char *project_slug, sg_policy *out,
+    sg_problem *problem) SG_WUR;
+
+/* ---- approvals ---- */
+
+/* 1 when the caller is in the approver group of request rq (its policy's group, else the approver role). */
+int sg_svc_may_vote(sg_service *svc, const sg_caller *c, const sg_request *rq);
+
+/*
+ * Cast the caller's vote (APPROVED when approve, else REJECTED; a rejection
+ * needs a non-empty comment) on request id.  The native rules: the request
+ * must be PENDING_APPROVAL with its window open (SG_ERR_PRECONDITION), the
+ * caller in its approver group and not its submitter
+ * (SG_ERR_PERMISSION_DENIED), one vote each (SG_ERR_CONFLICT).  N approvals
+ * queue it, one rejection ends it.  *after gets the request as it is now.
+ */
+int sg_svc_vote(sg_service *svc, const sg_caller *c, const char *id, int approve,
+    const char *comment, sg_request *after, sg_problem *problem) SG_WUR;
+
+/* The votes on a request (malloc'd array, free()).  *approved counts APPROVED votes. */
+int sg_svc_votes(sg_service *svc, const sg_caller *c, const char *id, sg_approval **out, size_t *n,
+    int *approved, sg_problem *problem) SG_WUR;
+
+#endif
