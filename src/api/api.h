@@ -225,6 +225,7 @@ void api_openapi(api_req *, api_resp *);
 void api_tenants_create(api_req *, api_resp *);
 void api_principals_create(api_req *, api_resp *);
 void api_principals_list(api_req *, api_resp *);
+void api_principals_patch(api_req *, api_resp *);
 void api_principals_delete(api_req *, api_resp *);
 void api_principals_add_api_key(api_req *, api_resp *);
 void api_principals_list_api_keys(api_req *, api_resp *);

@@ -26,6 +26,7 @@ static const api_route_def routes[] = {
 	{ "POST", "/v1/principals", api_principals_create, SG_ROLE_ADMIN | SG_ROLE_OPERATOR },
 	{ "GET", "/v1/principals", api_principals_list, R_ADMIN },
 	{ "DELETE", "/v1/principals/*", api_principals_delete, R_ADMIN },
+	{ "PATCH", "/v1/principals/*", api_principals_patch, R_ADMIN },
 	{ "POST", "/v1/principals/*/api-keys", api_principals_add_api_key, R_ADMIN },
 	{ "GET", "/v1/principals/*/api-keys", api_principals_list_api_keys, R_ADMIN },
 	{ "POST", "/v1/principals/*/client-certs", api_principals_add_client_cert, R_ADMIN },

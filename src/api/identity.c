@@ -4,7 +4,9 @@
  * Operators create tenants and may create principals in any tenant (that is
  * how a new tenant gets its first admin); admins manage their own tenant's
  * principals.  A new API key is in the response exactly once and never
- * stored or logged in clear.
+ * stored or logged in clear.  A principal may carry a default policy (what
+ * the compatible dialects sign with when no key is named) and an e-mail
+ * address (where approval notifications go); both are checked here.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -82,9 +84,95 @@ principal_json(const sg_principal *p, const char *tenant_name)
 {
 	char ts[32];
 	sg_time_format(p->created_at, ts);
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "id", p->id, "name", p->name,
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:s}", "id", p->id, "name", p->name,
 	    "tenant", p->tenant_id, "tenant_name", tenant_name, "roles", api_roles_json(p->roles),
-	    "created_at", ts);
+	    "default_policy", p->default_policy[0] ? json_string(p->default_policy) : json_null(),
+	    "email", p->email[0] ? json_string(p->email) : json_null(), "created_at", ts);
+}
+
+/*
+ * A plausible mail address: local@domain, 3-254 printable ASCII characters,
+ * nothing that could end a header or an SMTP command (CR, LF, spaces, angle
+ * brackets, quotes, commas, semicolons, colons, backslashes, parentheses).
+ */
+static int
+valid_email(const char *s)
+{
+	size_t n = strlen(s), at = 0, ats = 0;
+	if (n < 3 || n > SG_EMAIL_MAX - 1)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("<>()[]\\,;:\"", c) != NULL)
+			return 0;
+		if (c == '@') {
+			at = i;
+			ats++;
+		}
+	}
+	return ats == 1 && at > 0 && at + 1 < n && s[at + 1] != '.' && s[n - 1] != '.';
+}
+
+/*
+ * Apply the optional fields default_policy and email of body to p (JSON null
+ * or "" clears a field).  The default policy must name an existing policy of
+ * p's tenant, so that a typo shows now rather than at the first signature.
+ * Answers 400 and returns non-zero when a field is invalid.
+ */
+static int
+read_profile(api_req *req, api_resp *resp, json_t *body, sg_principal *p)
+{
+	sg_store *s = req->svc->store;
+	const char *policy = NULL, *email = NULL;
+	if (api_field_str(req, resp, body, "default_policy", 0, SG_POLICY_REF_MAX - 1, &policy) ||
+	    api_field_str(req, resp, body, "email", 0, SG_EMAIL_MAX - 1, &email))
+		return -1;
+	if (json_object_get(body, "default_policy") != NULL) {
+		p->default_policy[0] = '\0';
+		if (policy != NULL && policy[0] != '\0') {
+			char project[SG_NAME_MAX];
+			const char *slash = strchr(policy, '/');
+			size_t plen = slash ? (size_t)(slash - policy) : 0;
+			sg_policy pol;
+			if (slash == NULL || plen >= sizeof(project)) {
+				api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+				    "field 'default_policy' must be 'project/slug'");
+				return -1;
+			}
+			memcpy(project, policy, plen);
+			project[plen] = '\0';
+			if (!api_valid_name(project) || !api_valid_name(slash + 1)) {
+				api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+				    "field 'default_policy' must be 'project/slug'");
+				return -1;
+			}
+			memset(&pol, 0, sizeof(pol));
+			int r = s->ops->policy_get(s, p->tenant_id, project, slash + 1, &pol);
+			sg_policy_clear(&pol);
+			if (r == SG_ERR_NOT_FOUND) {
+				api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+				    "field 'default_policy': no policy '%s' in this tenant", policy);
+				return -1;
+			}
+			if (r != SG_OK) {
+				api_error(req, resp, r, "cannot look up policy '%s'", policy);
+				return -1;
+			}
+			sg_strlcpy(p->default_policy, policy, sizeof(p->default_policy));
+		}
+	}
+	if (json_object_get(body, "email") != NULL) {
+		p->email[0] = '\0';
+		if (email != NULL && email[0] != '\0') {
+			if (!valid_email(email)) {
+				api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+				    "field 'email' must be a mail address (local@domain, at most 254 characters)");
+				return -1;
+			}
+			sg_strlcpy(p->email, email, sizeof(p->email));
+		}
+	}
+	return 0;
 }
 
 /* Parse a roles array; answers 400 and returns non-zero when invalid. */
@@ -99,10 +187,15 @@ parse_roles(api_req *req, api_resp *resp, json_t *arr, unsigned *out)
 		return -1;
 	}
 	json_array_foreach(arr, i, v) {
-		unsigned bit = json_is_string(v) ? sg_role_from_name(json_string_value(v)) : 0;
+		const char *name = json_is_string(v) ? json_string_value(v) : "";
+		unsigned bit = sg_role_from_name(name);
+		/* SPEC §4 D2: the key-pair dialect's role names mean signer. */
+		if (strcmp(name, "SSM_SIGNER") == 0 || strcmp(name, "SSM_BUILD_ENGINEER") == 0)
+			bit = SG_ROLE_SIGNER;
 		if (bit == 0) {
 			api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
-			    "unknown role in 'roles' (known: admin, signer, approver, auditor, operator)");
+			    "unknown role in 'roles' (known: admin, signer, approver, auditor, operator, "
+			    "SSM_SIGNER, SSM_BUILD_ENGINEER)");
 			return -1;
 		}
 		roles |= bit;
@@ -114,7 +207,7 @@ parse_roles(api_req *req, api_resp *resp, json_t *arr, unsigned *out)
 void
 api_principals_create(api_req *req, api_resp *resp)
 {
-	static const char *const known[] = { "name", "roles", "tenant", NULL };
+	static const char *const known[] = { "name", "roles", "tenant", "default_policy", "email", NULL };
 	sg_store *s = req->svc->store;
 	const char *name = NULL, *tenant = NULL;
 	char *key_text = NULL;
@@ -168,6 +261,8 @@ api_principals_create(api_req *req, api_resp *resp)
 	sg_strlcpy(p.name, name, sizeof(p.name));
 	p.roles = roles;
 	p.created_at = sg_now_ms();
+	if (read_profile(req, resp, body, &p))
+		goto out;
 	if ((r = s->ops->principal_create(s, &p)) != SG_OK) {
 		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "a principal named '%s' already exists" :
 		    "cannot create principal '%s'", name);
@@ -192,6 +287,53 @@ api_principals_create(api_req *req, api_resp *resp)
 	api_json(resp, 201, j);
 out:
 	sg_free_secret_str(key_text);
+	json_decref(body);
+}
+
+void
+api_principals_patch(api_req *req, api_resp *resp)
+{
+	static const char *const known[] = { "roles", "default_policy", "email", NULL };
+	sg_store *s = req->svc->store;
+	sg_principal p;
+	unsigned roles = 0;
+	int r;
+	json_t *body = api_body_object(req, resp);
+	if (body == NULL)
+		return;
+	if (api_fields_known(req, resp, body, known))
+		goto out;
+	if (json_object_size(body) == 0) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+		    "nothing to change: give 'roles', 'default_policy' or 'email'");
+		goto out;
+	}
+	if ((r = s->ops->principal_get(s, req->tenant.id, req->params[0], &p)) != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_NOT_FOUND ? "no such principal" : "cannot read principal");
+		goto out;
+	}
+	if (json_object_get(body, "roles") != NULL) {
+		if (parse_roles(req, resp, json_object_get(body, "roles"), &roles))
+			goto out;
+		/* Only an operator hands out or takes away the operator role. */
+		if (((roles ^ p.roles) & SG_ROLE_OPERATOR) && !api_has_role(req, SG_ROLE_OPERATOR)) {
+			api_error(req, resp, SG_ERR_PERMISSION_DENIED,
+			    "granting or removing the operator role needs the operator role");
+			goto out;
+		}
+		p.roles = roles;
+	}
+	if (read_profile(req, resp, body, &p))
+		goto out;
+	if ((r = s->ops->principal_update(s, &p)) != SG_OK) {
+		api_error(req, resp, r, r == SG_ERR_NOT_FOUND ? "no such principal" : "cannot update principal");
+		goto out;
+	}
+	sg_info("principal %s updated by %s", p.id, req->principal.id);
+	api_audit(req, "principal.updated", p.id, json_pack("{s:o,s:s,s:b}", "roles", api_roles_json(p.roles),
+	    "default_policy", p.default_policy, "email", p.email[0] != '\0'));
+	api_json(resp, 200, principal_json(&p, req->tenant.name));
+out:
 	json_decref(body);
 }
 

@@ -34,6 +34,8 @@
 #define SG_ID_MAX 40        /* UUIDs are 36 characters */
 #define SG_NAME_MAX 129     /* tenant, principal names, key aliases: 128 characters + NUL */
 #define SG_STATUS_MAX 24
+#define SG_POLICY_REF_MAX (2 * SG_NAME_MAX)  /* "project/slug" + NUL */
+#define SG_EMAIL_MAX 255    /* an address of at most 254 characters + NUL */
 
 /* Roles (a principal may hold several). */
 enum {
@@ -56,6 +58,8 @@ typedef struct sg_principal {
 	char name[SG_NAME_MAX];
 	unsigned roles;           /* SG_ROLE_* bits */
 	int64_t created_at;
+	char default_policy[SG_POLICY_REF_MAX]; /* "project/slug" or "" (SPEC §4 C4) */
+	char email[SG_EMAIL_MAX];               /* notification address or "" */
 } sg_principal;
 
 /* An API key is "sg_<prefix>_<secret>"; only SHA-256 of the whole key is kept. */
@@ -227,6 +231,12 @@ typedef struct sg_store_ops {
 	int (*principal_create)(sg_store *s, const sg_principal *p);
 	int (*principal_get)(sg_store *s, const char *tenant_id, const char *id, sg_principal *out);
 	int (*principal_list)(sg_store *s, const char *tenant_id, sg_principal **out, size_t *n);
+	/*
+	 * Replaces roles, default_policy and email of the principal p->id in
+	 * p->tenant_id (name and created_at stay); SG_ERR_NOT_FOUND if there is
+	 * no such principal in that tenant.
+	 */
+	int (*principal_update)(sg_store *s, const sg_principal *p);
 	/* Deletes the principal and revokes its API keys and client certificates. */
 	int (*principal_delete)(sg_store *s, const char *tenant_id, const char *id);
 	/* Fails with SG_ERR_NOT_FOUND unless k->principal_id is a principal of k->tenant_id. */

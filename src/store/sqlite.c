@@ -33,7 +33,7 @@
 /* ---- schema ---- */
 
 #define SQ_TENANT_COLS "id, name, created_at"
-#define SQ_PRINCIPAL_COLS "id, tenant_id, name, roles, created_at"
+#define SQ_PRINCIPAL_COLS "id, tenant_id, name, roles, created_at, default_policy, email"
 #define SQ_API_KEY_COLS "id, principal_id, tenant_id, prefix, hash, created_at, revoked_at"
 #define SQ_CERT_COLS "id, principal_id, tenant_id, fingerprint, subject, created_at"
 #define SQ_KEY_COLS "id, tenant_id, alias, alg, storage, type, status, current_version, " \
@@ -217,6 +217,9 @@ static const char *const sq_migrations[] = {
 	" tenant_id TEXT PRIMARY KEY,"
 	" seq INTEGER NOT NULL,"
 	" hash BLOB NOT NULL CHECK (length(hash) = 32));",
+	/* 3: principals gain a default policy (SPEC §4 C4) and an e-mail address. */
+	"ALTER TABLE principals ADD COLUMN default_policy TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE principals ADD COLUMN email TEXT NOT NULL DEFAULT '';",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -237,6 +240,7 @@ enum sq_stmt_id {
 	SQ_PRINCIPAL_REVOKE_KEYS,
 	SQ_PRINCIPAL_DELETE_CERTS,
 	SQ_PRINCIPAL_DELETE,
+	SQ_PRINCIPAL_UPDATE,
 	SQ_API_KEY_INSERT,
 	SQ_API_KEY_FIND,
 	SQ_API_KEY_LIST,
@@ -300,7 +304,7 @@ static const struct {
 	[SQ_TENANT_GET_BY_NAME] = { "tenant_get_by_name",
 	    "SELECT " SQ_TENANT_COLS " FROM tenants WHERE name = ?" },
 	[SQ_PRINCIPAL_INSERT] = { "principal_insert",
-	    "INSERT INTO principals (" SQ_PRINCIPAL_COLS ") VALUES (?, ?, ?, ?, ?)" },
+	    "INSERT INTO principals (" SQ_PRINCIPAL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)" },
 	[SQ_PRINCIPAL_GET] = { "principal_get",
 	    "SELECT " SQ_PRINCIPAL_COLS " FROM principals WHERE tenant_id = ? AND id = ?" },
 	[SQ_PRINCIPAL_LIST] = { "principal_list",
@@ -313,6 +317,8 @@ static const struct {
 	    "DELETE FROM client_certs WHERE tenant_id = ? AND principal_id = ?" },
 	[SQ_PRINCIPAL_DELETE] = { "principal_delete",
 	    "DELETE FROM principals WHERE tenant_id = ? AND id = ?" },
+	[SQ_PRINCIPAL_UPDATE] = { "principal_update",
+	    "UPDATE principals SET roles = ?, default_policy = ?, email = ? WHERE tenant_id = ? AND id = ?" },
 	/* Inserted only when the principal exists in that tenant. */
 	[SQ_API_KEY_INSERT] = { "api_key_insert",
 	    "INSERT INTO api_keys (" SQ_API_KEY_COLS ")"
@@ -881,6 +887,8 @@ sq_row_principal(sqlite3_stmt *st, void *out)
 	SQ_COL_FIELD(&w, p.name);
 	p.roles = (unsigned)sq_col_int64(&w);
 	p.created_at = sq_col_int64(&w);
+	SQ_COL_FIELD(&w, p.default_policy);
+	SQ_COL_FIELD(&w, p.email);
 	if (w.r == SG_OK)
 		*(sg_principal *)out = p;
 	return w.r;
@@ -1293,8 +1301,22 @@ sq_principal_create(sg_store *s, const sg_principal *p)
 	if (p == NULL || p->id[0] == '\0' || p->tenant_id[0] == '\0' || p->name[0] == '\0')
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { SQ_FIELD(p->id), SQ_FIELD(p->tenant_id), SQ_FIELD(p->name),
-	    sq_int(p->roles), sq_int(p->created_at) };
+	    sq_int(p->roles), sq_int(p->created_at), SQ_FIELD(p->default_policy), SQ_FIELD(p->email) };
 	return sq_write1(s->impl, SQ_PRINCIPAL_INSERT, a, SQ_NARGS(a), NULL);
+}
+
+static int
+sq_principal_update(sg_store *s, const sg_principal *p)
+{
+	int changes = 0;
+	if (p == NULL || p->id[0] == '\0' || p->tenant_id[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_int(p->roles), SQ_FIELD(p->default_policy), SQ_FIELD(p->email),
+	    SQ_FIELD(p->tenant_id), SQ_FIELD(p->id) };
+	int r = sq_write1(s->impl, SQ_PRINCIPAL_UPDATE, a, SQ_NARGS(a), &changes);
+	if (r == SG_OK && changes != 1)
+		r = SG_ERR_NOT_FOUND;
+	return r;
 }
 
 static int
@@ -2504,6 +2526,7 @@ static const sg_store_ops sq_ops = {
 	.principal_create = sq_principal_create,
 	.principal_get = sq_principal_get,
 	.principal_list = sq_principal_list,
+	.principal_update = sq_principal_update,
 	.principal_delete = sq_principal_delete,
 	.api_key_create = sq_api_key_create,
 	.api_key_find = sq_api_key_find,

@@ -192,6 +192,26 @@ test_principals(sg_store *s)
 	n = 7;
 	CHECK_RC(s->ops->principal_list(s, empty.id, &list, &n), SG_OK);
 	CHECK(n == 0 && list == NULL);
+
+	/* Update: roles, default policy and e-mail change; name and creation stay. */
+	CHECK(got.default_policy[0] == '\0' && got.email[0] == '\0');
+	p = bob;
+	p.roles = SG_ROLE_APPROVER | SG_ROLE_SIGNER;
+	sg_strlcpy(p.name, "renamed", sizeof(p.name));
+	sg_strlcpy(p.default_policy, "app/release", sizeof(p.default_policy));
+	sg_strlcpy(p.email, "bob@example.org", sizeof(p.email));
+	CHECK_RC(s->ops->principal_update(s, &p), SG_OK);
+	CHECK_RC(s->ops->principal_get(s, tenant_a.id, bob.id, &got), SG_OK);
+	CHECK(got.roles == (SG_ROLE_APPROVER | SG_ROLE_SIGNER));
+	CHECK(strcmp(got.name, "bob") == 0 && got.created_at == 2000);
+	CHECK(strcmp(got.default_policy, "app/release") == 0);
+	CHECK(strcmp(got.email, "bob@example.org") == 0);
+	sg_strlcpy(p.tenant_id, tenant_b.id, sizeof(p.tenant_id));
+	CHECK_RC(s->ops->principal_update(s, &p), SG_ERR_NOT_FOUND);
+	p = bob;
+	CHECK_RC(s->ops->principal_update(s, &p), SG_OK);  /* back as it was */
+	CHECK_RC(s->ops->principal_get(s, tenant_a.id, bob.id, &got), SG_OK);
+	CHECK(got.roles == SG_ROLE_APPROVER && got.email[0] == '\0');
 }
 
 static void
@@ -1442,7 +1462,7 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 2);
+	CHECK(version == 3);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	s = NULL;
