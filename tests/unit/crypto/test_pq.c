@@ -5,11 +5,12 @@
  * that custody stores the seed and import expands it to the same key (NIST
  * keyGen vectors: seed -> public key), that HashML-DSA binds the client's
  * hash (NIST sigVer pre-hash vectors, valid and invalid, through
- * sg_verify_digest), that contexts and schemes are kept apart, and, where
- * pyca/cryptography with ML-DSA is installed, that an independent
- * implementation accepts our pure ML-DSA signatures and our SPKI PEM.  The
- * composite is checked against the LAMPS draft's vector and, half by half,
- * against the openssl command line and pyca/cryptography.
+ * sg_verify_digest), that contexts and schemes are kept apart, and that an
+ * independent implementation (tests/tools/mldsa-verify.mjs on
+ * @noble/post-quantum, installed by the build) accepts our pure ML-DSA and
+ * HashML-DSA signatures, our SPKI PEM and our seeds, and refuses altered
+ * ones.  The composite is checked against the LAMPS draft's vector and, half
+ * by half, against the openssl command line and mldsa-verify.mjs.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -70,15 +71,54 @@ digest_of(sg_hash_alg h, const void *msg, size_t len, uint8_t out[SG_MAX_DIGEST]
 	return n;
 }
 
-#ifdef SG_PYTHON
-/* pyca/cryptography on the files of test_set (see mldsa_xverify.py); 0 when all agree. */
+/*
+ * The independent check, with mldsa-verify.mjs (see its header), of the files
+ * the caller wrote in tmpdir: PUB (the public key), seed.bin, digest.bin (what
+ * was signed: the message of pure ML-DSA, PH(M) otherwise), ctx.bin,
+ * ctx_bad.bin (another context), sig.bin and sig_flip.bin (one bit flipped).
+ * MODE is "pure", "hash" (with HASH, e.g. "SHA-512") or "composite".  0 when
+ * all agree; otherwise the number of the first check that did not:
+ *   1. sig.bin verifies with ctx.bin, and seed.bin derives PUB,
+ *   2. sig_flip.bin does not verify,
+ *   3. sig.bin does not verify with ctx_bad.bin,
+ * plus 10 times the verifier's exit status (2: it could not read its input).
+ */
 static int
-python_check(const char *set)
+independent_check(const char *mode, const char *hash, const char *pub)
 {
-	const char *args[] = { SG_MLDSA_XVERIFY, set, NULL };
-	return test_run(SG_PYTHON, args);
+	const char *good[] = { SG_MLDSA_VERIFY, "--mode", mode, "--context-file", "ctx.bin",
+	    "--seed", "seed.bin", pub, "digest.bin", "sig.bin", NULL, NULL, NULL };
+	const char *flip[] = { SG_MLDSA_VERIFY, "--mode", mode, "--context-file", "ctx.bin",
+	    pub, "digest.bin", "sig_flip.bin", NULL, NULL, NULL };
+	const char *bad_ctx[] = { SG_MLDSA_VERIFY, "--mode", mode, "--context-file",
+	    "ctx_bad.bin", pub, "digest.bin", "sig.bin", NULL, NULL, NULL };
+	int rc;
+
+	if (hash != NULL) {
+		good[10] = flip[8] = bad_ctx[8] = "--hash";
+		good[11] = flip[9] = bad_ctx[9] = hash;
+	}
+	if ((rc = test_run(SG_NODE, good)) != 0)
+		return 1 + 10 * rc;
+	if ((rc = test_run(SG_NODE, flip)) != 1)
+		return 2 + 10 * rc;
+	if ((rc = test_run(SG_NODE, bad_ctx)) != 1)
+		return 3 + 10 * rc;
+	return 0;
 }
-#endif
+
+/* Writes ctx.bin (CTX) and ctx_bad.bin (CTX with one byte more); 1 on success. */
+static int
+write_contexts(const uint8_t *ctx, size_t ctx_len)
+{
+	uint8_t bad[256] = { 0 };
+
+	if (ctx_len > 254)
+		return 0;
+	if (ctx_len > 0)
+		memcpy(bad, ctx, ctx_len);
+	return test_write("ctx.bin", ctx, ctx_len) && test_write("ctx_bad.bin", bad, ctx_len + 1);
+}
 
 static void
 test_set(size_t si)
@@ -165,6 +205,18 @@ test_set(size_t si)
 		q = pq_params(SG_HASH_SHA512, SG_SCHEME_HASH_MLDSA, ctx, sizeof(ctx) - 1);
 		CHECK_RC(sg_verify_digest(alg, spki, spki_len, &q, digest, dlen, sig, siglen),
 		    SG_ERR_BAD_SIGNATURE);
+		/* HashML-DSA: M' = 0x01 || len(ctx) || ctx || OID(SHA-512) || digest. */
+		CHECK(pem != NULL && test_write("pub.pem", pem, strlen(pem)));
+		CHECK(test_write("seed.bin", seed, seed_len));
+		CHECK(test_write("digest.bin", digest, dlen));
+		CHECK(write_contexts(ctx, sizeof(ctx)));
+		CHECK(test_write("sig.bin", sig, siglen));
+		sig[siglen / 2] ^= 0x40;
+		CHECK(test_write("sig_flip.bin", sig, siglen));
+		sig[siglen / 2] ^= 0x40;
+		int rc = independent_check("hash", "SHA-512", "pub.pem");
+		CHECK_CTX(rc == 0, "ML-DSA-%s: HashML-DSA check %d of mldsa-verify.mjs failed", set,
+		    rc);
 		free(sig);
 	}
 
@@ -179,19 +231,17 @@ test_set(size_t si)
 		sg_sign_params q = pq_params(SG_HASH_SHA256, SG_SCHEME_HASH_MLDSA, ctx, 13);
 		CHECK_RC(sg_verify_digest(alg, spki, spki_len, &q, digest, dlen, sig, siglen),
 		    SG_ERR_BAD_SIGNATURE);
-#ifdef SG_PYTHON
 		CHECK(pem != NULL && test_write("pub.pem", pem, strlen(pem)));
 		CHECK(test_write("seed.bin", seed, seed_len));
 		CHECK(test_write("digest.bin", digest, dlen));
-		CHECK(test_write("ctx.bin", ctx, 13));
+		CHECK(write_contexts(ctx, 13));
 		CHECK(test_write("sig.bin", sig, siglen));
 		sig[siglen / 2] ^= 0x40;
 		CHECK(test_write("sig_flip.bin", sig, siglen));
 		sig[siglen / 2] ^= 0x40;
-		int rc = python_check(set);
-		CHECK_CTX(rc == 0, "ML-DSA-%s: pyca/cryptography check %d failed (see "
-		    "mldsa_xverify.py)", set, rc);
-#endif
+		int rc = independent_check("pure", NULL, "pub.pem");
+		CHECK_CTX(rc == 0, "ML-DSA-%s: pure ML-DSA check %d of mldsa-verify.mjs failed", set,
+		    rc);
 		free(sig);
 	}
 
@@ -396,9 +446,10 @@ composite_mprime(const uint8_t ph[64], const uint8_t *ctx, size_t ctx_len, uint8
 
 /*
  * Check both halves of a composite signature with other implementations:
- * the ECDSA half with the openssl command line (P-256, SHA-256 over M'), the
- * ML-DSA half with pyca/cryptography where present (pure ML-DSA-65 over M'
- * with the label as context; the seed is the first 32 bytes of the key).
+ * the ECDSA half with the openssl command line (P-256, SHA-256 over M'), then
+ * the whole with mldsa-verify.mjs, which builds M' itself and checks the
+ * ML-DSA half with @noble/post-quantum (pure ML-DSA-65 over M' with the label
+ * as context; the seed is the first 32 bytes of the key) and the ECDSA half.
  */
 static void
 composite_cross_check(const uint8_t *pk, const uint8_t *sk, const uint8_t ph[64],
@@ -423,26 +474,16 @@ composite_cross_check(const uint8_t *pk, const uint8_t *sk, const uint8_t ph[64]
 	CHECK(test_write("ecdsa.bin", sig + 3309, siglen - 3309));
 	CHECK_CTX(test_run(SG_OPENSSL_CLI, args) == 1, "openssl accepts a flipped ECDSA half");
 	sig[siglen - 3] ^= 0x01;
-#ifdef SG_PYTHON
-	uint8_t mldsa_spki[22 + 1952];
-	char *pem = NULL;
-	memcpy(mldsa_spki, spki65_prefix, 22);
-	memcpy(mldsa_spki + 22, pk, 1952);
-	CHECK_RC(sg_spki_to_pem(mldsa_spki, sizeof(mldsa_spki), &pem), SG_OK);
-	CHECK(pem != NULL && test_write("pub.pem", pem, strlen(pem)));
-	free(pem);
+	CHECK(test_write("pub.bin", pk, 1952 + 65));
 	CHECK(test_write("seed.bin", sk, 32));
-	CHECK(test_write("digest.bin", mprime, mlen));
-	CHECK(test_write("ctx.bin", COMPOSITE_LABEL, 33));
-	CHECK(test_write("sig.bin", sig, 3309));
+	CHECK(test_write("digest.bin", ph, 64));
+	CHECK(write_contexts(ctx, ctx_len));
+	CHECK(test_write("sig.bin", sig, siglen));
 	sig[1000] ^= 0x02;
-	CHECK(test_write("sig_flip.bin", sig, 3309));
+	CHECK(test_write("sig_flip.bin", sig, siglen));
 	sig[1000] ^= 0x02;
-	int rc = python_check("65");
-	CHECK_CTX(rc == 0, "composite: pyca/cryptography check %d of the ML-DSA half failed", rc);
-#else
-	(void)sk;
-#endif
+	int rc = independent_check("composite", NULL, "pub.bin");
+	CHECK_CTX(rc == 0, "composite: check %d of mldsa-verify.mjs failed", rc);
 }
 
 static void
@@ -659,9 +700,6 @@ out:
 void
 test_pq(const char *vectors_dir)
 {
-#ifndef SG_PYTHON
-	fprintf(stderr, "note: no pyca/cryptography with ML-DSA; independent ML-DSA check skipped\n");
-#endif
 	for (size_t i = 0; i < NSETS; i++)
 		test_set(i);
 	test_pq_threads();

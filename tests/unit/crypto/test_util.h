@@ -1,6 +1,6 @@
 /*
  * test_util.h - the little the crypto tests share: counting checks, a
- * scratch directory, and running an independent tool (openssl, python) on
+ * scratch directory, and running an independent tool (openssl, node) on
  * files written there.
  */
 #ifndef SG_TEST_UTIL_H
