@@ -188,7 +188,7 @@ load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, 
 		    sg_key_alg_name(k->alg));
 		return -1;
 	}
-	if (strcmp(k->status, "DISABLED") == 0 || strcmp(v->state, "ACTIVE") != 0) {
+	if (sg_key_status_of(k) == SG_KEY_DISABLED || sg_version_state_of(v) != SG_VERSION_ACTIVE) {
 		api_error(req, resp, SG_ERR_KEY_NOT_ACTIVE, "key '%s' version %d cannot sign (%s, %s)",
 		    k->alias, v->version, k->status, v->state);
 		return -1;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sg_signing.h"
+#include "sg_status.h"
 #include "sg_tsa.h"
 #include "sg_util.h"
 
@@ -60,7 +61,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 		}
 		key = &k;
 	}
-	if (strcmp(key->status, "ONLINE") != 0) {
+	if (sg_key_status_of(key) != SG_KEY_ONLINE) {
 		*errmsg = "the key is not ONLINE";
 		return SG_ERR_KEY_NOT_ACTIVE;
 	}
@@ -79,7 +80,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 		r = SG_ERR_PRECONDITION;
 		goto out;
 	}
-	if (strcmp(version->state, "ACTIVE") != 0 || version->handle == NULL) {
+	if (sg_version_state_of(version) != SG_VERSION_ACTIVE || version->handle == NULL) {
 		*errmsg = "the key version is destroyed";
 		r = SG_ERR_KEY_NOT_ACTIVE;
 		goto out;
