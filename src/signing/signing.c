@@ -50,7 +50,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 	sg_key_version v;
 	sg_sign_params params;
 	int r, own_version = 0;
-	char vid[SG_ID_MAX + 16];
+	char vid[SG_KEY_VERSION_ID_MAX];
 
 	memset(&v, 0, sizeof(v));
 	*errmsg = "signing failed";
@@ -98,7 +98,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 	memset(sig, 0, sizeof(*sig));
 	if ((r = sg_uuid(sig->id)) != SG_OK)
 		goto out;
-	snprintf(vid, sizeof(vid), "%s/%d", key->id, version->version);
+	sg_key_version_id(key->id, version->version, vid);
 	sg_key_ref ref = { vid, key->alg, version->handle, version->handle_len };
 	if ((r = sg_keystore_sign(ks, &ref, &params, rq->digest, rq->digest_len, &sig->signature,
 	    &sig->signature_len)) != SG_OK) {
