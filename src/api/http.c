@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -182,6 +183,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -329,11 +332,19 @@ sg_api_stop(sg_api *api)
 const char *
 api_header(api_req *req, const char *name)
 {
+	if (req->conn == NULL) {
+		for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i += 2)
+			if (strcasecmp(req->headers[i], name) == 0)
+				return req->headers[i + 1];
+		return NULL;
+	}
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *
 api_query(api_req *req, const char *name)
 {
+	if (req->conn == NULL)
+		return NULL;
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
