@@ -39,6 +39,11 @@ typedef struct api_req {
 	const uint8_t *peer_cert_der;        /* TLS client certificate, if any */
 	size_t peer_cert_len;
 	int peer_cert_verified;
+	/*
+	 * In-process requests (conn NULL: the fuzz harnesses) carry their
+	 * headers here as NULL-terminated name, value pairs; NULL = none.
+	 */
+	const char *const *headers;
 } api_req;
 
 typedef struct api_resp {
@@ -48,6 +53,7 @@ typedef struct api_resp {
 	const char *content_type;
 	char location[512];       /* optional Location header */
 	char error_code[40];      /* for the access log */
+	unsigned retry_after;     /* seconds; non-zero adds Retry-After (429) */
 } api_resp;
 
 typedef void (*api_handler)(api_req *req, api_resp *resp);

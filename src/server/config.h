@@ -34,6 +34,17 @@
  *   master_key_label SIGNET_MASTER_KEY_LABEL signet-master-key  CKA_LABEL of that
  *                                                  AES key (also seals ML-DSA keys
  *                                                  of storage HSM)
+ *   log_format      SIGNET_LOG_FORMAT      text    "text" lines or "json" lines
+ *   rate_limit_principal        SIGNET_RATE_LIMIT_PRINCIPAL        100  requests/s
+ *   rate_limit_principal_burst  SIGNET_RATE_LIMIT_PRINCIPAL_BURST  2 x rate
+ *   rate_limit_address          SIGNET_RATE_LIMIT_ADDRESS          1000 requests/s
+ *   rate_limit_address_burst    SIGNET_RATE_LIMIT_ADDRESS_BURST    2 x rate
+ *   rate_limit_auth_failures    SIGNET_RATE_LIMIT_AUTH_FAILURES    1    per address/s
+ *   rate_limit_auth_failures_burst SIGNET_RATE_LIMIT_AUTH_FAILURES_BURST 20
+ *   auth_audit_interval_seconds SIGNET_AUTH_AUDIT_INTERVAL_SECONDS 60
+ *   max_connections_per_address SIGNET_MAX_CONNECTIONS_PER_ADDRESS 256
+ *   header_timeout_seconds      SIGNET_HEADER_TIMEOUT_SECONDS      30
+ * A rate of 0 turns that limit off.
  * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
  * from the file, so it cannot end up in a checked-in config.
  */
@@ -69,6 +80,13 @@ typedef struct sg_config {
 	int64_t pkcs11_sessions;
 	char master_key[8];          /* "file" or "hsm" */
 	char master_key_label[65];   /* SG_PKCS11_KEY_LABEL_MAX bytes */
+	char log_format[8];          /* "text" or "json" */
+	double rate_limit_principal, rate_limit_principal_burst;
+	double rate_limit_address, rate_limit_address_burst;
+	double rate_limit_auth_failures, rate_limit_auth_failures_burst;
+	int64_t auth_audit_interval_seconds;
+	int64_t max_connections_per_address;
+	int64_t header_timeout_seconds;
 } sg_config;
 
 /* Wipe the secrets a config may hold (the PKCS#11 PIN). */
