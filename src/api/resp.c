@@ -71,8 +71,8 @@ api_text(api_resp *resp, unsigned status, const char *content_type, const char *
 	resp->content_type = content_type;
 }
 
-static void error_v(api_req *req, api_resp *resp, unsigned status, const char *code,
-    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void error_v(api_req *req, api_resp *resp, unsigned status, const char *code, int err,
+    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 static void
 error_v(api_req *req, api_resp *resp, unsigned status, const char *code, int err, const char *fmt,
