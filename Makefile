@@ -1,4 +1,5 @@
 # Top-level driver: CMake does the real work; these targets are the ones the README names.
+# On a machine without make, ./signet.sh TARGET installs the packages (make included) first.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
@@ -16,9 +17,9 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# One command runs every test (unit, known-answer vectors, end-to-end).
+# One command runs every test (unit, known-answer vectors, end-to-end); none may be skipped.
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 # One command starts the service on embedded defaults (./signet-data, http://127.0.0.1:8080).
 run: build
