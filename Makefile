@@ -18,7 +18,9 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # One command runs every test (unit, known-answer vectors, end-to-end); none may be skipped.
+# The test tools (tests/tools: npm ci of the pinned verifiers) are installed here, not by build.
 test: build
+	cmake --build $(BUILD) --target signet_test_tools
 	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 # One command starts the service on embedded defaults (./signet-data, http://127.0.0.1:8080).
@@ -31,6 +33,7 @@ sanitize: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 test-sanitize: sanitize
+	cmake --build $(ASAN_BUILD) --target signet_test_tools
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
