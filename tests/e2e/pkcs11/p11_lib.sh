@@ -125,3 +125,27 @@ p11_request_count() {
 	api "$SIGNER_KEY" GET "/v1/requests?limit=1000"
 	jget '[.requests[] | select(.status == "SIGNED")] | length'
 }
+
+# The OpenSSL pkcs11 engine from libengine-pkcs11-openssl (libp11).
+P11_ENGINE=/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so
+
+# p11_engine_conf: an OpenSSL configuration in $W/engine.cnf that loads the
+# pkcs11 engine with this module; use it as OPENSSL_CONF.
+p11_engine_conf() {
+	if [ ! -f "$P11_ENGINE" ]; then
+		echo "$E2E_NAME: the OpenSSL pkcs11 engine is missing (apt-get install -y libengine-pkcs11-openssl)" >&2
+		exit 2
+	fi
+	cat >"$W/engine.cnf" <<-CNF
+		openssl_conf = openssl_init
+		[openssl_init]
+		engines = engine_section
+		[engine_section]
+		pkcs11 = pkcs11_section
+		[pkcs11_section]
+		engine_id = pkcs11
+		dynamic_path = $P11_ENGINE
+		MODULE_PATH = $P11_LIB
+		init = 0
+	CNF
+}
