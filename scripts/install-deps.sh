@@ -13,6 +13,7 @@ PKGS=(
   curl jq xxd ca-certificates python3
   # tests/tools: the independent ML-DSA verifier (npm ci of @noble/post-quantum)
   nodejs npm
+  libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi
 )
 # A package that counts as present when its command is on PATH, whichever
 # package brought it (a Node.js from another source ships its own npm, and
