@@ -9,6 +9,7 @@ PKGS=(
   libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
   libp11-kit-dev softhsm2 opensc
   curl jq xxd ca-certificates python3
+  chromium nodejs npm
 )
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -92,6 +92,8 @@ send_resp(struct MHD_Connection *conn, const api_req *req, api_resp *resp)
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (resp->location[0])
 		MHD_add_response_header(r, "Location", resp->location);
+	if (resp->csp != NULL)
+		MHD_add_response_header(r, "Content-Security-Policy", resp->csp);
 	enum MHD_Result ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
