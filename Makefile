@@ -21,8 +21,15 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # One command starts the service on embedded defaults (./signet-data, http://127.0.0.1:8080).
-run: build
-	$(BUILD)/bin/signetd --data-dir ./signet-data
+# It builds only the two programs and configures CMake only for a new build
+# directory (the build itself re-runs CMake when a CMakeLists.txt changed).
+# ARGS goes to signetd: make run ARGS="--listen 127.0.0.1:9090"; SIGNET_LISTEN
+# and SIGNET_DATA_DIR in the environment work too.
+ARGS ?=
+run: deps
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS) --target signetd signet
+	$(BUILD)/bin/signetd $(ARGS)
 
 # The whole suite under ASan + UBSan, aborting on the first report.
 sanitize: deps
