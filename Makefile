@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test run sanitize test-sanitize bench fuzz clean
+.PHONY: all deps build test run sanitize test-sanitize bench fuzz clean install deb
 
 all: build
 
@@ -40,6 +40,25 @@ test-sanitize: sanitize
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
+
+# Install signetd, signet, the systemd unit, the default config and the man
+# pages under PREFIX (default /usr/local; /usr puts the config in /etc/signet),
+# staged under DESTDIR when given.  Builds only what it installs.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install:
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS) --target signetd signet
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The Debian package, from this tree (packaging/build-deb.sh): a Release build
+# with Debian's hardening flags in $(DEB_BUILD)/build, then dpkg-deb; lintian
+# checks it when installed.  The package lands in $(DEB_BUILD)/.
+DEB_BUILD ?= build-deb
+deb:
+	JOBS=$(JOBS) bash packaging/build-deb.sh $(DEB_BUILD)
+	@if command -v lintian >/dev/null 2>&1; then lintian --fail-on warning $(DEB_BUILD)/signet_*.deb; \
+	  else echo "lintian is not installed; the package is not linted"; fi
 
 bench: build
 	$(BUILD)/bin/bench_mldsa

@@ -10,6 +10,7 @@ PKGS=(
   libp11-kit-dev softhsm2 opensc
   curl jq xxd ca-certificates python3
   chromium nodejs npm
+  mmdebstrap lintian
 )
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
