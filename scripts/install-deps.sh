@@ -14,6 +14,8 @@ PKGS=(
   # tests/tools: the independent ML-DSA verifier (npm ci of @noble/post-quantum)
   nodejs npm
   libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi
+  chromium
+  mmdebstrap lintian
 )
 # A package that counts as present when its command is on PATH, whichever
 # package brought it (a Node.js from another source ships its own npm, and

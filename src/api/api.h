@@ -54,6 +54,7 @@ typedef struct api_resp {
 	char location[512];       /* optional Location header */
 	char error_code[40];      /* for the access log */
 	unsigned retry_after;     /* seconds; non-zero adds Retry-After (429) */
+	const char *csp;          /* optional Content-Security-Policy (static string) */
 } api_resp;
 
 typedef void (*api_handler)(api_req *req, api_resp *resp);
@@ -228,6 +229,8 @@ void api_tsa_certificate(api_req *, api_resp *);
 void api_health(api_req *, api_resp *);
 void api_ready(api_req *, api_resp *);
 void api_openapi(api_req *, api_resp *);
+/* portal.c: GET /portal and /portal/<file>, the approvers' portal (public static files). */
+void api_portal(api_req *, api_resp *);
 void api_tenants_create(api_req *, api_resp *);
 void api_principals_create(api_req *, api_resp *);
 void api_principals_list(api_req *, api_resp *);

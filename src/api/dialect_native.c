@@ -22,6 +22,10 @@ static const api_route_def routes[] = {
 	{ "POST", "/tsa", api_tsa_query, ROUTE_PUBLIC },
 	{ "GET", "/tsa/certificate", api_tsa_certificate, ROUTE_PUBLIC },
 
+	/* The approvers' portal: public static files; its API calls authenticate as usual. */
+	{ "GET", "/portal", api_portal, ROUTE_PUBLIC },
+	{ "GET", "/portal/*", api_portal, ROUTE_PUBLIC },
+
 	{ "POST", "/v1/tenants", api_tenants_create, SG_ROLE_OPERATOR },
 	{ "POST", "/v1/principals", api_principals_create, SG_ROLE_ADMIN | SG_ROLE_OPERATOR },
 	{ "GET", "/v1/principals", api_principals_list, R_ADMIN },

@@ -145,6 +145,8 @@ send_resp(struct MHD_Connection *conn, const api_req *req, api_resp *resp, int c
 	}
 	if (close_after)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (resp->csp != NULL)
+		MHD_add_response_header(r, "Content-Security-Policy", resp->csp);
 	enum MHD_Result ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;

@@ -445,6 +445,7 @@ int sg_cli_cmd_keys(int argc, char **argv);
 int sg_cli_cmd_requests(int argc, char **argv);
 int sg_cli_cmd_approvals(int argc, char **argv);
 int sg_cli_cmd_policies(int argc, char **argv);
+int sg_cli_cmd_principals(int argc, char **argv);
 int sg_cli_cmd_audit(int argc, char **argv);
 int sg_cli_cmd_tsa(int argc, char **argv);
 
