@@ -8,7 +8,7 @@ PKGS=(
   libmicrohttpd-dev libgnutls28-dev
   libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
   libp11-kit-dev softhsm2 opensc
-  curl jq xxd ca-certificates python3
+  curl jq xxd ca-certificates python3 python3-aiosmtpd
 )
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

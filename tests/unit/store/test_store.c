@@ -1462,7 +1462,7 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 3);
+	CHECK(version == 4);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	s = NULL;
