@@ -337,6 +337,7 @@ enum sq_stmt_id {
 	SQ_NOTIFY_BEHIND,
 	SQ_NOTIFY_SET_CURSOR,
 	SQ_DELIVERY_INSERT,
+	SQ_DELIVERY_DUE,
 	SQ_DELIVERY_CLAIM,
 	SQ_DELIVERY_FINISH,
 	SQ_DELIVERY_LIST,
@@ -547,6 +548,9 @@ static const struct {
 	[SQ_DELIVERY_INSERT] = { "delivery_insert",
 	    "INSERT OR IGNORE INTO deliveries (" SQ_DELIVERY_COLS ")"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	[SQ_DELIVERY_DUE] = { "delivery_due",
+	    "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE status = 'PENDING'"
+	    " AND next_attempt_at <= ? LIMIT 1)" },
 	[SQ_DELIVERY_CLAIM] = { "delivery_claim",
 	    "UPDATE deliveries SET next_attempt_at = ?1 + ?2"
 	    " WHERE id IN (SELECT id FROM deliveries WHERE status = 'PENDING' AND next_attempt_at <= ?1"
@@ -2795,6 +2799,19 @@ sq_delivery_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_del
 
 	if (lease_ms <= 0 || out == NULL || n == NULL || max > INT32_MAX)
 		return SG_ERR_INVALID_ARGUMENT;
+	/* Idle senders poll: look on a reader first, so they take the writer only for work. */
+	int64_t due = 0;
+	sq_arg d[] = { sq_int(now) };
+	sq_conn *rd = sq_read_begin(q);
+	r = sq_scalar_on(rd, SQ_DELIVERY_DUE, d, SQ_NARGS(d), &due);
+	sq_read_end(q, rd);
+	if (r != SG_OK)
+		return r;
+	if (due == 0) {
+		*out = NULL;
+		*n = 0;
+		return SG_OK;
+	}
 	sq_conn *w = sq_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
