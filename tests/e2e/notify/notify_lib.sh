@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # RECV_URL, HOOK_ID, MS, SMTP_URL are set here for the scripts
 #
 # notify_lib.sh - helpers for the notification tests, on top of
 # ../workflow/wf_lib.sh (server, api, assertions, sqlite3, polling).
@@ -85,4 +86,24 @@ timed() {
 	STATUS=$st
 	RESP=$(cat "$E2E_TMP/timed.body")
 	MS=$(awk -v t="$t" 'BEGIN { printf "%d", t * 1000 }')
+}
+
+# start_smtp_sink DIR: an SMTP server writing each message into DIR/mail; sets SMTP_URL.
+start_smtp_sink() {
+	local dir=$1 i
+	mkdir -p "$dir"
+	: >"$dir/mail"
+	"$PY" "$NOTIFY_DIR/smtp_sink.py" "$dir" 2>"$dir/stderr" &
+	RECEIVER_PIDS+=($!)
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$dir/port" ] && break
+		sleep 0.05
+	done
+	[ -s "$dir/port" ] || return 1
+	SMTP_URL="smtp://127.0.0.1:$(cat "$dir/port")"
+}
+
+# mail_q DIR JQ-FILTER: the filter applied to the array of received messages (raw output).
+mail_q() {
+	jq -rs "$2" "$1/mail" 2>/dev/null
 }
