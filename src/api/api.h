@@ -254,5 +254,11 @@ void api_sign(api_req *, api_resp *);
 void api_verify(api_req *, api_resp *);
 void api_signatures_get(api_req *, api_resp *);
 void api_requests_get(api_req *, api_resp *);
+/* webhooks.c (issue 15) */
+void api_webhooks_create(api_req *, api_resp *);
+void api_webhooks_list(api_req *, api_resp *);
+void api_webhooks_get(api_req *, api_resp *);
+void api_webhooks_delete(api_req *, api_resp *);
+void api_webhooks_deliveries(api_req *, api_resp *);
 
 #endif

@@ -34,6 +34,10 @@ sg_config_defaults(sg_config *c)
 	c->auth_audit_interval_seconds = 60;
 	c->max_connections_per_address = 256;
 	c->header_timeout_seconds = 30;
+	c->webhook_retry_base_ms = 1000;
+	c->webhook_retry_max_ms = 60000;
+	c->webhook_max_attempts = 50;
+	c->webhook_timeout_ms = 10000;
 }
 
 void
@@ -172,6 +176,27 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		return sg_parse_int64(v, 1, 1024, &c->max_connections_per_address);
 	if (strcmp(key, "header_timeout_seconds") == 0)
 		return sg_parse_int64(v, 1, 60, &c->header_timeout_seconds);
+	/* notifications (issue 15) */
+	if (strcmp(key, "webhook_retry_base_ms") == 0)
+		return sg_parse_int64(v, 100, 3600000, &c->webhook_retry_base_ms);
+	if (strcmp(key, "webhook_retry_max_ms") == 0)
+		return sg_parse_int64(v, 100, 86400000, &c->webhook_retry_max_ms);
+	if (strcmp(key, "webhook_max_attempts") == 0)
+		return sg_parse_int64(v, 1, 1000, &c->webhook_max_attempts);
+	if (strcmp(key, "webhook_timeout_ms") == 0)
+		return sg_parse_int64(v, 100, 600000, &c->webhook_timeout_ms);
+	if (strcmp(key, "smtp_url") == 0) {
+		if (v[0] != '\0' && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->smtp_url, sizeof(c->smtp_url), v);
+	}
+	if (strcmp(key, "smtp_from") == 0) {
+		if (strchr(v, '@') == NULL || strpbrk(v, "<>\r\n \t") != NULL)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->smtp_from, sizeof(c->smtp_from), v);
+	}
+	if (strcmp(key, "public_url") == 0)
+		return set_str(c->public_url, sizeof(c->public_url), v);
 	return SG_ERR_INVALID_ARGUMENT;
 }
 
@@ -252,6 +277,12 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_AUTH_AUDIT_INTERVAL_SECONDS", "auth_audit_interval_seconds" },
 		{ "SIGNET_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address" },
 		{ "SIGNET_HEADER_TIMEOUT_SECONDS", "header_timeout_seconds" },
+		{ "SIGNET_WEBHOOK_RETRY_BASE_MS", "webhook_retry_base_ms" },
+		{ "SIGNET_WEBHOOK_RETRY_MAX_MS", "webhook_retry_max_ms" },
+		{ "SIGNET_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts" },
+		{ "SIGNET_WEBHOOK_TIMEOUT_MS", "webhook_timeout_ms" },
+		{ "SIGNET_SMTP_URL", "smtp_url" }, { "SIGNET_SMTP_FROM", "smtp_from" },
+		{ "SIGNET_PUBLIC_URL", "public_url" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].env);

@@ -29,6 +29,7 @@
 #include "sg_keystore.h"
 #include "sg_pkcs11.h"
 #include "sg_log.h"
+#include "sg_notify.h"
 #include "sg_queue.h"
 #include "sg_tsa.h"
 #include "sg_secret.h"
@@ -159,6 +160,27 @@ open_keystores(sg_config *cfg, sg_service *svc)
 	return r;
 }
 
+/* Webhooks and approval mail (src/notify); the portal link defaults to this server's address. */
+static int
+start_notify(const sg_config *cfg, const sg_service *svc, int tls, unsigned port, sg_notify **out)
+{
+	char url[1200];
+	const char *colon = strrchr(cfg->listen, ':');
+	int hostlen = colon ? (int)(colon - cfg->listen) : (int)strlen(cfg->listen);
+	snprintf(url, sizeof(url), "%s://%.*s:%u", tls ? "https" : "http", hostlen, cfg->listen, port);
+	sg_notify_config ncfg = { .retry_base_ms = cfg->webhook_retry_base_ms,
+		.retry_max_ms = cfg->webhook_retry_max_ms, .max_attempts = (int)cfg->webhook_max_attempts,
+		.timeout_ms = cfg->webhook_timeout_ms,
+		.connect_timeout_ms = cfg->webhook_timeout_ms < 3000 ? cfg->webhook_timeout_ms : 3000,
+		.smtp_url = cfg->smtp_url, .smtp_from = cfg->smtp_from,
+		.public_url = cfg->public_url[0] ? cfg->public_url : url };
+	if (sg_notify_start(svc, &ncfg, out) != SG_OK) {
+		sg_error("cannot start the notification dispatcher (see above)");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	return SG_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -179,6 +201,7 @@ main(int argc, char **argv)
 	char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
 	sg_service svc;
 	sg_api *api = NULL;
+	sg_notify *notify = NULL;
 
 	memset(&svc, 0, sizeof(svc));
 	sg_config_defaults(&cfg);
@@ -299,6 +322,8 @@ main(int argc, char **argv)
 	}
 	if (sg_api_start(&svc, &acfg, &api) != SG_OK)
 		goto out;
+	if (start_notify(&cfg, &svc, tls_cert != NULL, sg_api_port(api), &notify) != SG_OK)
+		goto out;
 	sg_info("signetd listening on %s://%s (port %u), data in %s", tls_cert ? "https" : "http",
 	    cfg.listen, sg_api_port(api), cfg.data_dir);
 
@@ -308,6 +333,7 @@ main(int argc, char **argv)
 	status = 0;
 out:
 	sg_api_stop(api);
+	sg_notify_stop(notify);
 	sg_queue_stop(svc.queue);
 	if (svc.committer != NULL)
 		sg_committer_stop(svc.committer);

@@ -217,6 +217,55 @@ typedef struct sg_signature {
 	int64_t created_at;
 } sg_signature;
 
+/*
+ * A webhook of a tenant (SPEC §7): deliveries of the subscribed events are
+ * POSTed to url, signed with HMAC-SHA256 under secret.  The secret is an
+ * HMAC key Signet must use in clear for every delivery; callers wipe their
+ * copies (sg_webhook_clear) and never return or log it.
+ */
+#define SG_WEBHOOK_URL_MAX 2049     /* 2048 characters + NUL */
+#define SG_WEBHOOK_SECRET_MAX 256   /* bytes */
+typedef struct sg_webhook {
+	char id[SG_ID_MAX];
+	char tenant_id[SG_ID_MAX];
+	char url[SG_WEBHOOK_URL_MAX];
+	unsigned events;                    /* SG_EVENT_* bits (sg_notify.h) */
+	uint8_t secret[SG_WEBHOOK_SECRET_MAX];
+	size_t secret_len;
+	int64_t created_at;
+} sg_webhook;
+
+/*
+ * One notification in the outbox: a webhook delivery (webhook_id set) or an
+ * e-mail (recipient set).  One row per (tenant, audit entry, webhook or
+ * recipient), so turning an audit entry into deliveries twice adds nothing.
+ */
+typedef struct sg_delivery {
+	char id[SG_ID_MAX];
+	char tenant_id[SG_ID_MAX];
+	char webhook_id[SG_ID_MAX];         /* "" for e-mail */
+	char recipient[SG_EMAIL_MAX];       /* "" for webhooks */
+	char event[32];                     /* "request.signed", ... */
+	char request_id[SG_ID_MAX];         /* "" for key.rotated */
+	char key_id[SG_ID_MAX];             /* "" when none */
+	int64_t audit_seq;                  /* the tenant's audit entry it comes from */
+	char *body;                         /* JSON (webhook) or the whole message (e-mail); owned */
+	char status[16];                    /* "PENDING" | "DELIVERED" | "FAILED" */
+	int attempts;
+	int last_status;                    /* HTTP status (webhook) or SMTP reply code; 0 none */
+	char last_error[256];               /* transport error of the last attempt, "" if none */
+	int64_t next_attempt_at;            /* ms; also the end of a sender's claim */
+	int64_t created_at;
+	int64_t updated_at;
+} sg_delivery;
+
+/* How far the notification dispatcher has read a tenant's audit log. */
+typedef struct sg_notify_cursor {
+	char tenant_id[SG_ID_MAX];
+	int64_t seq;                        /* entries up to here are turned into deliveries */
+	int64_t head;                       /* the chain head's seq */
+} sg_notify_cursor;
+
 typedef struct sg_store sg_store;
 
 typedef struct sg_store_ops {
@@ -367,6 +416,45 @@ typedef struct sg_store_ops {
 	/* The chain head the store keeps: newest seq and hash (seq 0 when empty). */
 	int (*audit_head)(sg_store *s, const char *tenant_id, int64_t *seq, uint8_t hash[32]);
 
+	/* ---- notifications (issue 15): webhooks and the outbox ---- */
+
+	/* id unique; the tenant must exist (SG_ERR_NOT_FOUND). */
+	int (*webhook_create)(sg_store *s, const sg_webhook *w);
+	/* The tenant's webhooks, oldest first, secrets included (callers wipe them). */
+	int (*webhook_list)(sg_store *s, const char *tenant_id, sg_webhook **out, size_t *n);
+	int (*webhook_get)(sg_store *s, const char *tenant_id, const char *id, sg_webhook *out);
+	/* Deletes the webhook and its deliveries, pending ones included, in one transaction. */
+	int (*webhook_delete)(sg_store *s, const char *tenant_id, const char *id);
+	/*
+	 * Tenants whose audit log has entries past the dispatcher's cursor (the
+	 * service chain "" excluded); a tenant never read has cursor 0.
+	 */
+	int (*notify_behind)(sg_store *s, sg_notify_cursor **out, size_t *n);
+	/*
+	 * In one transaction: insert deliveries d[0..n-1] (a row for the same
+	 * tenant, audit_seq, webhook and recipient already there is kept as it
+	 * is) and move tenant_id's cursor to seq (never backwards).
+	 */
+	int (*notify_enqueue)(sg_store *s, const char *tenant_id, int64_t seq,
+	    const sg_delivery *d, size_t n);
+	/*
+	 * Claim up to max PENDING deliveries due at now (next_attempt_at <= now),
+	 * across tenants, oldest due first: each gets next_attempt_at = now +
+	 * lease_ms, so no other sender takes it until it is finished or the claim
+	 * runs out (its sender died).  *n may be 0.
+	 */
+	int (*delivery_claim)(sg_store *s, int64_t now, int64_t lease_ms, size_t max,
+	    sg_delivery **out, size_t *n);
+	/*
+	 * Record an attempt's outcome: status, attempts, last_status, last_error
+	 * and next_attempt_at of d are stored, updated_at = now.  SG_ERR_NOT_FOUND
+	 * when the delivery is gone (its webhook was deleted meanwhile).
+	 */
+	int (*delivery_finish)(sg_store *s, const sg_delivery *d, int64_t now);
+	/* A webhook's deliveries, newest first, at most limit (1..1000). */
+	int (*delivery_list)(sg_store *s, const char *tenant_id, const char *webhook_id,
+	    int64_t limit, sg_delivery **out, size_t *n);
+
 	/* Liveness of the database, for /readyz. */
 	int (*ping)(sg_store *s);
 	void (*close)(sg_store *s);
@@ -398,6 +486,12 @@ void sg_audit_entry_clear(sg_audit_entry *e);
 void sg_request_list_free(sg_request *r, size_t n);
 void sg_policy_list_free(sg_policy *p, size_t n);
 void sg_audit_list_free(sg_audit_entry *e, size_t n);
+/* Wipe a webhook's secret (the struct stays usable). */
+void sg_webhook_clear(sg_webhook *w);
+/* Wipe every secret of a webhook list and free it. */
+void sg_webhook_list_free(sg_webhook *w, size_t n);
+void sg_delivery_clear(sg_delivery *d);
+void sg_delivery_list_free(sg_delivery *d, size_t n);
 
 /*
  * The chain hash of an entry: SHA-256 over prev_hash, then each field as a

@@ -1462,7 +1462,7 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 3);
+	CHECK(version == 4);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	s = NULL;
@@ -1497,6 +1497,154 @@ remove_dir(void)
 	rmdir(dir);
 }
 
+/* ---- notifications (issue 15): webhooks, cursors, the outbox ---- */
+
+static void
+make_webhook(sg_webhook *w, const sg_tenant *t, const char *secret)
+{
+	memset(w, 0, sizeof(*w));
+	new_id(w->id);
+	sg_strlcpy(w->tenant_id, t->id, sizeof(w->tenant_id));
+	sg_strlcpy(w->url, "http://127.0.0.1:9/hook", sizeof(w->url));
+	w->events = 3;
+	w->secret_len = strlen(secret);
+	memcpy(w->secret, secret, w->secret_len);
+	w->created_at = sg_now_ms();
+}
+
+static void
+make_delivery(sg_delivery *d, const sg_tenant *t, const sg_webhook *w, int64_t seq, char *body)
+{
+	memset(d, 0, sizeof(*d));
+	new_id(d->id);
+	sg_strlcpy(d->tenant_id, t->id, sizeof(d->tenant_id));
+	sg_strlcpy(d->webhook_id, w->id, sizeof(d->webhook_id));
+	sg_strlcpy(d->event, "request.signed", sizeof(d->event));
+	d->audit_seq = seq;
+	d->body = body;
+	sg_strlcpy(d->status, "PENDING", sizeof(d->status));
+	d->next_attempt_at = d->created_at = d->updated_at = 1000;
+}
+
+/* The cursor notify_behind reports for tenant t, or -1 when t is not behind. */
+static int64_t
+behind_of(sg_store *s, const sg_tenant *t, int64_t *head)
+{
+	sg_notify_cursor *c = NULL;
+	size_t n = 0;
+	int64_t seq = -1;
+	CHECK_RC(s->ops->notify_behind(s, &c, &n), SG_OK);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(c[i].tenant_id[0] != '\0');  /* never the service chain */
+		if (strcmp(c[i].tenant_id, t->id) == 0) {
+			seq = c[i].seq;
+			if (head != NULL)
+				*head = c[i].head;
+		}
+	}
+	free(c);
+	return seq;
+}
+
+static void
+test_notify(sg_store *s)
+{
+	sg_webhook w1, w2, w3, got, bad, *hooks = NULL;
+	sg_delivery d[2], *list = NULL;
+	sg_audit_entry e;
+	size_t n = 0;
+	char body[] = "{\"event\":\"request.signed\"}";
+	int64_t head = 0;
+
+	make_webhook(&w1, &tenant_a, "secret-one-0123456789");
+	make_webhook(&w2, &tenant_a, "secret-two-0123456789");
+	make_webhook(&w3, &tenant_b, "secret-three-01234567");
+	CHECK_RC(s->ops->webhook_create(s, &w1), SG_OK);
+	CHECK_RC(s->ops->webhook_create(s, &w2), SG_OK);
+	CHECK_RC(s->ops->webhook_create(s, &w3), SG_OK);
+	make_webhook(&bad, &tenant_a, "");
+	CHECK_RC(s->ops->webhook_create(s, &bad), SG_ERR_INVALID_ARGUMENT);
+	sg_tenant ghost;
+	make_tenant(&ghost, "ghost-hooks");
+	make_webhook(&bad, &ghost, "secret-ghost-0123456");
+	CHECK_RC(s->ops->webhook_create(s, &bad), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->webhook_list(s, tenant_a.id, &hooks, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2)
+		CHECK(hooks[0].secret_len == w1.secret_len &&
+		    memcmp(hooks[0].secret, w1.secret, w1.secret_len) == 0 && hooks[0].events == 3);
+	sg_webhook_list_free(hooks, n);
+	CHECK_RC(s->ops->webhook_get(s, tenant_a.id, w2.id, &got), SG_OK);
+	CHECK(strcmp(got.url, w2.url) == 0 && got.secret_len == w2.secret_len);
+	sg_webhook_clear(&got);
+	CHECK(got.secret_len == 0 && got.secret[0] == 0);
+	CHECK_RC(s->ops->webhook_get(s, tenant_b.id, w1.id, &got), SG_ERR_NOT_FOUND);
+
+	/* A new entry puts tenant_a behind; enqueueing moves its cursor. */
+	make_audit(&e, tenant_a.id, alice.id, "request.signed", "req-1", NULL);
+	CHECK_RC(s->ops->audit_append(s, &e), SG_OK);
+	CHECK(behind_of(s, &tenant_a, &head) == 0 && head == e.seq);
+	make_delivery(&d[0], &tenant_a, &w1, e.seq, body);
+	make_delivery(&d[1], &tenant_a, &w2, e.seq, body);
+	CHECK_RC(s->ops->notify_enqueue(s, tenant_a.id, e.seq, d, 2), SG_OK);
+	CHECK(behind_of(s, &tenant_a, NULL) == -1);
+	/* Turning the same entry into deliveries again adds nothing; the cursor never goes back. */
+	new_id(d[0].id);
+	new_id(d[1].id);
+	CHECK_RC(s->ops->notify_enqueue(s, tenant_a.id, 0, d, 2), SG_OK);
+	CHECK(behind_of(s, &tenant_a, NULL) == -1);
+	CHECK_RC(s->ops->delivery_list(s, tenant_a.id, w1.id, 100, &list, &n), SG_OK);
+	CHECK(n == 1);
+	sg_delivery_list_free(list, n);
+	/* A delivery of another tenant in the batch fails the whole batch. */
+	make_delivery(&d[0], &tenant_b, &w3, e.seq, body);
+	CHECK_RC(s->ops->notify_enqueue(s, tenant_a.id, e.seq + 5, d, 1), SG_ERR_INVALID_ARGUMENT);
+
+	/* Claims: due ones, once per lease. */
+	CHECK_RC(s->ops->delivery_claim(s, 2000, 1000, 10, &list, &n), SG_OK);
+	CHECK(n == 2);
+	sg_delivery first;
+	memset(&first, 0, sizeof(first));
+	if (n >= 1) {
+		CHECK(list[0].next_attempt_at == 3000 && strcmp(list[0].body, body) == 0);
+		first = list[0];
+		first.body = NULL;
+	}
+	sg_delivery_list_free(list, n);
+	CHECK_RC(s->ops->delivery_claim(s, 2500, 1000, 10, &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
+	CHECK_RC(s->ops->delivery_claim(s, 3001, 1000, 1, &list, &n), SG_OK);
+	CHECK(n == 1);
+	sg_delivery_list_free(list, n);
+
+	sg_strlcpy(first.status, "DELIVERED", sizeof(first.status));
+	first.attempts = 2;
+	first.last_status = 200;
+	first.next_attempt_at = 0;
+	CHECK_RC(s->ops->delivery_finish(s, &first, 4000), SG_OK);
+	CHECK_RC(s->ops->delivery_list(s, tenant_a.id, first.webhook_id, 100, &list, &n), SG_OK);
+	CHECK(n == 1);
+	if (n == 1)
+		CHECK(strcmp(list[0].status, "DELIVERED") == 0 && list[0].attempts == 2 &&
+		    list[0].last_status == 200 && list[0].updated_at == 4000);
+	sg_delivery_list_free(list, n);
+	new_id(first.id);
+	CHECK_RC(s->ops->delivery_finish(s, &first, 4000), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->delivery_list(s, tenant_b.id, w1.id, 100, &list, &n), SG_OK);
+	CHECK(n == 0);
+
+	/* Deleting a webhook takes its deliveries along; another tenant cannot. */
+	CHECK_RC(s->ops->webhook_delete(s, tenant_b.id, w1.id), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->webhook_delete(s, tenant_a.id, w2.id), SG_OK);
+	CHECK_RC(s->ops->webhook_delete(s, tenant_a.id, w2.id), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->delivery_list(s, tenant_a.id, w2.id, 100, &list, &n), SG_OK);
+	CHECK(n == 0);
+	CHECK_RC(s->ops->delivery_claim(s, 100000, 1000, 10, &list, &n), SG_OK);
+	CHECK(n == 0);  /* w1's is DELIVERED, w2's went with it */
+	sg_delivery_list_free(list, n);
+}
+
 int
 main(void)
 {
@@ -1529,6 +1677,7 @@ main(void)
 	test_queue(s);
 	test_idempotency(s);
 	test_approvals(s);
+	test_notify(s);
 	sg_store_close(s);
 	test_audit_chain();
 	test_committer_isolates_failures();
