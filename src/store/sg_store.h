@@ -370,9 +370,36 @@ struct sg_store {
 /*
  * Open (creating and migrating as needed) the SQLite database at path, in WAL
  * mode.  A new file is created with mode 0600.  ":memory:" gives a private
- * in-memory database (one connection; for tests).
+ * in-memory database (one connection; for tests).  The store comes wrapped
+ * in the read cache (sg_store_cache_wrap, SG_STORE_CACHE_TTL_MS).
  */
 int sg_store_sqlite_open(const char *path, sg_store **out) SG_WUR;
+
+/*
+ * How long a cached record may be served without asking the database, in
+ * ms: the bound on how late a change made by another process sharing the
+ * database is seen (SPEC: a revocation reaches every node within 1 s).
+ */
+#define SG_STORE_CACHE_TTL_MS 500
+
+/*
+ * Put a read cache in front of inner (src/store/cache.c).  tenant_get,
+ * principal_get, api_key_find, client_cert_find, key_get, key_version_get
+ * and policy_get answer from memory when they can; the operations that
+ * change those records (principal_delete, api_key_revoke, key_create,
+ * key_set_status, key_add_version, key_version_destroy,
+ * key_version_set_cert) make every cached record stale once they return, so
+ * a change made through this store is seen by the next read at once.
+ * Changes made by another process are seen within ttl_ms.  A back-end
+ * operation added to sg_store_ops that changes one of the cached records
+ * must be added to the wrapper's list, or it will be seen late.  Every
+ * other operation is the inner one.  *out owns inner from then on: closing
+ * *out closes inner.  Outputs only on success; inner is untouched on failure.
+ */
+int sg_store_cache_wrap(sg_store *inner, int64_t ttl_ms, sg_store **out) SG_WUR;
+
+/* Reads answered from the cache and reads that went to the database; 0 for an uncached store. */
+void sg_store_cache_stats(sg_store *s, uint64_t *hits, uint64_t *misses);
 
 void sg_store_close(sg_store *s);
 

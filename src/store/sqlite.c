@@ -2602,7 +2602,10 @@ sg_store_sqlite_open(const char *path, sg_store **out)
 			q->free_readers[q->nfree++] = i;
 		}
 	}
-	*out = s;
+	sg_store *cached = NULL;
+	if ((r = sg_store_cache_wrap(s, SG_STORE_CACHE_TTL_MS, &cached)) != SG_OK)
+		goto out;
+	*out = cached;
 	s = NULL;
 	r = SG_OK;
 out:

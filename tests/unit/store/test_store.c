@@ -1402,6 +1402,152 @@ test_audit_chain(void)
 	unlink(path);
 }
 
+/* Two reads of the same record: the second must come from the cache. */
+#define CHECK_CACHED(s, read) do { \
+	uint64_t h0_ = 0, h1_ = 0; \
+	sg_store_cache_stats((s), &h0_, NULL); \
+	read; \
+	sg_store_cache_stats((s), &h1_, NULL); \
+	CHECK(h1_ == h0_ + 1); \
+} while (0)
+
+/*
+ * The read cache (sg_store_cache_wrap): each record is first shown to be
+ * served from memory, then changed through the store, and the next read must
+ * see the change, which it would not if that change forgot to invalidate.
+ * A second store on the same file stands in for another signetd process: it
+ * sees a revocation once SG_STORE_CACHE_TTL_MS has passed.
+ */
+static void
+test_cache(sg_store *s)
+{
+	sg_principal carol, dave, pgot;
+	sg_api_key k1, k2, k3, kgot;
+	sg_client_cert cert, cgot;
+	sg_key key, got;
+	sg_key_version v1, v2, vgot;
+	sg_tenant tgot;
+	static const uint8_t handle_v2[] = "CACHE-HANDLE-v2";
+
+	make_principal(&carol, &tenant_b, "carol", SG_ROLE_SIGNER);
+	make_principal(&dave, &tenant_b, "dave", SG_ROLE_SIGNER);
+	CHECK_RC(s->ops->principal_create(s, &carol), SG_OK);
+	CHECK_RC(s->ops->principal_create(s, &dave), SG_OK);
+	make_api_key(&k1, &carol, "cache1");
+	make_api_key(&k2, &carol, "cache2");
+	make_api_key(&k3, &dave, "cache3");
+	CHECK_RC(s->ops->api_key_create(s, &k1), SG_OK);
+	CHECK_RC(s->ops->api_key_create(s, &k2), SG_OK);
+	CHECK_RC(s->ops->api_key_create(s, &k3), SG_OK);
+
+	/* Tenants never change; they are cached too. */
+	CHECK_RC(s->ops->tenant_get(s, tenant_b.id, &tgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->tenant_get(s, tenant_b.id, &tgot), SG_OK));
+	CHECK(strcmp(tgot.name, tenant_b.name) == 0);
+
+	/* Revoking an API key. */
+	CHECK_RC(s->ops->api_key_find(s, "cache1", &kgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->api_key_find(s, "cache1", &kgot), SG_OK));
+	CHECK(kgot.revoked_at == 0 && memcmp(kgot.hash, k1.hash, 32) == 0);
+	CHECK_RC(s->ops->api_key_revoke(s, tenant_b.id, k1.id, 4242), SG_OK);
+	CHECK_RC(s->ops->api_key_find(s, "cache1", &kgot), SG_OK);
+	CHECK(kgot.revoked_at == 4242);
+
+	/* Deleting a principal: it, its API keys and its certificates. */
+	memset(&cert, 0, sizeof(cert));
+	new_id(cert.id);
+	sg_strlcpy(cert.principal_id, carol.id, sizeof(cert.principal_id));
+	sg_strlcpy(cert.tenant_id, tenant_b.id, sizeof(cert.tenant_id));
+	memset(cert.fingerprint, 0xc4, sizeof(cert.fingerprint));
+	sg_strlcpy(cert.subject, "CN=carol", sizeof(cert.subject));
+	cert.created_at = sg_now_ms();
+	CHECK_RC(s->ops->client_cert_add(s, &cert), SG_OK);
+	CHECK_RC(s->ops->client_cert_find(s, cert.fingerprint, &cgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->client_cert_find(s, cert.fingerprint, &cgot), SG_OK));
+	CHECK(strcmp(cgot.principal_id, carol.id) == 0);
+	CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_OK));
+	CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK));
+	CHECK(kgot.revoked_at == 0);
+	CHECK_RC(s->ops->principal_delete(s, tenant_b.id, carol.id), SG_OK);
+	CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->client_cert_find(s, cert.fingerprint, &cgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK);
+	CHECK(kgot.revoked_at != 0);
+
+	/* A key: status change, rotation, destroy, certificate. */
+	make_key(&key, &v1, &tenant_b, "cache-key", spki_v1, sizeof(spki_v1), handle_v1,
+	    sizeof(handle_v1));
+	CHECK_RC(s->ops->key_create(s, &key, &v1), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK));
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, key.id, &got), SG_OK);
+	CHECK(strcmp(got.status, "ONLINE") == 0 && got.current_version == 1);
+	CHECK_RC(s->ops->key_set_status(s, tenant_b.id, key.id, "OFFLINE", 5000), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK);
+	CHECK(strcmp(got.status, "OFFLINE") == 0);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, key.id, &got), SG_OK);
+	CHECK(strcmp(got.status, "OFFLINE") == 0);
+	/* Another tenant still cannot see it, cached or not. */
+	CHECK_RC(s->ops->key_get(s, tenant_a.id, key.id, &got), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	sg_key_version_clear(&vgot);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK));
+	CHECK(strcmp(vgot.state, "ACTIVE") == 0 && vgot.handle_len == sizeof(handle_v1) &&
+	    vgot.handle != NULL && memcmp(vgot.handle, handle_v1, sizeof(handle_v1)) == 0);
+	sg_key_version_clear(&vgot);
+
+	memset(&v2, 0, sizeof(v2));
+	sg_strlcpy(v2.key_id, key.id, sizeof(v2.key_id));
+	v2.version = 2;
+	v2.spki = (uint8_t *)spki_v1;
+	v2.spki_len = sizeof(spki_v1);
+	v2.handle = (uint8_t *)handle_v2;
+	v2.handle_len = sizeof(handle_v2);
+	v2.created_at = 6000;
+	CHECK_RC(s->ops->key_add_version(s, tenant_b.id, &v2), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK);
+	CHECK(got.current_version == 2);
+
+	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	sg_key_version_clear(&vgot);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK));
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_destroy(s, key.id, 1, 7000), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	CHECK(strcmp(vgot.state, "DESTROYED") == 0 && vgot.handle == NULL && vgot.destroyed_at == 7000);
+	sg_key_version_clear(&vgot);
+
+	CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK);
+	sg_key_version_clear(&vgot);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK));
+	CHECK(vgot.cert_chain_pem == NULL);
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_set_cert(s, key.id, 2, "-----BEGIN CERTIFICATE-----"), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK);
+	CHECK(vgot.cert_chain_pem != NULL &&
+	    strcmp(vgot.cert_chain_pem, "-----BEGIN CERTIFICATE-----") == 0);
+	sg_key_version_clear(&vgot);
+	/* The caller's copy is its own: clearing it left the cached one intact. */
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK));
+	CHECK(vgot.handle != NULL && vgot.handle_len == sizeof(handle_v2) &&
+	    memcmp(vgot.handle, handle_v2, sizeof(handle_v2)) == 0 && vgot.cert_chain_pem != NULL);
+	sg_key_version_clear(&vgot);
+
+	/* Another process: a revocation there is seen here once the time to live has run out. */
+	sg_store *other = open_store();
+	CHECK_RC(s->ops->api_key_find(s, "cache3", &kgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->api_key_find(s, "cache3", &kgot), SG_OK));
+	CHECK(kgot.revoked_at == 0);
+	CHECK_RC(other->ops->api_key_revoke(other, tenant_b.id, k3.id, 8000), SG_OK);
+	sg_store_close(other);
+	usleep((SG_STORE_CACHE_TTL_MS + 100) * 1000);
+	CHECK_RC(s->ops->api_key_find(s, "cache3", &kgot), SG_OK);
+	CHECK(kgot.revoked_at == 8000);
+}
+
 static void
 test_reopen(void)
 {
@@ -1509,6 +1655,7 @@ main(void)
 	test_queue(s);
 	test_idempotency(s);
 	test_approvals(s);
+	test_cache(s);
 	sg_store_close(s);
 	test_audit_chain();
 	test_committer_isolates_failures();
