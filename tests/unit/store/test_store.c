@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include "sg_log.h"
@@ -1548,6 +1549,58 @@ test_cache(sg_store *s)
 	CHECK(kgot.revoked_at == 8000);
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/*
+ * The store's ids (sg_uuid): version 7, all different, also across a fork,
+ * where the child starts with a copy of the parent's per-thread random pool.
+ */
+static void
+test_ids(void)
+{
+	enum { N = 5000 };
+	static char ids[N][SG_ID_MAX];
+	int bad = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		new_id(ids[i]);
+		if (strlen(ids[i]) != 36 || ids[i][14] != '7' || strchr("89ab", ids[i][19]) == NULL)
+			bad++;
+	}
+	CHECK(bad == 0);
+	qsort(ids, N, sizeof(ids[0]), cmp_id);
+	int dup = 0;
+	for (size_t i = 1; i < N; i++)
+		dup += strcmp(ids[i - 1], ids[i]) == 0;
+	CHECK(dup == 0);
+
+	int fds[2];
+	char mine[SG_ID_MAX], theirs[SG_ID_MAX] = "";
+	CHECK(pipe(fds) == 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char id[SG_ID_MAX];
+		if (sg_uuid(id) != SG_OK || write(fds[1], id, sizeof(id)) != (ssize_t)sizeof(id))
+			_exit(1);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	new_id(mine);
+	CHECK(read(fds[0], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs));
+	theirs[SG_ID_MAX - 1] = 0;
+	int status = 1;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	CHECK(strlen(theirs) == 36 && strcmp(mine, theirs) != 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void
 test_reopen(void)
 {
@@ -1641,6 +1694,7 @@ main(void)
 	}
 
 	test_roles();
+	test_ids();
 	sg_store *s = open_store();
 	test_tenants(s);
 	test_principals(s);
