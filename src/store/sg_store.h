@@ -440,33 +440,37 @@ unsigned sg_role_from_name(const char *name);   /* 0 if unknown */
 const char *sg_role_name(unsigned role_bit);
 
 /*
- * Group commit.  sg_commit_signature() hands one (request, signature) pair
- * to a committer thread that gathers whatever is pending into one
- * commit_batch transaction, and returns once that transaction is durable.
- * Many signing threads therefore share one fsync instead of paying one each.
+ * Group commit.  sg_commit_signature() queues one (request, signature,
+ * audit) triple; whatever is pending is written in one commit_batch
+ * transaction by one of the waiting callers (the leader: the first to find
+ * nobody writing, and after it the oldest waiter), and each caller returns
+ * once the transaction holding its triple is durable.  Many signing threads
+ * therefore share one fsync instead of paying one each, and no thread of
+ * its own is involved.
  */
 typedef struct sg_committer sg_committer;
 /* max_batch 0 means the default (64). */
 int sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out) SG_WUR;
 /*
- * Blocks until the pair is durable; returns commit_batch's result for it.
- * req must not be NULL, sig and audit may be.  The structs are read by the committer
- * thread while the caller waits.  If a shared batch fails, each of its
- * pairs is retried alone, so one bad pair fails only its own caller.
- * SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
+ * Blocks until the triple is durable; returns commit_batch's result for it.
+ * req must not be NULL, sig and audit may be.  The structs are read by the
+ * leader's thread while the caller waits; the caller may be that leader and
+ * then also writes the other waiters' triples.  If a shared batch fails, each
+ * of its triples is retried alone, so one bad triple fails only its own
+ * caller.  SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
  */
 int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
     sg_audit_entry *audit) SG_WUR;
 /*
  * Counters for metrics and tests: commit_batch calls made (transactions),
- * pairs handled so far, and pairs waiting for the next batch right now.
+ * triples handled so far, and triples waiting for the next batch right now.
  * Any pointer may be NULL.
  */
 void sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items, uint64_t *queued);
 /*
- * Writes everything already queued, waits for those callers to return, then
- * joins the thread and frees c.  Nobody may start sg_commit_signature on c
- * once this has returned.  NULL is fine.
+ * Refuses new triples, waits until everything already queued is written and
+ * those callers have returned, then frees c.  Nobody may start
+ * sg_commit_signature on c once this has returned.  NULL is fine.
  */
 void sg_committer_stop(sg_committer *c);
 
