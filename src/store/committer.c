@@ -24,15 +24,20 @@
 
 #define SG_COMMITTER_DEFAULT_BATCH 64
 
-/* One waiting triple; lives on the waiting thread's stack. */
+/* A caller waiting for its triples; lives on its stack. */
+typedef struct sg_commit_waiter {
+	pthread_cond_t cv;
+	size_t pending;   /* its triples not yet written */
+	int lead;         /* this thread writes the next batch */
+} sg_commit_waiter;
+
+/* One queued triple, owned by its waiter. */
 typedef struct sg_commit_item {
 	const sg_request *req;
 	const sg_signature *sig;
 	sg_audit_entry *audit;
-	int done;
-	int lead;       /* this thread writes the next batch */
 	int result;
-	pthread_cond_t cv;
+	sg_commit_waiter *w;
 	struct sg_commit_item *next;
 } sg_commit_item;
 
@@ -85,9 +90,10 @@ sg_committer_write(sg_committer *c, size_t n)
 }
 
 /*
- * Lead one batch: the caller holds mu and its own item is at the head of
- * the list.  Returns with mu held, every item of the batch done, and the
- * lead passed on (or dropped when nothing is waiting).
+ * Lead one batch: the caller holds mu and one of its own items is at the
+ * head of the list.  Returns with mu held, every item of the batch done,
+ * and the lead passed on to the waiter of the new head (possibly the
+ * caller again) or dropped when nothing is waiting.
  */
 static void
 sg_committer_lead(sg_committer *c)
@@ -108,13 +114,13 @@ sg_committer_lead(sg_committer *c)
 	c->batches += calls;
 	c->items += n;
 	for (size_t i = 0; i < n; i++) {
-		c->batch[i]->done = 1;
-		if (i > 0)  /* batch[0] is the leader itself */
-			pthread_cond_signal(&c->batch[i]->cv);
+		sg_commit_waiter *w = c->batch[i]->w;
+		if (--w->pending == 0)
+			pthread_cond_signal(&w->cv);
 	}
 	if (c->head != NULL) {
-		c->head->lead = 1;
-		pthread_cond_signal(&c->head->cv);
+		c->head->w->lead = 1;
+		pthread_cond_signal(&c->head->w->cv);
 	} else {
 		c->leading = 0;
 	}
@@ -159,46 +165,82 @@ out:
 }
 
 int
-sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
-    sg_audit_entry *audit)
+sg_commit_signatures(sg_committer *c, size_t n, const sg_request *const *reqs,
+    const sg_signature *const *sigs, sg_audit_entry *const *audits, int *results)
 {
-	sg_commit_item it = { .req = req, .sig = sig, .audit = audit };
+	sg_commit_waiter w = { .pending = n };
+	sg_commit_item one, *items = NULL;
 	int r = SG_ERR_INTERNAL;
 
-	if (c == NULL || req == NULL)
+	if (c == NULL || reqs == NULL || results == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	pthread_cond_init(&it.cv, NULL);
+	if (n == 0)
+		return SG_OK;
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i] == NULL)
+			return SG_ERR_INVALID_ARGUMENT;
+	if (n == 1)
+		items = &one;  /* the sign path: no allocation */
+	else if ((items = calloc(n, sizeof(*items))) == NULL)
+		return SG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		items[i] = (sg_commit_item){ .req = reqs[i], .sig = sigs != NULL ? sigs[i] : NULL,
+			.audit = audits != NULL ? audits[i] : NULL, .result = SG_ERR_INTERNAL, .w = &w };
+	pthread_cond_init(&w.cv, NULL);
 	pthread_mutex_lock(&c->mu);
 	c->waiters++;
 	if (c->stopping) {
+		for (size_t i = 0; i < n; i++)
+			results[i] = SG_ERR_UNAVAILABLE;
 		r = SG_ERR_UNAVAILABLE;
 		goto out;
 	}
-	if (c->tail != NULL)
-		c->tail->next = &it;
-	else
-		c->head = &it;
-	c->tail = &it;
-	c->queued++;
+	for (size_t i = 0; i < n; i++) {
+		if (c->tail != NULL)
+			c->tail->next = &items[i];
+		else
+			c->head = &items[i];
+		c->tail = &items[i];
+	}
+	c->queued += n;
 	if (!c->leading) {
-		/* Nobody is writing, so the list held nothing: this item is its head. */
+		/* Nobody is writing, so the list held nothing: our first item is its head. */
 		c->leading = 1;
-		it.lead = 1;
+		w.lead = 1;
 	}
-	while (!it.done) {
-		if (it.lead) {
+	while (w.pending > 0) {
+		if (w.lead) {
+			w.lead = 0;
 			sg_committer_lead(c);
-			break;
+			continue;
 		}
-		pthread_cond_wait(&it.cv, &c->mu);
+		pthread_cond_wait(&w.cv, &c->mu);
 	}
-	r = it.result;
+	r = SG_OK;
+	for (size_t i = 0; i < n; i++) {
+		results[i] = items[i].result;
+		if (items[i].result != SG_OK)
+			r = items[i].result;
+	}
 out:
 	if (--c->waiters == 0)
 		pthread_cond_signal(&c->idle_cv);
 	pthread_mutex_unlock(&c->mu);
-	pthread_cond_destroy(&it.cv);
+	pthread_cond_destroy(&w.cv);
+	if (items != &one)
+		free(items);
 	return r;
+}
+
+int
+sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
+    sg_audit_entry *audit)
+{
+	int result = SG_ERR_INTERNAL;
+	if (c == NULL || req == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	int r = sg_commit_signatures(c, 1, &req, &sig, &audit, &result);
+	return r == SG_OK ? result : r;
 }
 
 void

@@ -462,6 +462,18 @@ int sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out) SG_WUR
 int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
     sg_audit_entry *audit) SG_WUR;
 /*
+ * sg_commit_signature for n triples at once (a queue worker's claimed
+ * requests): they join the pending list together, so they share
+ * transactions with each other and with everyone else's, and the call
+ * returns once all n are written.  sigs and audits may be NULL, or hold
+ * NULLs; reqs[i] must not be NULL.  results[i] gets commit_batch's result
+ * for triple i.  Returns SG_OK when every triple was written, else one of
+ * the failures (results says which); SG_ERR_INVALID_ARGUMENT or
+ * SG_ERR_NOMEM before anything is queued leave results untouched.
+ */
+int sg_commit_signatures(sg_committer *c, size_t n, const sg_request *const *reqs,
+    const sg_signature *const *sigs, sg_audit_entry *const *audits, int *results) SG_WUR;
+/*
  * Counters for metrics and tests: commit_batch calls made (transactions),
  * triples handled so far, and triples waiting for the next batch right now.
  * Any pointer may be NULL.

@@ -918,13 +918,33 @@ fake_thread(void *p)
 	return NULL;
 }
 
+/* A queue worker's view: four triples in one call, the third of them bad. */
+struct fake_many {
+	sg_committer *c;
+	sg_request q[4];
+	int results[4];
+	int result;
+};
+
+static void *
+fake_many_thread(void *p)
+{
+	struct fake_many *a = p;
+	const sg_request *reqs[4] = { &a->q[0], &a->q[1], &a->q[2], &a->q[3] };
+	for (int i = 0; i < 4; i++)
+		a->results[i] = -12345;
+	a->result = sg_commit_signatures(a->c, 4, reqs, NULL, NULL, a->results);
+	return NULL;
+}
+
 static void
 test_committer_isolates_failures(void)
 {
 	static const sg_store_ops fake_ops = { .name = "fake", .commit_batch = fake_commit_batch };
 	sg_store fake = { .ops = &fake_ops, .impl = NULL };
 	struct fake_arg first, others[6];
-	pthread_t t0, th[6];
+	struct fake_many many;
+	pthread_t t0, th[6], tm;
 	sg_committer *c = NULL;
 
 	CHECK_RC(sg_committer_start(&fake, 16, &c), SG_OK);
@@ -945,13 +965,18 @@ test_committer_isolates_failures(void)
 		sg_strlcpy(others[i].q.status, i == 3 ? "BAD" : "SIGNED", sizeof(others[i].q.status));
 		pthread_create(&th[i], NULL, fake_thread, &others[i]);
 	}
-	/* Stop while all seven wait: stop must still write every one and wake them. */
+	memset(&many, 0, sizeof(many));
+	many.c = c;
+	for (int i = 0; i < 4; i++)
+		sg_strlcpy(many.q[i].status, i == 2 ? "BAD" : "SIGNED", sizeof(many.q[i].status));
+	pthread_create(&tm, NULL, fake_many_thread, &many);
+	/* Stop while all of them wait: stop must still write every one and wake them. */
 	uint64_t queued = 0;
-	for (int tries = 0; tries < 5000 && queued < 6; tries++) {
+	for (int tries = 0; tries < 5000 && queued < 10; tries++) {
 		usleep(1000);
 		sg_committer_stats(c, NULL, NULL, &queued);
 	}
-	CHECK(queued == 6);
+	CHECK(queued == 10);
 	pthread_t releaser;
 	pthread_create(&releaser, NULL, fake_releaser, NULL);
 	sg_committer_stop(c);
@@ -959,10 +984,16 @@ test_committer_isolates_failures(void)
 	pthread_join(t0, NULL);
 	for (int i = 0; i < 6; i++)
 		pthread_join(th[i], NULL);
+	pthread_join(tm, NULL);
 
 	CHECK(first.result == SG_OK);
 	for (int i = 0; i < 6; i++)
 		CHECK(others[i].result == (i == 3 ? SG_ERR_CONFLICT : SG_OK));
+	CHECK(many.result == SG_ERR_CONFLICT);
+	for (int i = 0; i < 4; i++)
+		CHECK(many.results[i] == (i == 2 ? SG_ERR_CONFLICT : SG_OK));
+	/* The ten queued triples were written in one batch (then retried one by one). */
+	CHECK(fake_largest == 10);
 	printf("fake committer: largest batch %zu\n", fake_largest);
 }
 
