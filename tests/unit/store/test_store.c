@@ -1390,6 +1390,39 @@ test_audit_chain(void)
 	CHECK_RC(sg_audit_verify(s, "", &checked, &bad, why, sizeof(why)), SG_OK);
 	CHECK(checked == 1);
 
+	/*
+	 * A group commit moves each chain head once for the whole batch, yet
+	 * every entry is its own link: two chains interleaved in one batch.
+	 */
+	sg_request breqs[6];
+	sg_audit_entry baudits[6];
+	const sg_request *brp[6];
+	sg_audit_entry *bap[6];
+	for (int i = 0; i < 6; i++) {
+		memset(&breqs[i], 0, sizeof(breqs[i]));
+		new_id(breqs[i].id);
+		sg_strlcpy(breqs[i].tenant_id, t.id, sizeof(breqs[i].tenant_id));
+		sg_strlcpy(breqs[i].status, "QUEUED", sizeof(breqs[i].status));
+		make_audit(&baudits[i], i % 3 == 2 ? "" : t.id, "actor", "request.submitted",
+		    breqs[i].id, NULL);
+		brp[i] = &breqs[i];
+		bap[i] = &baudits[i];
+	}
+	CHECK_RC(s->ops->commit_batch(s, brp, NULL, bap, 6), SG_OK);
+	CHECK(baudits[0].seq == 26 && baudits[1].seq == 27 && baudits[3].seq == 28 &&
+	    baudits[4].seq == 29 && baudits[2].seq == 2 && baudits[5].seq == 3);
+	CHECK(memcmp(baudits[1].prev_hash, baudits[0].hash, 32) == 0 &&
+	    memcmp(baudits[3].prev_hash, baudits[1].hash, 32) == 0 &&
+	    memcmp(baudits[5].prev_hash, baudits[2].hash, 32) == 0);
+	CHECK_RC(s->ops->audit_head(s, t.id, &head, head_hash), SG_OK);
+	CHECK(head == 29 && memcmp(head_hash, baudits[4].hash, 32) == 0);
+	CHECK_RC(s->ops->audit_head(s, "", &head, head_hash), SG_OK);
+	CHECK(head == 3 && memcmp(head_hash, baudits[5].hash, 32) == 0);
+	CHECK_RC(sg_audit_verify(s, t.id, &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == 29 && bad == 0);
+	CHECK_RC(sg_audit_verify(s, "", &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == 3);
+
 	/* The database itself refuses edits of the log. */
 	sqlite3 *db = NULL;
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
