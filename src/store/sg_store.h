@@ -468,9 +468,36 @@ struct sg_store {
 /*
  * Open (creating and migrating as needed) the SQLite database at path, in WAL
  * mode.  A new file is created with mode 0600.  ":memory:" gives a private
- * in-memory database (one connection; for tests).
+ * in-memory database (one connection; for tests).  The store comes wrapped
+ * in the read cache (sg_store_cache_wrap, SG_STORE_CACHE_TTL_MS).
  */
 int sg_store_sqlite_open(const char *path, sg_store **out) SG_WUR;
+
+/*
+ * How long a cached record may be served without asking the database, in
+ * ms: the bound on how late a change made by another process sharing the
+ * database is seen (SPEC: a revocation reaches every node within 1 s).
+ */
+#define SG_STORE_CACHE_TTL_MS 500
+
+/*
+ * Put a read cache in front of inner (src/store/cache.c).  tenant_get,
+ * principal_get, api_key_find, client_cert_find, key_get, key_version_get
+ * and policy_get answer from memory when they can; the operations that
+ * change those records (principal_delete, api_key_revoke, key_create,
+ * key_set_status, key_add_version, key_version_destroy,
+ * key_version_set_cert) make every cached record stale once they return, so
+ * a change made through this store is seen by the next read at once.
+ * Changes made by another process are seen within ttl_ms.  A back-end
+ * operation added to sg_store_ops that changes one of the cached records
+ * must be added to the wrapper's list, or it will be seen late.  Every
+ * other operation is the inner one.  *out owns inner from then on: closing
+ * *out closes inner.  Outputs only on success; inner is untouched on failure.
+ */
+int sg_store_cache_wrap(sg_store *inner, int64_t ttl_ms, sg_store **out) SG_WUR;
+
+/* Reads answered from the cache and reads that went to the database; 0 for an uncached store. */
+void sg_store_cache_stats(sg_store *s, uint64_t *hits, uint64_t *misses);
 
 void sg_store_close(sg_store *s);
 
@@ -517,33 +544,49 @@ unsigned sg_role_from_name(const char *name);   /* 0 if unknown */
 const char *sg_role_name(unsigned role_bit);
 
 /*
- * Group commit.  sg_commit_signature() hands one (request, signature) pair
- * to a committer thread that gathers whatever is pending into one
- * commit_batch transaction, and returns once that transaction is durable.
- * Many signing threads therefore share one fsync instead of paying one each.
+ * Group commit.  sg_commit_signature() queues one (request, signature,
+ * audit) triple; whatever is pending is written in one commit_batch
+ * transaction by one of the waiting callers (the leader: the first to find
+ * nobody writing, and after it the oldest waiter), and each caller returns
+ * once the transaction holding its triple is durable.  Many signing threads
+ * therefore share one fsync instead of paying one each, and no thread of
+ * its own is involved.
  */
 typedef struct sg_committer sg_committer;
 /* max_batch 0 means the default (64). */
 int sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out) SG_WUR;
 /*
- * Blocks until the pair is durable; returns commit_batch's result for it.
- * req must not be NULL, sig and audit may be.  The structs are read by the committer
- * thread while the caller waits.  If a shared batch fails, each of its
- * pairs is retried alone, so one bad pair fails only its own caller.
- * SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
+ * Blocks until the triple is durable; returns commit_batch's result for it.
+ * req must not be NULL, sig and audit may be.  The structs are read by the
+ * leader's thread while the caller waits; the caller may be that leader and
+ * then also writes the other waiters' triples.  If a shared batch fails, each
+ * of its triples is retried alone, so one bad triple fails only its own
+ * caller.  SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
  */
 int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
     sg_audit_entry *audit) SG_WUR;
 /*
+ * sg_commit_signature for n triples at once (a queue worker's claimed
+ * requests): they join the pending list together, so they share
+ * transactions with each other and with everyone else's, and the call
+ * returns once all n are written.  sigs and audits may be NULL, or hold
+ * NULLs; reqs[i] must not be NULL.  results[i] gets commit_batch's result
+ * for triple i.  Returns SG_OK when every triple was written, else one of
+ * the failures (results says which); SG_ERR_INVALID_ARGUMENT or
+ * SG_ERR_NOMEM before anything is queued leave results untouched.
+ */
+int sg_commit_signatures(sg_committer *c, size_t n, const sg_request *const *reqs,
+    const sg_signature *const *sigs, sg_audit_entry *const *audits, int *results) SG_WUR;
+/*
  * Counters for metrics and tests: commit_batch calls made (transactions),
- * pairs handled so far, and pairs waiting for the next batch right now.
+ * triples handled so far, and triples waiting for the next batch right now.
  * Any pointer may be NULL.
  */
 void sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items, uint64_t *queued);
 /*
- * Writes everything already queued, waits for those callers to return, then
- * joins the thread and frees c.  Nobody may start sg_commit_signature on c
- * once this has returned.  NULL is fine.
+ * Refuses new triples, waits until everything already queued is written and
+ * those callers have returned, then frees c.  Nobody may start
+ * sg_commit_signature on c once this has returned.  NULL is fine.
  */
 void sg_committer_stop(sg_committer *c);
 
