@@ -8,7 +8,7 @@
  * signature.  This wrapper keeps copies of those records in memory.
  *
  * Correctness rests on two rules.  In this process, every store operation
- * that changes a cached record (revoke, principal delete, key status,
+ * that changes a cached record (revoke, principal update or delete, key status,
  * rotation, version destroy or certificate, key creation) goes through the
  * wrapper, which bumps a generation number after the inner store has
  * committed; an entry is used only while its generation is current, and an
@@ -456,6 +456,16 @@ sc_principal_delete(sg_store *s, const char *tenant_id, const char *id)
 }
 
 static int
+sc_principal_update(sg_store *s, const sg_principal *p)
+{
+	sc_store *c = sc_of(s);
+	/* Roles and the default policy decide what a cached principal may do. */
+	int r = c->inner->ops->principal_update(c->inner, p);
+	sc_invalidate(c);
+	return r;
+}
+
+static int
 sc_api_key_revoke(sg_store *s, const char *tenant_id, const char *id, int64_t when)
 {
 	sc_store *c = sc_of(s);
@@ -550,6 +560,7 @@ sg_store_cache_wrap(sg_store *inner, int64_t ttl_ms, sg_store **out)
 	c->ops.policy_get = sc_policy_get;
 	/* sc_invalidating: every operation that changes a record cached above. */
 	c->ops.principal_delete = sc_principal_delete;
+	c->ops.principal_update = sc_principal_update;
 	c->ops.api_key_revoke = sc_api_key_revoke;
 	c->ops.key_create = sc_key_create;
 	c->ops.key_set_status = sc_key_set_status;

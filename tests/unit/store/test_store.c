@@ -1555,6 +1555,12 @@ test_cache(sg_store *s)
 	CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK);
 	CHECK_CACHED(s, CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK));
 	CHECK(kgot.revoked_at == 0);
+	/* A role change is seen at once, not after the time to live. */
+	CHECK(pgot.roles == SG_ROLE_SIGNER);
+	pgot.roles = SG_ROLE_APPROVER;
+	CHECK_RC(s->ops->principal_update(s, &pgot), SG_OK);
+	CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_OK);
+	CHECK(pgot.roles == SG_ROLE_APPROVER);
 	CHECK_RC(s->ops->principal_delete(s, tenant_b.id, carol.id), SG_OK);
 	CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_ERR_NOT_FOUND);
 	CHECK_RC(s->ops->client_cert_find(s, cert.fingerprint, &cgot), SG_ERR_NOT_FOUND);
