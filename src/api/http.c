@@ -46,6 +46,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include "api.h"
+#include "sg_b64.h"
 #include "ratelimit.h"
 #include "sg_buf.h"
 #include "sg_log.h"
@@ -216,18 +217,6 @@ path_has_control(const char *path)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode in place (MHD_OPTION_UNESCAPE_CALLBACK), as MHD's own
  * unescaper does, except that %00 becomes 0x7F instead of ending the
@@ -242,7 +231,7 @@ unescape(void *cls, struct MHD_Connection *conn, char *s)
 	char *w = s;
 	for (const char *r = s; *r; ) {
 		int hi, lo;
-		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+		if (r[0] == '%' && (hi = sg_hex_digit(r[1])) >= 0 && (lo = sg_hex_digit(r[2])) >= 0) {
 			int c = hi * 16 + lo;
 			*w++ = c == 0 ? 0x7F : (char)c;
 			r += 3;
