@@ -15,6 +15,7 @@
 #   - the per-address connection cap (set to 8 here): the address holding
 #     its maximum is refused while another loopback address is served;
 #   - HEAD wherever GET is, and signetd --version;
+#   - JSON parse errors in the project's words (no parser internals);
 #   - the log has no raw CR or ESC and no line starting with client text.
 # After every probe the server still answers /healthz.
 
@@ -88,6 +89,15 @@ for route in /tsa /v1/sign; do
 	assert_ok "$route: the answer came with at most 64 KiB of 100 MB sent ($sent bytes)" [ "${sent:-999999}" -le 65536 ]
 done
 still_healthy "early 413"
+
+# ---- error messages in our own words, not the JSON parser's
+api "$ADMIN_KEY" POST /v1/keys '{"alias":"a\u0000b","algorithm":"EC-P256"}'
+assert_error 400 INVALID_ARGUMENT "a \\u0000 in a JSON body"
+assert_not_contains "$RESP" "JSON_ALLOW_NUL" "the message does not leak the parser's flag names"
+assert_json '.error.message' 'malformed JSON at line 1 column 19: a \u0000 character, which is not accepted' \
+	"the message says what is wrong in the project's words"
+api "$ADMIN_KEY" POST /v1/keys '{"alias":"a","alias":"b"}'
+assert_json '.error.message | test("a field given twice$")' true "a duplicated field is named as such"
 
 # ---- HEAD (E8) and --version
 hdrs=$(curl -s -I --max-time 5 "$BASE_URL/healthz")
