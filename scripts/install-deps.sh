@@ -10,6 +10,7 @@ PKGS=(
   libp11-kit-dev softhsm2 opensc
   curl jq xxd ca-certificates python3
   libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi
+  wixl
 )
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
