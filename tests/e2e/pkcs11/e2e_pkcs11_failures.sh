@@ -45,9 +45,14 @@ drive() {
 	t1=$(date +%s%N)
 	SECS=$(((t1 - t0) / 1000000000))
 }
+# drive_stop: end p11_drive (C_Finalize); it must exit 0 with nothing from
+# the sanitizers (leaks, memory errors) in a sanitizer build.
 drive_stop() {
+	local rc=0
 	exec {DRIVE_IN}>&-
-	wait "$DRIVE_PID" 2>/dev/null
+	wait "$DRIVE_PID" 2>/dev/null || rc=$?
+	assert_eq "$rc" 0 "p11_drive finalizes the module and exits 0"
+	assert_not_contains "$(cat "$W/drive.err")" "Sanitizer" "no sanitizer report from p11_drive"
 }
 # verify_sig HEX DESCRIPTION: the P1363 ECDSA signature verifies under the ec key.
 verify_sig() {
@@ -154,6 +159,7 @@ cfg_error() {
 	shift 2
 	out=$(env "$@" "$P11_DRIVE" "$P11_LIB" 2>&1)
 	assert_contains "$out" "init 0x5" "$desc: C_Initialize fails with CKR_GENERAL_ERROR"
+	assert_not_contains "$out" "Sanitizer" "$desc: no sanitizer report"
 	assert_match "$out" "signet-pkcs11: .*$want" "$desc: stderr says '$want'"
 }
 cfg_error "no SIGNET_URL" "no service URL" SIGNET_API_KEY="$SIGNER_KEY"

@@ -35,9 +35,9 @@ assert_match "$out" "contains 2 entries" "exactly the two keys with a certificat
 # Without credentials in the environment the token requires login, and Java
 # logs in with the store password: the API key.
 NOKEY=(-keystore NONE -storetype PKCS11 -addprovider SunPKCS11 -providerArg "$W/p11.cfg")
-out=$(env SIGNET_URL="$BASE_URL" keytool -list "${NOKEY[@]}" -storepass "$SIGNER_KEY" 2>&1)
+out=$(p11_bare SIGNET_URL="$BASE_URL" -- keytool -list "${NOKEY[@]}" -storepass "$SIGNER_KEY" 2>&1)
 assert_match "$out" "release-rsa, PrivateKeyEntry" "without SIGNET_API_KEY, keytool logs in with the API key as -storepass"
-out=$(env SIGNET_URL="$BASE_URL" keytool -list "${NOKEY[@]}" -storepass "wrong-$SIGNER_KEY" 2>&1)
+out=$(p11_bare SIGNET_URL="$BASE_URL" -- keytool -list "${NOKEY[@]}" -storepass "wrong-$SIGNER_KEY" 2>&1)
 assert_contains "$out" "load failed" "a wrong API key as -storepass fails to load the key store"
 
 mkdir -p "$W/app/com/example"

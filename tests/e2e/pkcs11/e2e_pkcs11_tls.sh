@@ -52,8 +52,8 @@ require "export the key" fetch_pem tls-ec 1 "$W/ec.pem"
 head -c 50000 /dev/urandom >"$W/data.bin"
 # mtls ARGS...: pkcs11-tool with the client certificate and no API key
 mtls() {
-	env SIGNET_URL="$BASE_URL" SIGNET_CA_FILE="$PKI/server-ca.pem" SIGNET_CLIENT_CERT="$PKI/client.pem" \
-		SIGNET_CLIENT_KEY="$PKI/client.key" pkcs11-tool --module "$P11_LIB" "$@"
+	p11_bare SIGNET_URL="$BASE_URL" SIGNET_CA_FILE="$PKI/server-ca.pem" SIGNET_CLIENT_CERT="$PKI/client.pem" \
+		SIGNET_CLIENT_KEY="$PKI/client.key" -- pkcs11-tool --module "$P11_LIB" "$@"
 }
 
 out=$(mtls -L 2>&1)
@@ -64,20 +64,20 @@ out=$(mtls --sign --id "$ID" -m ECDSA-SHA256 --signature-format openssl -i "$W/d
 assert_ok "the client certificate alone signs; verified by openssl ($out)" \
 	openssl dgst -sha256 -verify "$W/ec.pem" -signature "$W/s1" "$W/data.bin"
 
-out=$(env SIGNET_URL="$BASE_URL" SIGNET_CA_FILE="$PKI/server-ca.pem" SIGNET_API_KEY="$SIGNER_KEY" \
-	pkcs11-tool --module "$P11_LIB" --sign --id "$ID" -m ECDSA-SHA384 --signature-format openssl \
+out=$(p11_bare SIGNET_URL="$BASE_URL" SIGNET_CA_FILE="$PKI/server-ca.pem" SIGNET_API_KEY="$SIGNER_KEY" \
+	-- pkcs11-tool --module "$P11_LIB" --sign --id "$ID" -m ECDSA-SHA384 --signature-format openssl \
 	-i "$W/data.bin" -o "$W/s2" 2>&1)
 assert_ok "an API key over HTTPS with SIGNET_CA_FILE signs; verified by openssl ($out)" \
 	openssl dgst -sha384 -verify "$W/ec.pem" -signature "$W/s2" "$W/data.bin"
 
 t0=$(date +%s)
-out=$(env SIGNET_URL="$BASE_URL" SIGNET_API_KEY="$SIGNER_KEY" pkcs11-tool --module "$P11_LIB" -O 2>&1)
+out=$(p11_bare SIGNET_URL="$BASE_URL" SIGNET_API_KEY="$SIGNER_KEY" -- pkcs11-tool --module "$P11_LIB" -O 2>&1)
 t1=$(date +%s)
 assert_contains "$out" "CKR_DEVICE_ERROR" "without SIGNET_CA_FILE the system trust store is used, which does not trust the test CA"
 assert_eq "$((t1 - t0 <= 5))" 1 "the TLS failure is immediate ($((t1 - t0)) s)"
 
-out=$(env SIGNET_URL="$BASE_URL" SIGNET_CA_FILE="$PKI/server-ca.pem" SIGNET_CLIENT_CERT="$PKI/stranger.pem" \
-	SIGNET_CLIENT_KEY="$PKI/stranger.key" pkcs11-tool --module "$P11_LIB" -O 2>&1)
+out=$(p11_bare SIGNET_URL="$BASE_URL" SIGNET_CA_FILE="$PKI/server-ca.pem" SIGNET_CLIENT_CERT="$PKI/stranger.pem" \
+	SIGNET_CLIENT_KEY="$PKI/stranger.key" -- pkcs11-tool --module "$P11_LIB" -O 2>&1)
 assert_not_contains "$out" "tls-ec" "an unregistered client certificate sees no key"
 
 SERVER_SCHEME=https
