@@ -16,6 +16,7 @@ PKGS=(
   libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi
   chromium
   mmdebstrap lintian
+  wixl
 )
 # A package that counts as present when its command is on PATH, whichever
 # package brought it (a Node.js from another source ships its own npm, and

@@ -45,9 +45,14 @@ drive() {
 	t1=$(date +%s%N)
 	SECS=$(((t1 - t0) / 1000000000))
 }
+# drive_stop: end p11_drive (C_Finalize); it must exit 0 with nothing from
+# the sanitizers (leaks, memory errors) in a sanitizer build.
 drive_stop() {
+	local rc=0
 	exec {DRIVE_IN}>&-
-	wait "$DRIVE_PID" 2>/dev/null
+	wait "$DRIVE_PID" 2>/dev/null || rc=$?
+	assert_eq "$rc" 0 "p11_drive finalizes the module and exits 0"
+	assert_not_contains "$(cat "$W/drive.err")" "Sanitizer" "no sanitizer report from p11_drive"
 }
 # verify_sig HEX DESCRIPTION: the P1363 ECDSA signature verifies under the ec key.
 verify_sig() {
@@ -133,7 +138,7 @@ python3 "$W/mute.py" >"$W/mute.port" 2>/dev/null &
 MUTE_PID=$!
 MUTE_PORT=""
 for ((i = 0; i < 100; i++)); do
-	read -r MUTE_PORT <"$W/mute.port" 2>/dev/null || true
+	{ read -r MUTE_PORT <"$W/mute.port"; } 2>/dev/null || true
 	[ -n "$MUTE_PORT" ] && break
 	sleep 0.1
 done
@@ -145,6 +150,31 @@ assert_eq "$((SECS >= 1 && SECS <= 6))" 1 "it is abandoned after the 2 s timeout
 drive_stop
 kill "$MUTE_PID" 2>/dev/null
 wait "$MUTE_PID" 2>/dev/null
+
+# ---------------------------------------------------------------- configuration errors
+
+# cfg_error DESCRIPTION EXPECTED-TEXT VAR=VALUE...: C_Initialize fails and says why.
+cfg_error() {
+	local desc=$1 want=$2 out
+	shift 2
+	out=$(env "$@" "$P11_DRIVE" "$P11_LIB" 2>&1)
+	assert_contains "$out" "init 0x5" "$desc: C_Initialize fails with CKR_GENERAL_ERROR"
+	assert_not_contains "$out" "Sanitizer" "$desc: no sanitizer report"
+	assert_match "$out" "signet-pkcs11: .*$want" "$desc: stderr says '$want'"
+}
+cfg_error "no SIGNET_URL" "no service URL" SIGNET_API_KEY="$SIGNER_KEY"
+cfg_error "SIGNET_URL without a scheme" "SIGNET_URL must start with http:// or https://" \
+	SIGNET_URL="127.0.0.1:1"
+cfg_error "a timeout that is not a number" "SIGNET_PKCS11_TIMEOUT must be a whole number" \
+	SIGNET_URL="$BASE_URL" SIGNET_PKCS11_TIMEOUT=soon
+cfg_error "an unknown key type" "unknown key type 'dsa'" SIGNET_URL="$BASE_URL" SIGNET_PKCS11_KEY_TYPES=rsa,dsa
+cfg_error "a client certificate without its key" "SIGNET_CLIENT_CERT and SIGNET_CLIENT_KEY go together" \
+	SIGNET_URL="$BASE_URL" SIGNET_CLIENT_CERT=/nonexistent.pem
+printf '# signet\nSIGNET_URL=%s\nSIGNET_APIKEY=typo\n' "$BASE_URL" >"$W/typo.conf"
+cfg_error "a configuration file with an unknown key" "typo\\.conf:3: unknown key 'SIGNET_APIKEY'" \
+	SIGNET_PKCS11_CONFIG="$W/typo.conf"
+cfg_error "a configuration file that does not exist" "cannot read SIGNET_PKCS11_CONFIG file" \
+	SIGNET_PKCS11_CONFIG="$W/missing.conf"
 
 p11_records_check 0 "p11_drive"
 

@@ -3,8 +3,9 @@
 # e2e_pkcs11_java.sh - Java's SunPKCS11 provider over libsignet-pkcs11.so:
 # `keytool -list` shows the keys that have a certificate by their aliases
 # (taken from the certificate labels and paired with the private keys by
-# CKA_ID), and jarsigner signs a jar with an RSA and an EC key whose chains a
-# test CA issued, time-stamped by Signet's /tsa.  `jarsigner -verify -strict`
+# CKA_ID), also after logging in with the API key as the store password
+# (a wrong key loads no key store), and jarsigner signs a jar with an RSA
+# and an EC key whose chains a test CA issued, time-stamped by Signet's /tsa.  `jarsigner -verify -strict`
 # with a trust store holding the test CA and the TSA certificate accepts the
 # jars and refuses one whose content changed after signing.  The signatures
 # are on record as the module's.
@@ -30,6 +31,14 @@ out=$(j keytool -list "${P11_JAVA[@]}" 2>&1)
 assert_match "$out" "release-rsa, PrivateKeyEntry" "keytool -list shows release-rsa as a private key entry"
 assert_match "$out" "release-ec, PrivateKeyEntry" "keytool -list shows release-ec as a private key entry"
 assert_match "$out" "contains 2 entries" "exactly the two keys with a certificate are key store entries ($(grep -o 'contains [0-9]* entr[a-z]*' <<<"$out"))"
+
+# Without credentials in the environment the token requires login, and Java
+# logs in with the store password: the API key.
+NOKEY=(-keystore NONE -storetype PKCS11 -addprovider SunPKCS11 -providerArg "$W/p11.cfg")
+out=$(p11_bare SIGNET_URL="$BASE_URL" -- keytool -list "${NOKEY[@]}" -storepass "$SIGNER_KEY" 2>&1)
+assert_match "$out" "release-rsa, PrivateKeyEntry" "without SIGNET_API_KEY, keytool logs in with the API key as -storepass"
+out=$(p11_bare SIGNET_URL="$BASE_URL" -- keytool -list "${NOKEY[@]}" -storepass "wrong-$SIGNER_KEY" 2>&1)
+assert_contains "$out" "load failed" "a wrong API key as -storepass fails to load the key store"
 
 mkdir -p "$W/app/com/example"
 printf 'class Hello {}\n' >"$W/app/com/example/Hello.java"

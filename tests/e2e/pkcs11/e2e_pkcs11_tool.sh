@@ -74,7 +74,7 @@ assert_eq "$n" 4 "SIGNET_PKCS11_KEY_TYPES=rsa,ec drops the Ed25519 key"
 out=$(tool SIGNET_PKCS11_REQUIRE_CERT=1 -O 2>&1)
 assert_eq "$(grep -c '^Private Key Object' <<<"$out")" 2 "SIGNET_PKCS11_REQUIRE_CERT=1 keeps only keys with a certificate"
 printf 'SIGNET_URL=%s\nSIGNET_API_KEY=%s\nSIGNET_PKCS11_ALIASES=ed\n' "$BASE_URL" "$SIGNER_KEY" >"$W/p11.conf"
-n=$(env SIGNET_PKCS11_CONFIG="$W/p11.conf" pkcs11-tool --module "$P11_LIB" -O 2>&1 | grep -c '^Private Key Object')
+n=$(p11_bare SIGNET_PKCS11_CONFIG="$W/p11.conf" -- pkcs11-tool --module "$P11_LIB" -O 2>&1 | grep -c '^Private Key Object')
 assert_eq "$n" 1 "the same settings work from the file named by SIGNET_PKCS11_CONFIG"
 
 # ---------------------------------------------------------------- mechanisms

@@ -46,16 +46,33 @@ p11_start() {
 	SIGNER_ID=$P_ID
 }
 
-# p11_env [VAR=VALUE...] -- COMMAND...: run COMMAND with the module configured
-# for the signer (override or add settings before the --).
-p11_env() {
-	local settings=(SIGNET_URL="$BASE_URL" SIGNET_API_KEY="$SIGNER_KEY")
+# In a sanitizer build (make sanitize) the module needs the ASan runtime,
+# which the tools here were not built with: SIGNET_ASAN_RUNTIME (set by
+# CMake then) is preloaded into every program that loads the module.  Leak
+# checking stays with p11_drive, which is built with the sanitizers itself.
+P11_TOOL_ENV=()
+if [ -n "${SIGNET_ASAN_RUNTIME:-}" ]; then
+	P11_TOOL_ENV=(LD_PRELOAD="$SIGNET_ASAN_RUNTIME"
+		ASAN_OPTIONS=detect_leaks=0:handle_segv=0:allow_user_segv_handler=1:abort_on_error=1
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+fi
+
+# p11_bare [VAR=VALUE...] -- COMMAND...: run COMMAND, which loads the module,
+# with exactly these module settings.
+p11_bare() {
+	local settings=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		settings+=("$1")
 		shift
 	done
 	shift
-	env "${settings[@]}" "$@"
+	env "${P11_TOOL_ENV[@]}" "${settings[@]}" "$@"
+}
+
+# p11_env [VAR=VALUE...] -- COMMAND...: p11_bare with the module configured
+# for the signer (override or add settings before the --).
+p11_env() {
+	p11_bare SIGNET_URL="$BASE_URL" SIGNET_API_KEY="$SIGNER_KEY" "$@"
 }
 
 # p11_ca: a test root CA in $W/ca.{key,pem}.
