@@ -61,7 +61,7 @@ install:
 DEB_BUILD ?= build-deb
 deb:
 	JOBS=$(JOBS) bash packaging/build-deb.sh $(DEB_BUILD)
-	@if command -v lintian >/dev/null 2>&1; then lintian --fail-on warning $(DEB_BUILD)/signet_*.deb; \
+	@if command -v lintian >/dev/null 2>&1; then lintian --fail-on error,warning $(DEB_BUILD)/signet_*.deb; \
 	  else echo "lintian is not installed; the package is not linted"; fi
 
 bench: build

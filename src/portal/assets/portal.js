@@ -198,10 +198,8 @@
     sessionStorage.setItem(KEY_SLOT, apiKey);
     clearMessages();
     await loadDirectory();
-    if (location.hash === '' || location.hash === '#')
-      route();
-    else
-      location.hash = '';
+    /* A link to one request (#request/<id>) opens it once signed in. */
+    route();
   }
 
   function signOut() {
@@ -213,11 +211,10 @@
     generation++;
     $('pending-rows').replaceChildren();
     $('history-rows').replaceChildren();
+    /* Drop the request address without a hashchange, which would clear the notice. */
+    history.replaceState(null, '', location.pathname + location.search);
+    route();
     showNotice('Signed out. The API key has been forgotten by this tab.');
-    if (location.hash !== '' && location.hash !== '#')
-      location.hash = '';
-    else
-      route();
   }
 
   /* ---- the list of pending approvals and recent decisions ---- */

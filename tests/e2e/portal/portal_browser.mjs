@@ -174,6 +174,8 @@ try {
   check(cookies.length === 0, 'no cookies', JSON.stringify(cookies));
   await a1.page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expectTrue('Sign out returns to the sign-in form', () => apiKeyField(a1.page).isVisible());
+  check(/Signed out/.test(await a1.page.getByRole('status').innerText()), 'the page says it signed out');
+  check(!a1.page.url().includes('#request/'), 'the request address is dropped at sign-out', a1.page.url());
   const left = await a1.page.evaluate(() => JSON.stringify(sessionStorage));
   check(!left.includes(cfg.appr1), 'after sign-out the key is not in sessionStorage either', left.length);
   await a1.context.close();
@@ -221,10 +223,11 @@ try {
 
   // ---- the submitter of request 3 (it holds the approver role too) may not approve it
   const s = await newUser('submitter');
-  await s.page.goto(portal);
+  await s.page.goto(portal + '#request/' + cfg.r3);
   await signIn(s.page, cfg.self, 'enter');
-  await s.page.getByRole('link', { name: cfg.r3, exact: true }).waitFor({ timeout: 10000 });
-  await openRequest(s.page, cfg.r3, 'click');
+  await s.page.locator('#d-id').filter({ hasText: cfg.r3 }).waitFor({ timeout: 10000 });
+  ok('a link to a request (#request/<id>) opens it right after signing in');
+  await s.page.locator('#d-fields dd').first().waitFor();
   await s.page.getByRole('button', { name: 'Approve', exact: true }).click();
   await expectTrue('the submitter clicking Approve on its own request gets an error on the page',
     async () => /submitter cannot approve its own request/.test(await alert(s.page).innerText()));
