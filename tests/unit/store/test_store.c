@@ -1571,9 +1571,11 @@ test_notify(sg_store *s)
 
 	CHECK_RC(s->ops->webhook_list(s, tenant_a.id, &hooks, &n), SG_OK);
 	CHECK(n == 2);
-	if (n == 2)
-		CHECK(hooks[0].secret_len == w1.secret_len &&
-		    memcmp(hooks[0].secret, w1.secret, w1.secret_len) == 0 && hooks[0].events == 3);
+	for (size_t i = 0; i < n; i++) {
+		const sg_webhook *want = strcmp(hooks[i].id, w1.id) == 0 ? &w1 : &w2;
+		CHECK(hooks[i].secret_len == want->secret_len &&
+		    memcmp(hooks[i].secret, want->secret, want->secret_len) == 0 && hooks[i].events == 3);
+	}
 	sg_webhook_list_free(hooks, n);
 	CHECK_RC(s->ops->webhook_get(s, tenant_a.id, w2.id, &got), SG_OK);
 	CHECK(strcmp(got.url, w2.url) == 0 && got.secret_len == w2.secret_len);
