@@ -354,7 +354,7 @@ out:
 }
 
 int
-sg_outbox_scan(const sg_outbox_ctx *ctx, const sg_notify_cursor *c, size_t *queued, int *more)
+sg_outbox_scan(const sg_outbox_ctx *ctx, sg_notify_cursor *c, size_t *queued, int *more)
 {
 	sg_store *s = ctx->store;
 	sg_audit_entry *entries = NULL;
@@ -412,6 +412,7 @@ sg_outbox_scan(const sg_outbox_ctx *ctx, const sg_notify_cursor *c, size_t *queu
 			goto out;
 	*queued = o.n;
 	*more = nentries == OUTBOX_BATCH && last < c->head;
+	c->seq = last;
 	r = SG_OK;
 out:
 	sg_delivery_list_free(o.d, o.n);
