@@ -182,26 +182,12 @@ scanner_main(void *arg)
 			int more = 1;
 			while (more && !is_stopping(n)) {
 				size_t queued = 0;
-				int64_t before = c.seq;
 				if (sg_outbox_scan(&ctx, &c, &queued, &more) != SG_OK) {
 					sg_warn("notify: cannot read tenant %s's audit log past %lld; will retry",
 					    c.tenant_id, (long long)c.seq);
 					break;
 				}
 				total += queued;
-				if (!more)
-					break;
-				/* sg_outbox_scan moved the stored cursor; follow it. */
-				sg_notify_cursor *again = NULL;
-				size_t na = 0;
-				more = 0;
-				if (s->ops->notify_behind(s, &again, &na) == SG_OK)
-					for (size_t k = 0; k < na; k++)
-						if (strcmp(again[k].tenant_id, c.tenant_id) == 0 && again[k].seq > before) {
-							c = again[k];
-							more = 1;
-						}
-				free(again);
 			}
 		}
 		free(behind);
@@ -241,9 +227,23 @@ read_upload(char *dst, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* libcurl's progress callback: a non-zero answer ends the transfer, so a stop need not wait for a hung receiver. */
+static int
+abort_on_stop(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return is_stopping(arg);
+}
+
 static void
 common_opts(sg_notify *n, CURL *c, char *errbuf)
 {
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, n);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)n->cfg.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->cfg.timeout_ms);
@@ -387,6 +387,13 @@ attempt(sg_notify *n, sg_delivery *d)
 	if (r == SG_ERR_NOT_FOUND)
 		return;  /* the webhook was deleted, and its deliveries with it */
 	int64_t now = sg_now_ms();
+	if (r != SG_OK && is_stopping(n)) {
+		/* Cut short by a stop: not the receiver's fault, due again at the next start. */
+		d->next_attempt_at = now;
+		if (s->ops->delivery_finish(s, d, now) != SG_OK)
+			sg_debug("notify: delivery %s stays claimed until its lease ends", d->id);
+		return;
+	}
 	d->attempts++;
 	d->last_status = status;
 	sg_strlcpy(d->last_error, err, sizeof(d->last_error));

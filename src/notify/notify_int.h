@@ -19,10 +19,11 @@ typedef struct sg_outbox_ctx {
 /*
  * Turn the entries of one tenant's audit log past cursor c->seq (at most
  * one batch) into deliveries and move the cursor past them, in one store
- * transaction.  *queued gets the number of deliveries written (0 is
- * normal: most entries notify nobody).  *more is 1 when entries remain.
+ * transaction; on success c->seq follows.  *queued gets the number of
+ * deliveries written (0 is normal: most entries notify nobody).  *more is
+ * 1 when entries remain.
  */
-int sg_outbox_scan(const sg_outbox_ctx *ctx, const sg_notify_cursor *c, size_t *queued,
+int sg_outbox_scan(const sg_outbox_ctx *ctx, sg_notify_cursor *c, size_t *queued,
     int *more) SG_WUR;
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include "notify_int.h"
 #include "sg_b64.h"
 #include "sg_buf.h"
@@ -277,6 +278,46 @@ mail_message(const sg_outbox_ctx *ctx, const char *delivery_id, const char *to,
 	return text;
 }
 
+/*
+ * A delivery's id: derived from what it is (tenant, audit entry, webhook or
+ * recipient), so reading an entry again after a power cut undid the cursor
+ * yields the same id, and receivers that deduplicate by id see a repeat as
+ * a repeat.  SHA-256 over the length-prefixed fields, shaped as a UUID
+ * (version 8, RFC 9562).
+ */
+static void
+delivery_id(const sg_audit_entry *e, const char *webhook_id, const char *recipient,
+    char out[SG_ID_MAX])
+{
+	char seq[24];
+	const char *parts[] = { e->tenant_id, seq, webhook_id, recipient };
+	uint8_t h[32];
+	char hex[65];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned len = 0;
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)e->seq);
+	memset(h, 0, sizeof(h));
+	if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			uint8_t n[4];
+			size_t l = strlen(parts[i]);
+			n[0] = (uint8_t)(l >> 24);
+			n[1] = (uint8_t)(l >> 16);
+			n[2] = (uint8_t)(l >> 8);
+			n[3] = (uint8_t)l;
+			EVP_DigestUpdate(md, n, 4);
+			EVP_DigestUpdate(md, parts[i], l);
+		}
+		EVP_DigestFinal_ex(md, h, &len);
+	}
+	EVP_MD_CTX_free(md);
+	h[6] = (uint8_t)((h[6] & 0x0f) | 0x80);  /* version 8 */
+	h[8] = (uint8_t)((h[8] & 0x3f) | 0x80);  /* variant 10 */
+	sg_hex_encode(h, 16, hex);
+	snprintf(out, SG_ID_MAX, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
 typedef struct outbox {
 	sg_delivery *d;
 	size_t n, cap;
@@ -335,10 +376,7 @@ add_mail(const sg_outbox_ctx *ctx, outbox *o, const sg_audit_entry *e, const sg_
 		char id[SG_ID_MAX];
 		if (people[i].email[0] == '\0' || !eligible(&people[i], rq, ap))
 			continue;
-		if (sg_uuid(id) != SG_OK) {
-			r = SG_ERR_INTERNAL;
-			goto out;
-		}
+		delivery_id(e, "", people[i].email, id);
 		char *msg = mail_message(ctx, id, people[i].email, rq, have_sub ? &submitter : NULL,
 		    have_key ? &key : NULL);
 		if (outbox_add(o, e, SG_EVENT_APPROVAL_REQUESTED, "", people[i].email, rq, rq->key_id,
@@ -354,7 +392,7 @@ out:
 }
 
 int
-sg_outbox_scan(const sg_outbox_ctx *ctx, const sg_notify_cursor *c, size_t *queued, int *more)
+sg_outbox_scan(const sg_outbox_ctx *ctx, sg_notify_cursor *c, size_t *queued, int *more)
 {
 	sg_store *s = ctx->store;
 	sg_audit_entry *entries = NULL;
@@ -392,10 +430,7 @@ sg_outbox_scan(const sg_outbox_ctx *ctx, const sg_notify_cursor *c, size_t *queu
 			char id[SG_ID_MAX];
 			if (!(hooks[h].events & event) || e->ts < hooks[h].created_at)
 				continue;
-			if (sg_uuid(id) != SG_OK) {
-				r = SG_ERR_INTERNAL;
-				break;
-			}
+			delivery_id(e, hooks[h].id, "", id);
 			if (outbox_add(&o, e, event, hooks[h].id, "", have_rq ? &rq : NULL,
 			    have_rq ? rq.key_id : e->object, id,
 			    webhook_body(id, event, e, have_rq ? &rq : NULL)) != 0)
@@ -412,6 +447,7 @@ sg_outbox_scan(const sg_outbox_ctx *ctx, const sg_notify_cursor *c, size_t *queu
 			goto out;
 	*queued = o.n;
 	*more = nentries == OUTBOX_BATCH && last < c->head;
+	c->seq = last;
 	r = SG_OK;
 out:
 	sg_delivery_list_free(o.d, o.n);

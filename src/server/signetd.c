@@ -243,6 +243,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if (cfg.smtp_url[0] && !cfg.smtp_from[0]) {
+		sg_error("smtp_url needs smtp_from, the sender address of approval mail");
+		return 2;
+	}
+
 	/* Block the stop signals in every thread; main waits for them with sigwait. */
 	sigset_t stop;
 	sigemptyset(&stop);

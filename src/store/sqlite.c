@@ -2692,6 +2692,32 @@ sq_close(sg_store *s)
 
 /* ---- notifications (issue 15): webhooks and the outbox ---- */
 
+/*
+ * The dispatcher's own bookkeeping (cursors, new deliveries, claims,
+ * attempt outcomes) is written with synchronous=NORMAL: in WAL mode that
+ * survives a crash of the process and skips the fsync, so these writes
+ * never hold the writer lock through a disk flush that the group committer
+ * (the sign path) would wait behind.  A power cut may undo the newest of
+ * them, and deliveries are at-least-once anyway: an undone cursor is read
+ * again (the same deliveries, by the unique key), an undone DELIVERED is
+ * sent again with the same id.  Every other write keeps synchronous=FULL.
+ */
+static sq_conn *
+sq_lazy_write_begin(sq_db *q)
+{
+	sq_conn *w = sq_write_begin(q);
+	(void)sq_exec(w, "PRAGMA synchronous = NORMAL", "notify: synchronous");
+	return w;
+}
+
+static void
+sq_lazy_write_end(sq_db *q, sq_conn *w)
+{
+	if (sq_exec(w, "PRAGMA synchronous = FULL", "notify: synchronous") != SG_OK)
+		sg_error("store: cannot restore synchronous=FULL on the writer");
+	sq_write_end(q);
+}
+
 static int
 sq_row_webhook(sqlite3_stmt *st, void *out)
 {
@@ -2842,7 +2868,7 @@ sq_notify_enqueue(sg_store *s, const char *tenant_id, int64_t seq, const sg_deli
 
 	if (sq_bad_str(tenant_id) || seq < 0 || (n > 0 && d == NULL))
 		return SG_ERR_INVALID_ARGUMENT;
-	sq_conn *w = sq_write_begin(q);
+	sq_conn *w = sq_lazy_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -2866,7 +2892,7 @@ sq_notify_enqueue(sg_store *s, const char *tenant_id, int64_t seq, const sg_deli
 out:
 	if (r != SG_OK)
 		sq_tx_rollback(w);
-	sq_write_end(q);
+	sq_lazy_write_end(q, w);
 	return r;
 }
 
@@ -2894,7 +2920,7 @@ sq_delivery_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_del
 		*n = 0;
 		return SG_OK;
 	}
-	sq_conn *w = sq_write_begin(q);
+	sq_conn *w = sq_lazy_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	sq_arg a[] = { sq_int(now), sq_int(lease_ms), sq_int((int64_t)max) };
@@ -2910,7 +2936,7 @@ sq_delivery_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_del
 out:
 	if (r != SG_OK)
 		sq_tx_rollback(w);
-	sq_write_end(q);
+	sq_lazy_write_end(q, w);
 	sg_delivery_list_free(list, count);
 	return r;
 }
@@ -2923,7 +2949,10 @@ sq_delivery_finish(sg_store *s, const sg_delivery *d, int64_t now)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { SQ_FIELD(d->status), sq_int(d->attempts), sq_int(d->last_status),
 	    SQ_FIELD(d->last_error), sq_int(d->next_attempt_at), sq_int(now), SQ_FIELD(d->id) };
-	int r = sq_write1(s->impl, SQ_DELIVERY_FINISH, a, SQ_NARGS(a), &changes);
+	sq_db *q = s->impl;
+	sq_conn *w = sq_lazy_write_begin(q);
+	int r = sq_run(w, SQ_DELIVERY_FINISH, a, SQ_NARGS(a), &changes);
+	sq_lazy_write_end(q, w);
 	if (r == SG_OK && changes == 0)
 		r = SG_ERR_NOT_FOUND;
 	return r;

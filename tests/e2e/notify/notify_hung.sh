@@ -11,6 +11,7 @@
 # are still signed by the workers (openssl verifies one), the receiver did
 # get the deliveries (so they really hung), and the deliveries log shows
 # them PENDING with the timeout as last_error after a timed-out attempt.
+# Finally signetd stops promptly even though attempts are hanging.
 
 . "$(dirname "${BASH_SOURCE[0]}")/notify_lib.sh" || exit 2
 
@@ -106,5 +107,12 @@ api "$ADMIN_KEY" GET "/v1/webhooks/$HOOK/deliveries?limit=1000"
 assert_json '[.deliveries[] | select(.attempts >= 1)] | length >= 1' true "some deliveries have a timed-out attempt behind them"
 assert_json '[.deliveries[] | select(.attempts >= 1) | .status == "PENDING" and .last_http_status == null and (.last_error | test("[Tt]imeout|timed out"))] | all' true \
 	"a timed-out attempt leaves the delivery PENDING, no HTTP status, a timeout as last_error"
+
+# Attempts still hang (the receiver never answers): a stop must not wait for them.
+t0=$(now_ms)
+stop_server
+t1=$(now_ms)
+assert_eq "$SERVER_EXIT" 0 "signetd stops cleanly while deliveries hang"
+assert_eq "$(((t1 - t0) < 3000))" 1 "the stop does not wait for hung attempts ($((t1 - t0)) ms, attempt timeout 5000 ms)"
 
 e2e_finish

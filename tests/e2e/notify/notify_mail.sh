@@ -12,7 +12,8 @@
 # that lists principals mails exactly the listed ones with an email; a
 # request signed at once mails nobody; each message comes from smtp_from,
 # names the request id, its submitter and metadata, and links to
-# <public_url>/portal/; one message per recipient and request.
+# <public_url>/portal/; one message per recipient and request.  Settings
+# that cannot work (a non-SMTP URL, no sender, a bad sender) stop signetd.
 
 . "$(dirname "${BASH_SOURCE[0]}")/notify_lib.sh" || exit 2
 
@@ -20,6 +21,20 @@ if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
 	echo "$E2E_NAME: python3-aiosmtpd is required (scripts/install-deps.sh)" >&2
 	exit 2
 fi
+# Settings that cannot work stop signetd at start, with a message.
+bad_start() {
+	local out=$E2E_TMP/bad-start.log rc=0
+	env "$@" timeout 20 "$SIGNETD" --listen 127.0.0.1:0 --data-dir "$E2E_TMP/bad-data" >/dev/null 2>"$out" || rc=$?
+	if [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -qi "smtp" "$out"; then
+		ok "signetd refuses to start with $*"
+	else
+		fail "signetd refuses to start with $*" "exit $rc" "$(cat "$out")"
+	fi
+}
+bad_start SIGNET_SMTP_URL=http://127.0.0.1:25 SIGNET_SMTP_FROM=signet@example.org
+bad_start SIGNET_SMTP_URL=smtp://127.0.0.1:25
+bad_start SIGNET_SMTP_URL=smtp://127.0.0.1:25 "SIGNET_SMTP_FROM=x@y.z>"
+
 MAIL=$E2E_TMP/smtp
 require "the SMTP sink starts" start_smtp_sink "$MAIL"
 DATA=$E2E_TMP/data
