@@ -18,8 +18,11 @@
 #include "sg_store.h"
 #include "sg_signing.h"
 
-/* Largest request body accepted, in bytes; larger ones get 413. */
-#define SG_API_MAX_BODY (1024u * 1024u)
+/*
+ * Largest request body accepted, in bytes; larger ones get 413.  Room for a
+ * message of SG_MAX_MESSAGE (1 MiB) as base64 in JSON (SPEC §3 `message`).
+ */
+#define SG_API_MAX_BODY (2u * 1024u * 1024u)
 
 
 

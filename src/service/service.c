@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include "sg_svc.h"
 #include "sg_log.h"
 #include "sg_queue.h"
@@ -156,6 +157,7 @@ typedef struct resolve_in {
 	int pss_salt_len;
 	const uint8_t *context;
 	size_t context_len;
+	int message;      /* digest is SHA-512 of a message (see sg_submit) */
 } resolve_in;
 
 /*
@@ -193,6 +195,18 @@ resolve(sg_service *svc, const sg_caller *c, const resolve_in *in, int for_signi
 		return r;
 	if (for_signing && sg_key_status_of(&out->key) != SG_KEY_ONLINE)
 		return say(p, SG_ERR_KEY_NOT_ACTIVE, "key '%s' is %s", out->key.alias, out->key.status);
+	if (in->message) {
+		/* A message: pure ML-DSA by default; the composite signs its SHA-512 pre-hash. */
+		sg_sig_scheme sch = in->scheme != SG_SCHEME_NONE ? in->scheme : sg_scheme_default(out->key.alg);
+		if (in->scheme == SG_SCHEME_NONE && sch == SG_SCHEME_HASH_MLDSA)
+			sch = SG_SCHEME_MLDSA;
+		if (sch != SG_SCHEME_MLDSA && sch != SG_SCHEME_ED25519 && sch != SG_SCHEME_COMPOSITE)
+			return say(p, SG_ERR_ALGORITHM_MISMATCH, "a message is signed only by pure ML-DSA, "
+			    "Ed25519 or the composite; key '%s' (%s) with %s signs digests: send 'digest'",
+			    out->key.alias, sg_key_alg_name(out->key.alg), sg_scheme_name(sch, out->key.alg));
+		out->params.scheme = sch;
+		out->params.message = sch != SG_SCHEME_COMPOSITE;
+	}
 	if (in->scheme_key_alg != SG_KEY_NONE && in->scheme_key_alg != out->key.alg)
 		r = SG_ERR_ALGORITHM_MISMATCH;
 	else
@@ -275,6 +289,22 @@ policy_check(const sg_policy *pol, const char *hash_name, const char *scheme_nam
 
 /* ---- submission ---- */
 
+/* SHA-512 of a message (the digest its request and record keep); the size limit of SPEC §3. */
+static int
+message_hash(const uint8_t *message, size_t message_len, size_t digest_len, uint8_t out[SG_MAX_DIGEST],
+    sg_problem *p)
+{
+	unsigned int n = 0;
+	if (digest_len != 0)
+		return say(p, SG_ERR_INVALID_ARGUMENT, "give either 'digest' or 'message', not both");
+	if (message_len > SG_MAX_MESSAGE)
+		return say(p, SG_ERR_TOO_LARGE, "message is %zu bytes; at most %d are signed", message_len,
+		    SG_MAX_MESSAGE);
+	if (EVP_Digest(message, message_len, out, &n, EVP_sha512(), NULL) != 1 || n != 64)
+		return say(p, SG_ERR_CRYPTO, "cannot hash the message");
+	return SG_OK;
+}
+
 void
 sg_outcome_clear(sg_outcome *o)
 {
@@ -339,6 +369,18 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		return r;
 	if ((in->key == NULL) == (in->policy == NULL))
 		return say(p, SG_ERR_INVALID_ARGUMENT, "give exactly one of 'key' and 'policy'");
+	sg_hash_alg hash = in->hash;
+	const uint8_t *digest = in->digest;
+	size_t digest_len = in->digest_len;
+	uint8_t message_digest[SG_MAX_DIGEST];
+	if (in->message != NULL && (r = message_hash(in->message, in->message_len, in->digest_len,
+	    message_digest, p)) != SG_OK)
+		return r;
+	if (in->message != NULL) {
+		hash = SG_HASH_SHA512;
+		digest = message_digest;
+		digest_len = 64;
+	}
 	if (in->policy != NULL) {
 		if ((r = sg_svc_policy_get(svc, c, in->policy, &pol, p)) != SG_OK)
 			return r;
@@ -346,8 +388,8 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		key = pol.key_id;
 		timestamp = timestamp || pol.timestamp;
 	}
-	resolve_in ri = { key, in->key_version, in->hash, in->digest_len, in->scheme, in->scheme_key_alg,
-		in->format, in->pss_salt_len, in->context, in->context_len };
+	resolve_in ri = { key, in->key_version, hash, digest_len, in->scheme, in->scheme_key_alg,
+		in->format, in->pss_salt_len, in->context, in->context_len, in->message != NULL };
 	if ((r = resolve(svc, c, &ri, 1, has_policy && pol.allow_legacy_hashes, &rs, p)) != SG_OK)
 		goto out;
 	const char *hash_name = sg_hash_name(rs.params.hash);
@@ -374,10 +416,11 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		snprintf(rq.policy, sizeof(rq.policy), "%s/%s", pol.project, pol.slug);
 	sg_strlcpy(rq.hash_alg, hash_name, sizeof(rq.hash_alg));
 	sg_strlcpy(rq.sig_scheme, scheme_name, sizeof(rq.sig_scheme));
-	sg_strlcpy(rq.sig_format, format_name ? format_name : "", sizeof(rq.sig_format));
+	sg_strlcpy(rq.sig_format, rs.params.message ? SG_SIGNING_MESSAGE_FORMAT : format_name ? format_name : "",
+	    sizeof(rq.sig_format));
 	rq.pss_salt_len = rs.params.pss_salt_len;
-	memcpy(rq.digest, in->digest, in->digest_len);
-	rq.digest_len = in->digest_len;
+	memcpy(rq.digest, digest, digest_len);
+	rq.digest_len = digest_len;
 	if (in->context_len)
 		memcpy(rq.context, in->context, in->context_len);
 	rq.context_len = in->context_len;
@@ -401,6 +444,13 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		rq.approvals_required = 1;
 
 	int fast = !in->async && rq.approvals_required == 0 && (!has_policy || pol.allow_fast);
+	if (!fast && rs.params.message) {
+		/* The message is not stored, so nothing could sign it later. */
+		r = say(p, SG_ERR_INVALID_ARGUMENT, "a message is signed only in the call (it is not stored), "
+		    "but this request %s; send the message's digest instead", in->async ? "is async" :
+		    rq.approvals_required > 0 ? "needs approval" : "is queued by its policy");
+		goto out;
+	}
 	if (!fast) {
 		sg_request_status st = rq.approvals_required > 0 ? SG_RQ_PENDING_APPROVAL : SG_RQ_QUEUED;
 		sg_strlcpy(rq.status, sg_request_status_name(st), sizeof(rq.status));
@@ -427,7 +477,12 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		goto out;
 	}
 
-	if ((r = sg_signing_execute(svc, &rq, &rs.key, &rs.version, &sig, &errmsg)) != SG_OK) {
+	if (rs.params.message)
+		r = sg_signing_execute_message(svc, &rq, &rs.key, &rs.version, in->message, in->message_len,
+		    &sig, &errmsg);
+	else
+		r = sg_signing_execute(svc, &rq, &rs.key, &rs.version, &sig, &errmsg);
+	if (r != SG_OK) {
 		r = say(p, r, "%s", errmsg ? errmsg : "signing failed");
 		goto out;
 	}
@@ -479,6 +534,11 @@ sg_svc_resubmit(sg_service *svc, const sg_caller *c, const char *original_id, co
 		    orig.status);
 		goto out;
 	}
+	if (strcmp(orig.sig_format, SG_SIGNING_MESSAGE_FORMAT) == 0) {
+		r = say(p, SG_ERR_PRECONDITION, "a message signature cannot be resubmitted: the message is "
+		    "not kept");
+		goto out;
+	}
 	sg_submit in;
 	memset(&in, 0, sizeof(in));
 	in.policy = policy;
@@ -502,13 +562,21 @@ sg_svc_verify(sg_service *svc, const sg_caller *c, const sg_verify *in, sg_verif
     sg_problem *p)
 {
 	resolved rs;
-	resolve_in ri = { in->key, in->key_version, in->hash, in->digest_len, in->scheme, in->scheme_key_alg,
-		in->format, in->pss_salt_len, in->context, in->context_len };
-	int r = resolve(svc, c, &ri, 0, 1, &rs, p);
-	if (r != SG_OK)
+	uint8_t message_digest[SG_MAX_DIGEST];
+	int r;
+	if (in->message != NULL && (r = message_hash(in->message, in->message_len, in->digest_len,
+	    message_digest, p)) != SG_OK)
 		return r;
-	r = sg_verify_digest(rs.key.alg, rs.version.spki, rs.version.spki_len, &rs.params, in->digest,
-	    in->digest_len, in->signature, in->signature_len);
+	resolve_in ri = { in->key, in->key_version, in->message ? SG_HASH_SHA512 : in->hash,
+		in->message ? 64 : in->digest_len, in->scheme, in->scheme_key_alg, in->format,
+		in->pss_salt_len, in->context, in->context_len, in->message != NULL };
+	if ((r = resolve(svc, c, &ri, 0, 1, &rs, p)) != SG_OK)
+		return r;
+	/* ML-DSA and Ed25519 check the message itself, the composite its SHA-512 pre-hash. */
+	const uint8_t *input = in->message == NULL ? in->digest : rs.params.message ? in->message : message_digest;
+	size_t input_len = in->message == NULL ? in->digest_len : rs.params.message ? in->message_len : 64;
+	r = sg_verify_digest(rs.key.alg, rs.version.spki, rs.version.spki_len, &rs.params, input,
+	    input_len, in->signature, in->signature_len);
 	if (r != SG_OK && r != SG_ERR_BAD_SIGNATURE && r != SG_ERR_BAD_ENCODING && r != SG_ERR_CRYPTO) {
 		r = say(p, r, "cannot verify");
 		goto out;

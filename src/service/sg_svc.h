@@ -115,6 +115,20 @@ typedef struct sg_submit {
 	const char *description;        /* NULL = none */
 	const char *idempotency_key;    /* NULL = none */
 	uint8_t body_hash[32];          /* identity of the request for idempotency */
+	/*
+	 * A message to sign instead of a digest (SPEC §3 `message`): non-NULL
+	 * (even when message_len is 0) means hash and digest are not given.  Only
+	 * schemes that sign messages take one: pure ML-DSA (the default for an
+	 * ML-DSA key here), Ed25519, and the composite (which signs its SHA-512
+	 * pre-hash, so its record is an ordinary SHA-512 digest record).  For
+	 * ML-DSA and Ed25519 the request and record carry sig_format
+	 * SG_SIGNING_MESSAGE_FORMAT, hash SHA-512 and digest SHA-512(message);
+	 * the message is not stored, so it is signed only in the call: async,
+	 * approval or a policy without fast signing is SG_ERR_INVALID_ARGUMENT.
+	 * Over SG_MAX_MESSAGE bytes: SG_ERR_TOO_LARGE.
+	 */
+	const uint8_t *message;
+	size_t message_len;
 } sg_submit;
 
 typedef enum sg_outcome_kind {
@@ -174,6 +188,9 @@ typedef struct sg_verify {
 	size_t context_len;
 	const uint8_t *signature;
 	size_t signature_len;
+	/* A message instead of hash and digest, as in sg_submit; NULL = a digest. */
+	const uint8_t *message;
+	size_t message_len;
 } sg_verify;
 
 typedef struct sg_verify_result {
