@@ -137,6 +137,53 @@ sg_svc_key_get(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_
 	return SG_OK;
 }
 
+int
+sg_svc_key_for_alg(sg_service *svc, const sg_caller *c, sg_key_alg alg, sg_key *out,
+    char policy[SG_POLICY_REF_MAX], sg_problem *p)
+{
+	sg_store *s = svc->store;
+	sg_key *list = NULL;
+	size_t n = 0, found = 0, at = 0;
+	const char *dp = c->principal->default_policy;
+	int r;
+
+	if (dp[0] != 0) {
+		sg_policy pol;
+		sg_key k;
+		sg_problem ignored;
+		if (sg_svc_policy_get(svc, c, dp, &pol, &ignored) == SG_OK) {
+			r = s->ops->key_get(s, c->tenant->id, pol.key_id, &k);
+			sg_policy_clear(&pol);
+			if (r == SG_OK && k.alg == alg) {
+				*out = k;
+				sg_strlcpy(policy, dp, SG_POLICY_REF_MAX);
+				return SG_OK;
+			}
+		}
+	}
+	if ((r = s->ops->key_list(s, c->tenant->id, &list, &n)) != SG_OK)
+		return say(p, r, "cannot list the keys");
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].alg == alg) {
+			found++;
+			at = i;
+		}
+	}
+	if (found == 0)
+		r = say(p, SG_ERR_NOT_FOUND, "this tenant has no %s key", sg_key_alg_name(alg));
+	else if (found > 1)
+		r = say(p, SG_ERR_INVALID_ARGUMENT, "this tenant has %zu %s keys and the principal's default "
+		    "policy names none of them; set its default_policy to choose one", found,
+		    sg_key_alg_name(alg));
+	else {
+		*out = list[at];
+		policy[0] = 0;
+		r = SG_OK;
+	}
+	free(list);
+	return r;
+}
+
 /* ---- resolving a key, version and parameters ---- */
 
 /* Everything a sign or verify call resolves to. */

@@ -217,6 +217,17 @@ int sg_svc_signature_get(sg_service *svc, const sg_caller *c, const char *id, sg
     sg_problem *problem) SG_WUR;
 int sg_svc_key_get(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out,
     sg_problem *problem) SG_WUR;
+/*
+ * The caller's key for key algorithm alg, for dialects that name an
+ * algorithm rather than a key (SPEC §4 Q1): the key of the principal's
+ * default policy when that key has algorithm alg (*policy gets the policy's
+ * "project/slug", to submit under), else the tenant's only key of that
+ * algorithm, whatever its status (*policy = "").  No such key:
+ * SG_ERR_NOT_FOUND; several and no default policy naming one:
+ * SG_ERR_INVALID_ARGUMENT.
+ */
+int sg_svc_key_for_alg(sg_service *svc, const sg_caller *c, sg_key_alg alg, sg_key *out,
+    char policy[SG_POLICY_REF_MAX], sg_problem *problem) SG_WUR;
 /* "project/slug" -> policy.  Release with sg_policy_clear. */
 int sg_svc_policy_get(sg_service *svc, const sg_caller *c, const char *project_slug, sg_policy *out,
     sg_problem *problem) SG_WUR;
