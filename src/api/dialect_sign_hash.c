@@ -323,4 +323,6 @@ const api_dialect api_dialect_sign_hash = {
 	.routes = routes,
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
 	.render_error = sign_hash_error,
+	/* /signature/sign takes a message of up to 1 MiB, which is 1.4 MB as base64 (Q5). */
+	.max_body = 2u * 1024u * 1024u,
 };

@@ -36,6 +36,7 @@ struct sg_api {
 
 typedef struct conn_state {
 	sg_buf body;
+	size_t max_body;      /* of the dialect that owns the path (api_max_body) */
 	int too_large;
 	uint64_t started_ns;
 } conn_state;
@@ -118,13 +119,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (st == NULL) {
 		if ((st = calloc(1, sizeof(*st))) == NULL)
 			return MHD_NO;
-		sg_buf_init(&st->body, SG_API_MAX_BODY);
+		st->max_body = api_max_body(url);
+		sg_buf_init(&st->body, st->max_body);
 		st->started_ns = sg_mono_ns();
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t len;
 		if (cl != NULL && sg_parse_int64(cl, 0, INT64_MAX, &len) == SG_OK &&
-		    (uint64_t)len > SG_API_MAX_BODY)
+		    (uint64_t)len > st->max_body)
 			st->too_large = 1;
 		*con_cls = st;
 		return MHD_YES;
@@ -156,8 +158,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	fill_peer_cert(&req);
 
 	if (st->too_large)
-		api_error(&req, &resp, SG_ERR_TOO_LARGE, "request body is larger than %u bytes",
-		    (unsigned)SG_API_MAX_BODY);
+		api_error(&req, &resp, SG_ERR_TOO_LARGE, "request body is larger than %zu bytes",
+		    st->max_body);
 	else
 		api_route(&req, &resp);
 	if (resp.status == 0)

@@ -86,6 +86,13 @@ api_dialect_owner(const char *path)
 	return &api_dialect_native;
 }
 
+size_t
+api_max_body(const char *path)
+{
+	const api_dialect *d = api_dialect_owner(path ? path : "/");
+	return d->max_body > 0 ? d->max_body : SG_API_MAX_BODY;
+}
+
 static char route_names[MAX_ROUTES][96];
 static size_t nroute_names;
 

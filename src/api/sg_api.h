@@ -19,10 +19,10 @@
 #include "sg_signing.h"
 
 /*
- * Largest request body accepted, in bytes; larger ones get 413.  Room for a
- * message of SG_MAX_MESSAGE (1 MiB) as base64 in JSON (SPEC §3 `message`).
+ * Largest request body accepted, in bytes; larger ones get 413.  A dialect
+ * may allow more on its own paths (api_dialect.max_body).
  */
-#define SG_API_MAX_BODY (2u * 1024u * 1024u)
+#define SG_API_MAX_BODY (1024u * 1024u)
 
 
 
