@@ -184,6 +184,139 @@ sg_svc_key_for_alg(sg_service *svc, const sg_caller *c, sg_key_alg alg, sg_key *
 	return r;
 }
 
+/* ---- key lifecycle ---- */
+
+/* Generate version `version` of key k in its keystore. */
+static int
+generate_version(sg_service *svc, const sg_key *k, int version, sg_key_version *v)
+{
+	sg_keystore *ks = sg_service_keystore(svc, k->storage);
+	char vid[SG_ID_MAX + 16];
+	if (ks == NULL)
+		return SG_ERR_UNAVAILABLE;
+	memset(v, 0, sizeof(*v));
+	snprintf(vid, sizeof(vid), "%s/%d", k->id, version);
+	int r = sg_keystore_generate(ks, vid, k->alg, &v->handle, &v->handle_len, &v->spki, &v->spki_len);
+	if (r != SG_OK)
+		return r;
+	sg_strlcpy(v->key_id, k->id, sizeof(v->key_id));
+	v->version = version;
+	sg_strlcpy(v->state, sg_version_state_name(SG_VERSION_ACTIVE), sizeof(v->state));
+	v->created_at = sg_now_ms();
+	return SG_OK;
+}
+
+/* The private part of a version the store refused must not outlive it. */
+static void
+drop_unstored_version(sg_service *svc, const sg_key *k, const sg_key_version *v)
+{
+	char vid[SG_ID_MAX + 16];
+	snprintf(vid, sizeof(vid), "%s/%d", k->id, v->version);
+	sg_key_ref ref = { vid, k->alg, v->handle, v->handle_len };
+	sg_keystore *ks = sg_service_keystore(svc, k->storage);
+	if (ks == NULL || sg_keystore_destroy(ks, &ref) != SG_OK)
+		sg_warn("key %s: could not destroy the private part of unstored version %d", k->id, v->version);
+}
+
+/* Append an audit entry for a change already stored; a failure is logged, not reported. */
+static void
+audit_stored(sg_service *svc, const sg_caller *c, const char *action, const char *object, json_t *details)
+{
+	sg_store *s = svc->store;
+	sg_audit_entry e;
+	audit_init(c, &e, action, object);
+	if (details != NULL) {
+		json_object_set_new(details, "request_id", json_string(c->request_id ? c->request_id : ""));
+		e.details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(details);
+	}
+	if (s->ops->audit_append(s, &e) != SG_OK)
+		sg_error("audit: cannot append %s for %s", action, object);
+	free(e.details);
+}
+
+int
+sg_svc_key_rotate(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	sg_key k;
+	sg_key_version v;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	if ((r = sg_svc_key_get(svc, c, id_or_alias, &k, p)) != SG_OK)
+		return r;
+	if (sg_key_status_of(&k) == SG_KEY_DISABLED)
+		return say(p, SG_ERR_KEY_NOT_ACTIVE, "key '%s' is DISABLED", k.alias);
+	if ((r = generate_version(svc, &k, k.current_version + 1, &v)) != SG_OK)
+		return say(p, r, "cannot generate a new version");
+	if ((r = s->ops->key_add_version(s, c->tenant->id, &v)) != SG_OK) {
+		drop_unstored_version(svc, &k, &v);
+		r = say(p, r, r == SG_ERR_CONFLICT ? "the key was rotated concurrently; retry" :
+		    "cannot store the new version");
+		goto out;
+	}
+	if ((r = s->ops->key_get(s, c->tenant->id, k.id, &k)) != SG_OK) {
+		r = say(p, r, "cannot reload key");
+		goto out;
+	}
+	sg_info("key %s rotated to version %d by %s", k.id, k.current_version, c->principal->id);
+	audit_stored(svc, c, "key.rotated", k.id, json_pack("{s:i}", "version", k.current_version));
+	*out = k;
+out:
+	sg_key_version_clear(&v);
+	return r;
+}
+
+int
+sg_svc_key_create(sg_service *svc, const sg_caller *c, const sg_key_create *in, sg_key *out, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	sg_key k, existing;
+	sg_key_version v;
+	const char *status = sg_key_status_name(in->status);
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	if (sg_key_alg_name(in->alg) == NULL)
+		return say(p, SG_ERR_UNSUPPORTED_ALGORITHM, "unknown key algorithm");
+	if (status == NULL || in->alias == NULL || in->storage == NULL || in->type == NULL)
+		return say(p, SG_ERR_INVALID_ARGUMENT, "alias, storage, type and status are required");
+	if (sg_service_keystore(svc, in->storage) == NULL)
+		return say(p, SG_ERR_INVALID_ARGUMENT, "storage %.8s is not configured on this server", in->storage);
+	/* A clear 409 before spending time on key generation. */
+	if (s->ops->key_get(s, c->tenant->id, in->alias, &existing) == SG_OK)
+		return say(p, SG_ERR_CONFLICT, "a key with alias '%.128s' already exists", in->alias);
+	if (sg_uuid(k.id) != SG_OK)
+		return say(p, SG_ERR_INTERNAL, "cannot make a key id");
+	k.alg = in->alg;
+	sg_strlcpy(k.tenant_id, c->tenant->id, sizeof(k.tenant_id));
+	sg_strlcpy(k.alias, in->alias, sizeof(k.alias));
+	sg_strlcpy(k.storage, in->storage, sizeof(k.storage));
+	sg_strlcpy(k.type, in->type, sizeof(k.type));
+	sg_strlcpy(k.status, status, sizeof(k.status));
+	k.current_version = 1;
+	k.created_at = k.updated_at = sg_now_ms();
+	if ((r = generate_version(svc, &k, 1, &v)) != SG_OK)
+		return say(p, r, "cannot generate a %s key", sg_key_alg_name(k.alg));
+	if ((r = s->ops->key_create(s, &k, &v)) != SG_OK) {
+		drop_unstored_version(svc, &k, &v);
+		r = say(p, r, r == SG_ERR_CONFLICT ? "a key with alias '%.128s' already exists" :
+		    "cannot store key '%.128s'", in->alias);
+		goto out;
+	}
+	sg_info("key %s (%s, %s, %s) created by %s", k.id, k.alias, sg_key_alg_name(k.alg), k.storage,
+	    c->principal->id);
+	audit_stored(svc, c, "key.created", k.id, json_pack("{s:s,s:s,s:s,s:s}", "alias", k.alias,
+	    "algorithm", sg_key_alg_name(k.alg), "storage", k.storage, "type", k.type));
+	*out = k;
+	r = SG_OK;
+out:
+	sg_key_version_clear(&v);
+	return r;
+}
+
 /* ---- resolving a key, version and parameters ---- */
 
 /* Everything a sign or verify call resolves to. */

@@ -228,6 +228,36 @@ int sg_svc_key_get(sg_service *svc, const sg_caller *c, const char *id_or_alias,
  */
 int sg_svc_key_for_alg(sg_service *svc, const sg_caller *c, sg_key_alg alg, sg_key *out,
     char policy[SG_POLICY_REF_MAX], sg_problem *problem) SG_WUR;
+/* ---- key lifecycle ---- */
+
+/* A new key, its names already checked by the dialect. */
+typedef struct sg_key_create {
+	const char *alias;              /* the dialect checks the name rule */
+	sg_key_alg alg;
+	const char *storage;            /* "DISK" | "HSM" */
+	const char *type;               /* "PRODUCTION" | "TEST" */
+	sg_key_status status;
+} sg_key_create;
+
+/*
+ * Create a key with version 1 in the keystore of its storage, store it and
+ * audit key.created.  A storage this server lacks is
+ * SG_ERR_INVALID_ARGUMENT, an alias in use SG_ERR_CONFLICT, an unknown
+ * algorithm SG_ERR_UNSUPPORTED_ALGORITHM; a version the store refused is
+ * destroyed in the keystore again.  *out is the key as stored.
+ */
+int sg_svc_key_create(sg_service *svc, const sg_caller *c, const sg_key_create *in, sg_key *out,
+    sg_problem *problem) SG_WUR;
+
+/*
+ * Rotate the key id_or_alias: generate version current + 1, store it as the
+ * current version and audit key.rotated.  A DISABLED key is
+ * SG_ERR_KEY_NOT_ACTIVE; a concurrent rotation SG_ERR_CONFLICT.  *out is
+ * the key as it is now.
+ */
+int sg_svc_key_rotate(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out,
+    sg_problem *problem) SG_WUR;
+
 /* "project/slug" -> policy.  Release with sg_policy_clear. */
 int sg_svc_policy_get(sg_service *svc, const sg_caller *c, const char *project_slug, sg_policy *out,
     sg_problem *problem) SG_WUR;
