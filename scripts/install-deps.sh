@@ -11,6 +11,8 @@ PKGS=(
   libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
   libp11-kit-dev softhsm2 opensc
   curl jq xxd ca-certificates python3 python3-aiosmtpd
+  # tests/e2e/signhash: the sign-hash document's examples hash with shasum (perl)
+  perl
   # tests/tools: the independent ML-DSA verifier (npm ci of @noble/post-quantum)
   nodejs npm
   libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi

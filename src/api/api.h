@@ -98,12 +98,18 @@ typedef struct api_dialect {
 	 */
 	void (*render_error)(api_req *req, api_resp *resp, unsigned status, const char *code, int err,
 	    const char *message);
+	/* Largest body on the dialect's paths; 0 = SG_API_MAX_BODY. */
+	size_t max_body;
 } api_dialect;
 
 extern const api_dialect api_dialect_native;
+extern const api_dialect api_dialect_sign_hash;     /* dialect_sign_hash.c, SPEC §4 item 2 */
+extern const api_dialect api_dialect_keypair;       /* dialect_keypair.c, SPEC §4 item 4 */
 
 /* The dialect that owns path (native when no other claims it). */
 const api_dialect *api_dialect_owner(const char *path);
+/* The body limit on path: its owner's max_body, else SG_API_MAX_BODY. */
+size_t api_max_body(const char *path);
 /* The native error shape {"error":{"code","message","request_id"}}. */
 void api_native_error(api_req *req, api_resp *resp, unsigned status, const char *code, int err,
     const char *message);

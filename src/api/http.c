@@ -7,7 +7,7 @@
  * any body is read, with the connection closed afterwards: ambiguous
  * framing (Content-Length with Transfer-Encoding, repeated or non-numeric
  * Content-Length) and a control character in the path (400), a declared
- * body over SG_API_MAX_BODY (413; no "100 Continue" is sent because the
+ * body over the limit of the path's dialect (api_max_body; 413; no "100 Continue" is sent because the
  * answer is queued first), and the per-address rate limit (429).  The body
  * is collected into a bounded sg_buf; a chunked body that grows too large is
  * discarded and answered 413 without reaching any handler.  When the body
@@ -82,6 +82,7 @@ struct sg_api {
 
 typedef struct conn_state {
 	sg_buf body;
+	size_t max_body;      /* of the dialect that owns the path (api_max_body) */
 	int too_large;
 	int answered;             /* the edge answered at the first call */
 	uint64_t started_ns;
@@ -306,9 +307,9 @@ edge_first(sg_api *api, struct MHD_Connection *conn, conn_state *st, const char 
 	else if (path_has_control(url))
 		api_error(&req, &resp, SG_ERR_INVALID_ARGUMENT, "the path holds a control character");
 	else if (cl != NULL && (sg_parse_int64(cl, 0, INT64_MAX, &len) != SG_OK ||
-	    (uint64_t)len > SG_API_MAX_BODY))
-		api_error(&req, &resp, SG_ERR_TOO_LARGE, "request body is larger than %u bytes",
-		    (unsigned)SG_API_MAX_BODY);
+	    (uint64_t)len > st->max_body))
+		api_error(&req, &resp, SG_ERR_TOO_LARGE, "request body is larger than %zu bytes",
+		    st->max_body);
 	else if (api_rl_address(&req, &resp) == 0)
 		return 0;
 	else
@@ -332,7 +333,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (st == NULL) {
 		if ((st = calloc(1, sizeof(*st))) == NULL)
 			return MHD_NO;
-		sg_buf_init(&st->body, SG_API_MAX_BODY);
+		st->max_body = api_max_body(url);
+		sg_buf_init(&st->body, st->max_body);
 		st->started_ns = sg_mono_ns();
 		*con_cls = st;
 		conn_busy(api, conn, 1);
@@ -361,8 +363,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	fill_peer_cert(&req);
 
 	if (st->too_large)
-		api_error(&req, &resp, SG_ERR_TOO_LARGE, "request body is larger than %u bytes",
-		    (unsigned)SG_API_MAX_BODY);
+		api_error(&req, &resp, SG_ERR_TOO_LARGE, "request body is larger than %zu bytes",
+		    st->max_body);
 	else
 		api_route(&req, &resp);
 	if (resp.status == 0)

@@ -5,7 +5,9 @@
  * A key's private parts are made and held by the keystore for its storage
  * (DISK or HSM); this file only ever handles their public keys and opaque
  * handles.  The keystore version id "<key-id>/<version>" names a version to
- * the keystore (it binds sealed blobs and labels HSM objects).
+ * the keystore (it binds sealed blobs and labels HSM objects).  Creating and
+ * rotating a key are the service's (sg_svc_key_create, sg_svc_key_rotate),
+ * shared with the key-pair dialect; the handlers here parse and render.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,51 +82,18 @@ load_key(api_req *req, api_resp *resp, const char *id_or_alias, sg_key *k)
 	return 0;
 }
 
-/* Generate version `version` of key k in its keystore. */
-static int
-generate_version(api_req *req, const sg_key *k, int version, sg_key_version *v)
-{
-	sg_keystore *ks = sg_service_keystore(req->svc, k->storage);
-	char vid[SG_KEY_VERSION_ID_MAX];
-	if (ks == NULL)
-		return SG_ERR_UNAVAILABLE;
-	memset(v, 0, sizeof(*v));
-	sg_key_version_id(k->id, version, vid);
-	int r = sg_keystore_generate(ks, vid, k->alg, &v->handle, &v->handle_len, &v->spki, &v->spki_len);
-	if (r != SG_OK)
-		return r;
-	sg_strlcpy(v->key_id, k->id, sizeof(v->key_id));
-	v->version = version;
-	sg_strlcpy(v->state, "ACTIVE", sizeof(v->state));
-	v->created_at = sg_now_ms();
-	return SG_OK;
-}
-
-/* The private part of a version the store refused must not outlive it. */
-static void
-drop_unstored_version(api_req *req, const sg_key *k, const sg_key_version *v)
-{
-	char vid[SG_KEY_VERSION_ID_MAX];
-	sg_key_version_id(k->id, v->version, vid);
-	sg_key_ref ref = { vid, k->alg, v->handle, v->handle_len };
-	sg_keystore *ks = sg_service_keystore(req->svc, k->storage);
-	if (ks == NULL || sg_keystore_destroy(ks, &ref) != SG_OK)
-		sg_warn("key %s: could not destroy the private part of unstored version %d", k->id, v->version);
-}
-
 void
 api_keys_create(api_req *req, api_resp *resp)
 {
 	static const char *const known[] = { "alias", "algorithm", "storage", "type", "status", NULL };
 	static const char *const storages[] = { "DISK", "HSM", NULL };
 	static const char *const types[] = { "PRODUCTION", "TEST", NULL };
-	sg_store *s = req->svc->store;
 	const char *alias = NULL, *alg = NULL, *storage = "DISK", *type = "PRODUCTION", *status = "ONLINE";
+	sg_key_create in;
 	sg_key k;
-	sg_key_version v;
-	int r;
+	sg_problem problem;
+	sg_caller caller;
 
-	memset(&v, 0, sizeof(v));
 	json_t *body = api_body_object(req, resp);
 	if (body == NULL)
 		return;
@@ -140,58 +109,25 @@ api_keys_create(api_req *req, api_resp *resp)
 		    "alias must be 1-128 characters of letters, digits, '.', '_' or '-'");
 		goto out;
 	}
-	memset(&k, 0, sizeof(k));
-	if ((k.alg = sg_key_alg_from_name(alg)) == SG_KEY_NONE) {
+	in = (sg_key_create){ alias, sg_key_alg_from_name(alg), storage, type, sg_key_status_from_name(status) };
+	if (in.alg == SG_KEY_NONE) {
 		api_error(req, resp, SG_ERR_UNSUPPORTED_ALGORITHM,
 		    "unknown algorithm '%.64s' (RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, "
 		    "Ed25519, ML-DSA-44, ML-DSA-65, ML-DSA-87, MLDSA65-ECDSA-P256)", alg);
 		goto out;
 	}
-	if (!is_one_of(storage, storages) || !is_one_of(type, types) || !is_one_of(status, statuses)) {
+	if (!is_one_of(storage, storages) || !is_one_of(type, types) || in.status == SG_KEY_STATUS_NONE) {
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
 		    "storage must be DISK or HSM, type PRODUCTION or TEST, status ONLINE, OFFLINE or DISABLED");
 		goto out;
 	}
-	if (sg_service_keystore(req->svc, storage) == NULL) {
-		api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
-		    "storage %s is not configured on this server", storage);
+	if (sg_svc_key_create(req->svc, api_caller(req, &caller), &in, &k, &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		goto out;
 	}
-	/* A clear 409 before spending time on key generation. */
-	sg_key existing;
-	if (s->ops->key_get(s, req->tenant.id, alias, &existing) == SG_OK) {
-		api_error(req, resp, SG_ERR_CONFLICT, "a key with alias '%s' already exists", alias);
-		goto out;
-	}
-	if (sg_uuid(k.id) != SG_OK) {
-		api_error(req, resp, SG_ERR_INTERNAL, "uuid");
-		goto out;
-	}
-	sg_strlcpy(k.tenant_id, req->tenant.id, sizeof(k.tenant_id));
-	sg_strlcpy(k.alias, alias, sizeof(k.alias));
-	sg_strlcpy(k.storage, storage, sizeof(k.storage));
-	sg_strlcpy(k.type, type, sizeof(k.type));
-	sg_strlcpy(k.status, status, sizeof(k.status));
-	k.current_version = 1;
-	k.created_at = k.updated_at = sg_now_ms();
-	if ((r = generate_version(req, &k, 1, &v)) != SG_OK) {
-		api_error(req, resp, r, "cannot generate a %s key", sg_key_alg_name(k.alg));
-		goto out;
-	}
-	if ((r = s->ops->key_create(s, &k, &v)) != SG_OK) {
-		drop_unstored_version(req, &k, &v);
-		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "a key with alias '%s' already exists" :
-		    "cannot store key '%s'", alias);
-		goto out;
-	}
-	sg_info("key %s (%s, %s, %s) created by %s", k.id, k.alias, sg_key_alg_name(k.alg), k.storage,
-	    req->principal.id);
-	api_audit(req, "key.created", k.id, json_pack("{s:s,s:s,s:s,s:s}", "alias", k.alias,
-	    "algorithm", sg_key_alg_name(k.alg), "storage", k.storage, "type", k.type));
 	snprintf(resp->location, sizeof(resp->location), "/v1/keys/%s", k.id);
 	api_json(resp, 201, api_key_json(req, &k));
 out:
-	sg_key_version_clear(&v);
 	json_decref(body);
 }
 
@@ -256,37 +192,15 @@ out:
 void
 api_keys_rotate(api_req *req, api_resp *resp)
 {
-	sg_store *s = req->svc->store;
 	sg_key k;
-	sg_key_version v;
-	int r;
+	sg_problem problem;
+	sg_caller caller;
 
-	memset(&v, 0, sizeof(v));
-	if (load_key(req, resp, req->params[0], &k) != 0)
-		return;
-	if (strcmp(k.status, "DISABLED") == 0) {
-		api_error(req, resp, SG_ERR_KEY_NOT_ACTIVE, "key '%s' is DISABLED", k.alias);
+	if (sg_svc_key_rotate(req->svc, api_caller(req, &caller), req->params[0], &k, &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		return;
 	}
-	if ((r = generate_version(req, &k, k.current_version + 1, &v)) != SG_OK) {
-		api_error(req, resp, r, "cannot generate a new version");
-		goto out;
-	}
-	if ((r = s->ops->key_add_version(s, req->tenant.id, &v)) != SG_OK) {
-		drop_unstored_version(req, &k, &v);
-		api_error(req, resp, r, r == SG_ERR_CONFLICT ? "the key was rotated concurrently; retry" :
-		    "cannot store the new version");
-		goto out;
-	}
-	if ((r = s->ops->key_get(s, req->tenant.id, k.id, &k)) != SG_OK) {
-		api_error(req, resp, r, "cannot reload key");
-		goto out;
-	}
-	sg_info("key %s rotated to version %d by %s", k.id, k.current_version, req->principal.id);
-	api_audit(req, "key.rotated", k.id, json_pack("{s:i}", "version", k.current_version));
 	api_json(resp, 200, api_key_json(req, &k));
-out:
-	sg_key_version_clear(&v);
 }
 
 void

@@ -17,6 +17,8 @@
 
 static const api_dialect *const dialects[] = {
 	&api_dialect_native,
+	&api_dialect_sign_hash,
+	&api_dialect_keypair,
 };
 
 #define NDIALECTS (sizeof(dialects) / sizeof(dialects[0]))
@@ -83,6 +85,13 @@ api_dialect_owner(const char *path)
 				return dialects[d];
 	}
 	return &api_dialect_native;
+}
+
+size_t
+api_max_body(const char *path)
+{
+	const api_dialect *d = api_dialect_owner(path ? path : "/");
+	return d->max_body > 0 ? d->max_body : SG_API_MAX_BODY;
 }
 
 static char route_names[MAX_ROUTES][96];

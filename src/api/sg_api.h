@@ -18,7 +18,10 @@
 #include "sg_store.h"
 #include "sg_signing.h"
 
-/* Largest request body accepted, in bytes; larger ones get 413. */
+/*
+ * Largest request body accepted, in bytes; larger ones get 413.  A dialect
+ * may allow more on its own paths (api_dialect.max_body).
+ */
 #define SG_API_MAX_BODY (1024u * 1024u)
 
 

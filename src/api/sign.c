@@ -28,33 +28,68 @@ typedef struct native_fields {
 	int64_t pss_salt_length;
 	uint8_t context[255];
 	size_t context_len;
+	uint8_t *message;            /* decoded `message` (malloc'd), NULL when a digest is given */
+	size_t message_len;
 } native_fields;
+
+/* An empty message still needs a non-NULL pointer (sg_submit: NULL means a digest). */
+static uint8_t empty_message[1];
+
+static void
+native_fields_clear(native_fields *f)
+{
+	if (f->message != empty_message)
+		free(f->message);
+	f->message = NULL;
+}
 
 /* Read and decode the sign/verify fields; answers 400 and returns non-zero when invalid. */
 static int
 read_fields(api_req *req, api_resp *resp, json_t *body, int key_required, native_fields *f)
 {
 	const char *digest = NULL, *hash = NULL, *scheme = NULL, *format = NULL, *context = NULL;
+	const char *message = NULL;
 	const char *errmsg = NULL;
 	int r;
 
 	memset(f, 0, sizeof(*f));
 	f->pss_salt_length = -1;
+	/* base64 of SG_MAX_MESSAGE bytes, padded */
+	if (api_field_str(req, resp, body, "message", 0, 4 * ((SG_MAX_MESSAGE + 2) / 3), &message))
+		return -1;
+	if (message != NULL && (json_object_get(body, "digest") || json_object_get(body, "hash_algorithm"))) {
+		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "give either 'message' or 'digest' with "
+		    "'hash_algorithm', not both");
+		return -1;
+	}
 	if (api_field_str(req, resp, body, "key", key_required, 128, &f->key) ||
 	    api_field_int(req, resp, body, "key_version", 0, 1, 1000000, &f->key_version) ||
-	    api_field_str(req, resp, body, "digest", 1, 1024, &digest) ||
-	    api_field_str(req, resp, body, "hash_algorithm", 1, 32, &hash) ||
+	    api_field_str(req, resp, body, "digest", message == NULL, 1024, &digest) ||
+	    api_field_str(req, resp, body, "hash_algorithm", message == NULL, 32, &hash) ||
 	    api_field_str(req, resp, body, "signature_algorithm", 0, 64, &scheme) ||
 	    api_field_str(req, resp, body, "signature_format", 0, 16, &format) ||
 	    api_field_str(req, resp, body, "context", 0, 1024, &context) ||
 	    api_field_int(req, resp, body, "pss_salt_length", 0, 0, 4096, &f->pss_salt_length))
 		return -1;
-	if ((f->hash = sg_hash_from_name(hash)) == SG_HASH_NONE) {
+	if (message != NULL) {
+		if (sg_b64_decode(message, strlen(message), &f->message, &f->message_len) != SG_OK) {
+			api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "message must be base64");
+			return -1;
+		}
+		if (f->message_len > SG_MAX_MESSAGE) {
+			api_error(req, resp, SG_ERR_TOO_LARGE, "message is %zu bytes; at most %d are signed",
+			    f->message_len, SG_MAX_MESSAGE);
+			return -1;
+		}
+		if (f->message == NULL)
+			f->message = empty_message;
+	} else if ((f->hash = sg_hash_from_name(hash)) == SG_HASH_NONE) {
 		api_error(req, resp, SG_ERR_UNSUPPORTED_HASH, "unknown hash_algorithm '%.32s' (SHA-256, "
 		    "SHA-384, SHA-512, SHA3-256, SHA3-384, SHA3-512)", hash);
 		return -1;
 	}
-	if ((r = sg_digest_decode(digest, f->hash, f->digest, &f->digest_len, &errmsg)) != SG_OK) {
+	if (message == NULL &&
+	    (r = sg_digest_decode(digest, f->hash, f->digest, &f->digest_len, &errmsg)) != SG_OK) {
 		api_error(req, resp, r, "%s", errmsg ? errmsg : "digest does not decode");
 		return -1;
 	}
@@ -140,7 +175,7 @@ void
 api_sign(api_req *req, api_resp *resp)
 {
 	static const char *const known[] = { "key", "policy", "key_version", "digest", "hash_algorithm",
-		"signature_algorithm", "signature_format", "context", "pss_salt_length", "metadata",
+		"message", "signature_algorithm", "signature_format", "context", "pss_salt_length", "metadata",
 		"timestamp", "async", NULL };
 	native_fields f;
 	sg_submit in;
@@ -151,6 +186,7 @@ api_sign(api_req *req, api_resp *resp)
 
 	memset(&in, 0, sizeof(in));
 	memset(&out, 0, sizeof(out));
+	memset(&f, 0, sizeof(f));
 	json_t *body = api_body_object(req, resp);
 	if (body == NULL)
 		return;
@@ -173,12 +209,15 @@ api_sign(api_req *req, api_resp *resp)
 	in.context = f.context;
 	in.context_len = f.context_len;
 	in.metadata_json = metadata;
+	in.message = f.message;
+	in.message_len = f.message_len;
 	if (sg_svc_submit(req->svc, api_caller(req, &caller), &in, &out, &problem) != SG_OK)
 		api_problem(req, resp, &problem);
 	else
 		api_render_outcome(req, resp, &out);
 	sg_outcome_clear(&out);
 out:
+	native_fields_clear(&f);
 	free(metadata);
 	json_decref(body);
 }
@@ -186,7 +225,7 @@ out:
 void
 api_verify(api_req *req, api_resp *resp)
 {
-	static const char *const known[] = { "key", "key_version", "digest", "hash_algorithm",
+	static const char *const known[] = { "key", "key_version", "digest", "hash_algorithm", "message",
 		"signature_algorithm", "signature_format", "context", "pss_salt_length", "signature", NULL };
 	native_fields f;
 	sg_verify in;
@@ -197,6 +236,7 @@ api_verify(api_req *req, api_resp *resp)
 	uint8_t *sigbytes = NULL;
 	size_t siglen = 0;
 
+	memset(&f, 0, sizeof(f));
 	json_t *body = api_body_object(req, resp);
 	if (body == NULL)
 		return;
@@ -208,16 +248,19 @@ api_verify(api_req *req, api_resp *resp)
 		goto out;
 	}
 	in = (sg_verify){ f.key, (int)f.key_version, f.hash, f.digest, f.digest_len, f.scheme,
-		f.scheme_key_alg, f.format, (int)f.pss_salt_length, f.context, f.context_len, sigbytes, siglen };
+		f.scheme_key_alg, f.format, (int)f.pss_salt_length, f.context, f.context_len, sigbytes, siglen,
+		f.message, f.message_len };
 	if (sg_svc_verify(req->svc, api_caller(req, &caller), &in, &res, &problem) != SG_OK) {
 		api_problem(req, resp, &problem);
 		goto out;
 	}
-	json_t *j = json_pack("{s:b,s:s,s:i,s:s,s:s}", "valid", res.valid, "key_id", res.key.id,
-	    "key_version", res.key_version, "signature_algorithm", sg_scheme_name(res.scheme, res.key.alg),
-	    "hash_algorithm", sg_hash_name(f.hash));
+	json_t *j = json_pack("{s:b,s:s,s:i,s:s}", "valid", res.valid, "key_id", res.key.id,
+	    "key_version", res.key_version, "signature_algorithm", sg_scheme_name(res.scheme, res.key.alg));
+	if (f.message == NULL)
+		json_object_set_new(j, "hash_algorithm", json_string(sg_hash_name(f.hash)));
 	api_json(resp, 200, j);
 out:
+	native_fields_clear(&f);
 	free(sigbytes);
 	json_decref(body);
 }

@@ -332,6 +332,8 @@ sg_sign_params_check(sg_key_alg a, sg_sign_params *p)
 		return SG_ERR_UNSUPPORTED_HASH;
 	if (q.scheme == SG_SCHEME_COMPOSITE && q.hash != SG_HASH_SHA512)
 		return SG_ERR_UNSUPPORTED_HASH;
+	if (q.message && q.scheme != SG_SCHEME_MLDSA && q.scheme != SG_SCHEME_ED25519)
+		return SG_ERR_ALGORITHM_MISMATCH;
 
 	*p = q;
 	return SG_OK;

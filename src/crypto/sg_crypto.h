@@ -18,6 +18,8 @@
 #include "sg_err.h"
 
 #define SG_MAX_DIGEST 64
+/* Longest message a message signature takes (SPEC §3 `message`: 1 MiB). */
+#define SG_MAX_MESSAGE (1024 * 1024)
 
 typedef enum sg_hash_alg {
 	SG_HASH_NONE = 0,
@@ -71,6 +73,13 @@ typedef struct sg_sign_params {
 	int pss_salt_len;        /* -1: hash length (the default) */
 	const uint8_t *context;  /* ML-DSA / composite context, may be NULL */
 	size_t context_len;      /* 0..255 */
+	/*
+	 * 1: the input of sign/verify is the message itself (any length up to
+	 * SG_MAX_MESSAGE), not a digest of `hash`.  Only pure ML-DSA and Ed25519
+	 * sign messages this way; the composite's message is given as its
+	 * SHA-512 pre-hash (its own definition), so callers hash it first.
+	 */
+	int message;
 } sg_sign_params;
 
 /* ---- names (SPEC §2 spellings; parsing is case-insensitive) ---- */
@@ -127,6 +136,8 @@ const char *sg_format_name(sg_sig_format f);      /* "DER", "P1363", NULL for de
  * SG_ERR_INVALID_ARGUMENT; HashML-DSA with MD5 or SHA-1 ->
  * SG_ERR_UNSUPPORTED_HASH (FIPS 204 §5.4 pre-hashes have no such entry).
  * Non-ECDSA schemes keep SG_FORMAT_DEFAULT; pss_salt_len -1 stays -1.
+ * message set with a scheme other than pure ML-DSA or Ed25519 ->
+ * SG_ERR_ALGORITHM_MISMATCH.
  * *p is changed only on SG_OK.
  */
 int sg_sign_params_check(sg_key_alg a, sg_sign_params *p) SG_WUR;
@@ -179,7 +190,8 @@ sg_key_alg sg_privkey_alg(const sg_privkey *k);
 void sg_privkey_free(sg_privkey *k);
 
 /*
- * Sign a digest.  params must have passed sg_sign_params_check for the
+ * Sign a digest (or, with params->message, a message of digest_len bytes up
+ * to SG_MAX_MESSAGE).  params must have passed sg_sign_params_check for the
  * key's algorithm.  *sig is malloc'd (caller frees) with *siglen bytes.
  * Safe to call from many threads at once on the same key.
  */
@@ -187,8 +199,8 @@ int sg_sign_digest(const sg_privkey *k, const sg_sign_params *params,
     const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *siglen) SG_WUR;
 
 /*
- * Verify a signature over a digest with a public key given as SPKI DER of
- * algorithm a.  Returns SG_OK when valid, SG_ERR_BAD_SIGNATURE when not,
+ * Verify a signature over a digest (or a message, as for sg_sign_digest)
+ * with a public key given as SPKI DER of algorithm a.  Returns SG_OK when valid, SG_ERR_BAD_SIGNATURE when not,
  * another code when the inputs themselves are unusable.
  */
 int sg_verify_digest(sg_key_alg a, const uint8_t *spki, size_t spki_len,

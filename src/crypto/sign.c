@@ -142,8 +142,8 @@ sg_sign_digest(const sg_privkey *k, const sg_sign_params *params,
 	p = *params;
 	if ((r = sg_sign_params_check(k->alg, &p)) != SG_OK)
 		return r;
-	if (digest_len != sg_hash_len(p.hash))
-		return SG_ERR_DIGEST_LENGTH;
+	if (p.message ? digest_len > SG_MAX_MESSAGE : digest_len != sg_hash_len(p.hash))
+		return p.message ? SG_ERR_TOO_LARGE : SG_ERR_DIGEST_LENGTH;
 
 	switch (p.scheme) {
 	case SG_SCHEME_RSA_PKCS1:
@@ -275,8 +275,8 @@ sg_verify_digest(sg_key_alg a, const uint8_t *spki, size_t spki_len,
 	p = *params;
 	if ((r = sg_sign_params_check(a, &p)) != SG_OK)
 		return r;
-	if (digest_len != sg_hash_len(p.hash))
-		return SG_ERR_DIGEST_LENGTH;
+	if (p.message ? digest_len > SG_MAX_MESSAGE : digest_len != sg_hash_len(p.hash))
+		return p.message ? SG_ERR_TOO_LARGE : SG_ERR_DIGEST_LENGTH;
 	if (sg_key_alg_is_pq(a))
 		return sg_pq_verify(a, spki, spki_len, &p, digest, digest_len, sig, siglen);
 	if (!sg_key_alg_is_classical(a))

@@ -1287,8 +1287,10 @@ p11_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
 		return SG_ERR_INVALID_ARGUMENT;
 	if ((r = handle_id(ref, &id)) != SG_OK)
 		return r;
-	if (digest_len != sg_hash_len(params->hash) || digest_len > SG_MAX_DIGEST)
-		return SG_ERR_DIGEST_LENGTH;
+	/* A message (Ed25519 only, see sg_sign_params) goes to the token as it is. */
+	if (params->message ? params->scheme != SG_SCHEME_ED25519 || digest_len > SG_MAX_MESSAGE :
+	    digest_len != sg_hash_len(params->hash) || digest_len > SG_MAX_DIGEST)
+		return params->message ? SG_ERR_UNSUPPORTED_ALGORITHM : SG_ERR_DIGEST_LENGTH;
 	switch (params->scheme) {
 	case SG_SCHEME_RSA_PKCS1:
 		if ((r = digest_info_prefix(params->hash, &prefix, &prefix_len)) != SG_OK)
@@ -1313,10 +1315,16 @@ p11_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
 	}
 	if (key_type_of(ref->alg) == (CK_KEY_TYPE)-1)
 		return SG_ERR_UNSUPPORTED_ALGORITHM;
-	if (prefix_len > 0)
-		memcpy(data, prefix, prefix_len);
-	memcpy(data + prefix_len, digest, digest_len);
-	data_len = (CK_ULONG)(prefix_len + digest_len);
+	const uint8_t *input = data;
+	if (params->message) {
+		input = digest;
+		data_len = (CK_ULONG)digest_len;
+	} else {
+		if (prefix_len > 0)
+			memcpy(data, prefix, prefix_len);
+		memcpy(data + prefix_len, digest, digest_len);
+		data_len = (CK_ULONG)(prefix_len + digest_len);
+	}
 
 	if ((r = pool_get(k, &s)) != SG_OK)
 		return r;
@@ -1340,10 +1348,10 @@ p11_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
 		break;
 	}
 	if (rv == CKR_OK) {
-		rv = k->fn->C_Sign(s, data, data_len, buf, &out_len);
+		rv = k->fn->C_Sign(s, (CK_BYTE_PTR)input, data_len, buf, &out_len);
 		if (rv == CKR_BUFFER_TOO_SMALL && out_len > sizeof(buf) && out_len <= 65536 &&
 		    (big = malloc(out_len)) != NULL)
-			rv = k->fn->C_Sign(s, data, data_len, big, &out_len);
+			rv = k->fn->C_Sign(s, (CK_BYTE_PTR)input, data_len, big, &out_len);
 		/* Still too small: the operation stays active and would block the session. */
 		if (rv == CKR_BUFFER_TOO_SMALL)
 			session_replace(k, &s);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include "sg_svc.h"
 #include "sg_log.h"
 #include "sg_queue.h"
@@ -88,6 +89,186 @@ sg_svc_key_get(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_
 	return SG_OK;
 }
 
+int
+sg_svc_key_for_alg(sg_service *svc, const sg_caller *c, sg_key_alg alg, sg_key *out,
+    char policy[SG_POLICY_REF_MAX], sg_problem *p)
+{
+	sg_store *s = svc->store;
+	sg_key *list = NULL;
+	size_t n = 0, found = 0, at = 0;
+	const char *dp = c->principal->default_policy;
+	int r;
+
+	if (dp[0] != 0) {
+		sg_policy pol;
+		sg_key k;
+		sg_problem ignored;
+		if (sg_svc_policy_get(svc, c, dp, &pol, &ignored) == SG_OK) {
+			r = s->ops->key_get(s, c->tenant->id, pol.key_id, &k);
+			sg_policy_clear(&pol);
+			if (r == SG_OK && k.alg == alg) {
+				*out = k;
+				sg_strlcpy(policy, dp, SG_POLICY_REF_MAX);
+				return SG_OK;
+			}
+		}
+	}
+	if ((r = s->ops->key_list(s, c->tenant->id, &list, &n)) != SG_OK)
+		return say(p, r, "cannot list the keys");
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].alg == alg) {
+			found++;
+			at = i;
+		}
+	}
+	if (found == 0)
+		r = say(p, SG_ERR_NOT_FOUND, "this tenant has no %s key", sg_key_alg_name(alg));
+	else if (found > 1)
+		r = say(p, SG_ERR_INVALID_ARGUMENT, "this tenant has %zu %s keys and the principal's default "
+		    "policy names none of them; set its default_policy to choose one", found,
+		    sg_key_alg_name(alg));
+	else {
+		*out = list[at];
+		policy[0] = 0;
+		r = SG_OK;
+	}
+	free(list);
+	return r;
+}
+
+/* ---- key lifecycle ---- */
+
+/* Generate version `version` of key k in its keystore. */
+static int
+generate_version(sg_service *svc, const sg_key *k, int version, sg_key_version *v)
+{
+	sg_keystore *ks = sg_service_keystore(svc, k->storage);
+	char vid[SG_KEY_VERSION_ID_MAX];
+	if (ks == NULL)
+		return SG_ERR_UNAVAILABLE;
+	memset(v, 0, sizeof(*v));
+	sg_key_version_id(k->id, version, vid);
+	int r = sg_keystore_generate(ks, vid, k->alg, &v->handle, &v->handle_len, &v->spki, &v->spki_len);
+	if (r != SG_OK)
+		return r;
+	sg_strlcpy(v->key_id, k->id, sizeof(v->key_id));
+	v->version = version;
+	sg_strlcpy(v->state, sg_version_state_name(SG_VERSION_ACTIVE), sizeof(v->state));
+	v->created_at = sg_now_ms();
+	return SG_OK;
+}
+
+/* The private part of a version the store refused must not outlive it. */
+static void
+drop_unstored_version(sg_service *svc, const sg_key *k, const sg_key_version *v)
+{
+	char vid[SG_KEY_VERSION_ID_MAX];
+	sg_key_version_id(k->id, v->version, vid);
+	sg_key_ref ref = { vid, k->alg, v->handle, v->handle_len };
+	sg_keystore *ks = sg_service_keystore(svc, k->storage);
+	if (ks == NULL || sg_keystore_destroy(ks, &ref) != SG_OK)
+		sg_warn("key %s: could not destroy the private part of unstored version %d", k->id, v->version);
+}
+
+/* Append an audit entry for a change already stored; a failure is logged, not reported. */
+static void
+audit_stored(sg_service *svc, const sg_caller *c, const char *action, const char *object, json_t *details)
+{
+	sg_store *s = svc->store;
+	sg_audit_entry e;
+	audit_init(c, &e, action, object);
+	if (details != NULL) {
+		json_object_set_new(details, "request_id", json_string(c->request_id ? c->request_id : ""));
+		e.details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(details);
+	}
+	if (s->ops->audit_append(s, &e) != SG_OK)
+		sg_error("audit: cannot append %s for %s", action, object);
+	free(e.details);
+}
+
+int
+sg_svc_key_rotate(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	sg_key k;
+	sg_key_version v;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	if ((r = sg_svc_key_get(svc, c, id_or_alias, &k, p)) != SG_OK)
+		return r;
+	if (sg_key_status_of(&k) == SG_KEY_DISABLED)
+		return say(p, SG_ERR_KEY_NOT_ACTIVE, "key '%s' is DISABLED", k.alias);
+	if ((r = generate_version(svc, &k, k.current_version + 1, &v)) != SG_OK)
+		return say(p, r, "cannot generate a new version");
+	if ((r = s->ops->key_add_version(s, c->tenant->id, &v)) != SG_OK) {
+		drop_unstored_version(svc, &k, &v);
+		r = say(p, r, r == SG_ERR_CONFLICT ? "the key was rotated concurrently; retry" :
+		    "cannot store the new version");
+		goto out;
+	}
+	if ((r = s->ops->key_get(s, c->tenant->id, k.id, &k)) != SG_OK) {
+		r = say(p, r, "cannot reload key");
+		goto out;
+	}
+	sg_info("key %s rotated to version %d by %s", k.id, k.current_version, c->principal->id);
+	audit_stored(svc, c, "key.rotated", k.id, json_pack("{s:i}", "version", k.current_version));
+	*out = k;
+out:
+	sg_key_version_clear(&v);
+	return r;
+}
+
+int
+sg_svc_key_create(sg_service *svc, const sg_caller *c, const sg_key_create *in, sg_key *out, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	sg_key k, existing;
+	sg_key_version v;
+	const char *status = sg_key_status_name(in->status);
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	if (sg_key_alg_name(in->alg) == NULL)
+		return say(p, SG_ERR_UNSUPPORTED_ALGORITHM, "unknown key algorithm");
+	if (status == NULL || in->alias == NULL || in->storage == NULL || in->type == NULL)
+		return say(p, SG_ERR_INVALID_ARGUMENT, "alias, storage, type and status are required");
+	if (sg_service_keystore(svc, in->storage) == NULL)
+		return say(p, SG_ERR_INVALID_ARGUMENT, "storage %.8s is not configured on this server", in->storage);
+	/* A clear 409 before spending time on key generation. */
+	if (s->ops->key_get(s, c->tenant->id, in->alias, &existing) == SG_OK)
+		return say(p, SG_ERR_CONFLICT, "a key with alias '%.128s' already exists", in->alias);
+	if (sg_uuid(k.id) != SG_OK)
+		return say(p, SG_ERR_INTERNAL, "cannot make a key id");
+	k.alg = in->alg;
+	sg_strlcpy(k.tenant_id, c->tenant->id, sizeof(k.tenant_id));
+	sg_strlcpy(k.alias, in->alias, sizeof(k.alias));
+	sg_strlcpy(k.storage, in->storage, sizeof(k.storage));
+	sg_strlcpy(k.type, in->type, sizeof(k.type));
+	sg_strlcpy(k.status, status, sizeof(k.status));
+	k.current_version = 1;
+	k.created_at = k.updated_at = sg_now_ms();
+	if ((r = generate_version(svc, &k, 1, &v)) != SG_OK)
+		return say(p, r, "cannot generate a %s key", sg_key_alg_name(k.alg));
+	if ((r = s->ops->key_create(s, &k, &v)) != SG_OK) {
+		drop_unstored_version(svc, &k, &v);
+		r = say(p, r, r == SG_ERR_CONFLICT ? "a key with alias '%.128s' already exists" :
+		    "cannot store key '%.128s'", in->alias);
+		goto out;
+	}
+	sg_info("key %s (%s, %s, %s) created by %s", k.id, k.alias, sg_key_alg_name(k.alg), k.storage,
+	    c->principal->id);
+	audit_stored(svc, c, "key.created", k.id, json_pack("{s:s,s:s,s:s,s:s}", "alias", k.alias,
+	    "algorithm", sg_key_alg_name(k.alg), "storage", k.storage, "type", k.type));
+	*out = k;
+	r = SG_OK;
+out:
+	sg_key_version_clear(&v);
+	return r;
+}
+
 /* ---- resolving a key, version and parameters ---- */
 
 /* Everything a sign or verify call resolves to. */
@@ -108,6 +289,7 @@ typedef struct resolve_in {
 	int pss_salt_len;
 	const uint8_t *context;
 	size_t context_len;
+	int message;      /* digest is SHA-512 of a message (see sg_submit) */
 } resolve_in;
 
 /*
@@ -145,6 +327,18 @@ resolve(sg_service *svc, const sg_caller *c, const resolve_in *in, int for_signi
 		return r;
 	if (for_signing && sg_key_status_of(&out->key) != SG_KEY_ONLINE)
 		return say(p, SG_ERR_KEY_NOT_ACTIVE, "key '%s' is %s", out->key.alias, out->key.status);
+	if (in->message) {
+		/* A message: pure ML-DSA by default; the composite signs its SHA-512 pre-hash. */
+		sg_sig_scheme sch = in->scheme != SG_SCHEME_NONE ? in->scheme : sg_scheme_default(out->key.alg);
+		if (in->scheme == SG_SCHEME_NONE && sch == SG_SCHEME_HASH_MLDSA)
+			sch = SG_SCHEME_MLDSA;
+		if (sch != SG_SCHEME_MLDSA && sch != SG_SCHEME_ED25519 && sch != SG_SCHEME_COMPOSITE)
+			return say(p, SG_ERR_ALGORITHM_MISMATCH, "a message is signed only by pure ML-DSA, "
+			    "Ed25519 or the composite; key '%s' (%s) with %s signs digests: send 'digest'",
+			    out->key.alias, sg_key_alg_name(out->key.alg), sg_scheme_name(sch, out->key.alg));
+		out->params.scheme = sch;
+		out->params.message = sch != SG_SCHEME_COMPOSITE;
+	}
 	if (in->scheme_key_alg != SG_KEY_NONE && in->scheme_key_alg != out->key.alg)
 		r = SG_ERR_ALGORITHM_MISMATCH;
 	else
@@ -227,6 +421,22 @@ policy_check(const sg_policy *pol, const char *hash_name, const char *scheme_nam
 
 /* ---- submission ---- */
 
+/* SHA-512 of a message (the digest its request and record keep); the size limit of SPEC §3. */
+static int
+message_hash(const uint8_t *message, size_t message_len, size_t digest_len, uint8_t out[SG_MAX_DIGEST],
+    sg_problem *p)
+{
+	unsigned int n = 0;
+	if (digest_len != 0)
+		return say(p, SG_ERR_INVALID_ARGUMENT, "give either 'digest' or 'message', not both");
+	if (message_len > SG_MAX_MESSAGE)
+		return say(p, SG_ERR_TOO_LARGE, "message is %zu bytes; at most %d are signed", message_len,
+		    SG_MAX_MESSAGE);
+	if (EVP_Digest(message, message_len, out, &n, EVP_sha512(), NULL) != 1 || n != 64)
+		return say(p, SG_ERR_CRYPTO, "cannot hash the message");
+	return SG_OK;
+}
+
 void
 sg_outcome_clear(sg_outcome *o)
 {
@@ -291,6 +501,18 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		return r;
 	if ((in->key == NULL) == (in->policy == NULL))
 		return say(p, SG_ERR_INVALID_ARGUMENT, "give exactly one of 'key' and 'policy'");
+	sg_hash_alg hash = in->hash;
+	const uint8_t *digest = in->digest;
+	size_t digest_len = in->digest_len;
+	uint8_t message_digest[SG_MAX_DIGEST];
+	if (in->message != NULL && (r = message_hash(in->message, in->message_len, in->digest_len,
+	    message_digest, p)) != SG_OK)
+		return r;
+	if (in->message != NULL) {
+		hash = SG_HASH_SHA512;
+		digest = message_digest;
+		digest_len = 64;
+	}
 	if (in->policy != NULL) {
 		if ((r = sg_svc_policy_get(svc, c, in->policy, &pol, p)) != SG_OK)
 			return r;
@@ -298,8 +520,8 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		key = pol.key_id;
 		timestamp = timestamp || pol.timestamp;
 	}
-	resolve_in ri = { key, in->key_version, in->hash, in->digest_len, in->scheme, in->scheme_key_alg,
-		in->format, in->pss_salt_len, in->context, in->context_len };
+	resolve_in ri = { key, in->key_version, hash, digest_len, in->scheme, in->scheme_key_alg,
+		in->format, in->pss_salt_len, in->context, in->context_len, in->message != NULL };
 	if ((r = resolve(svc, c, &ri, 1, has_policy && pol.allow_legacy_hashes, &rs, p)) != SG_OK)
 		goto out;
 	const char *hash_name = sg_hash_name(rs.params.hash);
@@ -326,10 +548,11 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		snprintf(rq.policy, sizeof(rq.policy), "%s/%s", pol.project, pol.slug);
 	sg_strlcpy(rq.hash_alg, hash_name, sizeof(rq.hash_alg));
 	sg_strlcpy(rq.sig_scheme, scheme_name, sizeof(rq.sig_scheme));
-	sg_strlcpy(rq.sig_format, format_name ? format_name : "", sizeof(rq.sig_format));
+	sg_strlcpy(rq.sig_format, rs.params.message ? SG_SIGNING_MESSAGE_FORMAT : format_name ? format_name : "",
+	    sizeof(rq.sig_format));
 	rq.pss_salt_len = rs.params.pss_salt_len;
-	memcpy(rq.digest, in->digest, in->digest_len);
-	rq.digest_len = in->digest_len;
+	memcpy(rq.digest, digest, digest_len);
+	rq.digest_len = digest_len;
 	if (in->context_len)
 		memcpy(rq.context, in->context, in->context_len);
 	rq.context_len = in->context_len;
@@ -353,6 +576,13 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		rq.approvals_required = 1;
 
 	int fast = !in->async && rq.approvals_required == 0 && (!has_policy || pol.allow_fast);
+	if (!fast && rs.params.message) {
+		/* The message is not stored, so nothing could sign it later. */
+		r = say(p, SG_ERR_INVALID_ARGUMENT, "a message is signed only in the call (it is not stored), "
+		    "but this request %s; send the message's digest instead", in->async ? "is async" :
+		    rq.approvals_required > 0 ? "needs approval" : "is queued by its policy");
+		goto out;
+	}
 	if (!fast) {
 		sg_request_status st = rq.approvals_required > 0 ? SG_RQ_PENDING_APPROVAL : SG_RQ_QUEUED;
 		sg_strlcpy(rq.status, sg_request_status_name(st), sizeof(rq.status));
@@ -379,7 +609,12 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		goto out;
 	}
 
-	if ((r = sg_signing_execute(svc, &rq, &rs.key, &rs.version, &sig, &errmsg)) != SG_OK) {
+	if (rs.params.message)
+		r = sg_signing_execute_message(svc, &rq, &rs.key, &rs.version, in->message, in->message_len,
+		    &sig, &errmsg);
+	else
+		r = sg_signing_execute(svc, &rq, &rs.key, &rs.version, &sig, &errmsg);
+	if (r != SG_OK) {
 		r = say(p, r, "%s", errmsg ? errmsg : "signing failed");
 		goto out;
 	}
@@ -431,6 +666,11 @@ sg_svc_resubmit(sg_service *svc, const sg_caller *c, const char *original_id, co
 		    orig.status);
 		goto out;
 	}
+	if (strcmp(orig.sig_format, SG_SIGNING_MESSAGE_FORMAT) == 0) {
+		r = say(p, SG_ERR_PRECONDITION, "a message signature cannot be resubmitted: the message is "
+		    "not kept");
+		goto out;
+	}
 	sg_submit in;
 	memset(&in, 0, sizeof(in));
 	in.policy = policy;
@@ -454,13 +694,21 @@ sg_svc_verify(sg_service *svc, const sg_caller *c, const sg_verify *in, sg_verif
     sg_problem *p)
 {
 	resolved rs;
-	resolve_in ri = { in->key, in->key_version, in->hash, in->digest_len, in->scheme, in->scheme_key_alg,
-		in->format, in->pss_salt_len, in->context, in->context_len };
-	int r = resolve(svc, c, &ri, 0, 1, &rs, p);
-	if (r != SG_OK)
+	uint8_t message_digest[SG_MAX_DIGEST];
+	int r;
+	if (in->message != NULL && (r = message_hash(in->message, in->message_len, in->digest_len,
+	    message_digest, p)) != SG_OK)
 		return r;
-	r = sg_verify_digest(rs.key.alg, rs.version.spki, rs.version.spki_len, &rs.params, in->digest,
-	    in->digest_len, in->signature, in->signature_len);
+	resolve_in ri = { in->key, in->key_version, in->message ? SG_HASH_SHA512 : in->hash,
+		in->message ? 64 : in->digest_len, in->scheme, in->scheme_key_alg, in->format,
+		in->pss_salt_len, in->context, in->context_len, in->message != NULL };
+	if ((r = resolve(svc, c, &ri, 0, 1, &rs, p)) != SG_OK)
+		return r;
+	/* ML-DSA and Ed25519 check the message itself, the composite its SHA-512 pre-hash. */
+	const uint8_t *input = in->message == NULL ? in->digest : rs.params.message ? in->message : message_digest;
+	size_t input_len = in->message == NULL ? in->digest_len : rs.params.message ? in->message_len : 64;
+	r = sg_verify_digest(rs.key.alg, rs.version.spki, rs.version.spki_len, &rs.params, input,
+	    input_len, in->signature, in->signature_len);
 	if (r != SG_OK && r != SG_ERR_BAD_SIGNATURE && r != SG_ERR_BAD_ENCODING && r != SG_ERR_CRYPTO) {
 		r = say(p, r, "cannot verify");
 		goto out;

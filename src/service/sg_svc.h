@@ -76,6 +76,20 @@ typedef struct sg_submit {
 	const char *description;        /* NULL = none */
 	const char *idempotency_key;    /* NULL = none */
 	uint8_t body_hash[32];          /* identity of the request for idempotency */
+	/*
+	 * A message to sign instead of a digest (SPEC §3 `message`): non-NULL
+	 * (even when message_len is 0) means hash and digest are not given.  Only
+	 * schemes that sign messages take one: pure ML-DSA (the default for an
+	 * ML-DSA key here), Ed25519, and the composite (which signs its SHA-512
+	 * pre-hash, so its record is an ordinary SHA-512 digest record).  For
+	 * ML-DSA and Ed25519 the request and record carry sig_format
+	 * SG_SIGNING_MESSAGE_FORMAT, hash SHA-512 and digest SHA-512(message);
+	 * the message is not stored, so it is signed only in the call: async,
+	 * approval or a policy without fast signing is SG_ERR_INVALID_ARGUMENT.
+	 * Over SG_MAX_MESSAGE bytes: SG_ERR_TOO_LARGE.
+	 */
+	const uint8_t *message;
+	size_t message_len;
 } sg_submit;
 
 typedef enum sg_outcome_kind {
@@ -135,6 +149,9 @@ typedef struct sg_verify {
 	size_t context_len;
 	const uint8_t *signature;
 	size_t signature_len;
+	/* A message instead of hash and digest, as in sg_submit; NULL = a digest. */
+	const uint8_t *message;
+	size_t message_len;
 } sg_verify;
 
 typedef struct sg_verify_result {
@@ -161,6 +178,47 @@ int sg_svc_signature_get(sg_service *svc, const sg_caller *c, const char *id, sg
     sg_problem *problem) SG_WUR;
 int sg_svc_key_get(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out,
     sg_problem *problem) SG_WUR;
+/*
+ * The caller's key for key algorithm alg, for dialects that name an
+ * algorithm rather than a key (SPEC §4 Q1): the key of the principal's
+ * default policy when that key has algorithm alg (*policy gets the policy's
+ * "project/slug", to submit under), else the tenant's only key of that
+ * algorithm, whatever its status (*policy = "").  No such key:
+ * SG_ERR_NOT_FOUND; several and no default policy naming one:
+ * SG_ERR_INVALID_ARGUMENT.
+ */
+int sg_svc_key_for_alg(sg_service *svc, const sg_caller *c, sg_key_alg alg, sg_key *out,
+    char policy[SG_POLICY_REF_MAX], sg_problem *problem) SG_WUR;
+/* ---- key lifecycle ---- */
+
+/* A new key, its names already checked by the dialect. */
+typedef struct sg_key_create {
+	const char *alias;              /* the dialect checks the name rule */
+	sg_key_alg alg;
+	const char *storage;            /* "DISK" | "HSM" */
+	const char *type;               /* "PRODUCTION" | "TEST" */
+	sg_key_status status;
+} sg_key_create;
+
+/*
+ * Create a key with version 1 in the keystore of its storage, store it and
+ * audit key.created.  A storage this server lacks is
+ * SG_ERR_INVALID_ARGUMENT, an alias in use SG_ERR_CONFLICT, an unknown
+ * algorithm SG_ERR_UNSUPPORTED_ALGORITHM; a version the store refused is
+ * destroyed in the keystore again.  *out is the key as stored.
+ */
+int sg_svc_key_create(sg_service *svc, const sg_caller *c, const sg_key_create *in, sg_key *out,
+    sg_problem *problem) SG_WUR;
+
+/*
+ * Rotate the key id_or_alias: generate version current + 1, store it as the
+ * current version and audit key.rotated.  A DISABLED key is
+ * SG_ERR_KEY_NOT_ACTIVE; a concurrent rotation SG_ERR_CONFLICT.  *out is
+ * the key as it is now.
+ */
+int sg_svc_key_rotate(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out,
+    sg_problem *problem) SG_WUR;
+
 /* "project/slug" -> policy.  Release with sg_policy_clear. */
 int sg_svc_policy_get(sg_service *svc, const sg_caller *c, const char *project_slug, sg_policy *out,
     sg_problem *problem) SG_WUR;

@@ -60,6 +60,27 @@ int sg_signing_params(const sg_request *rq, sg_key_alg alg, sg_sign_params *p) S
 int sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *key,
     const sg_key_version *version, sg_signature *sig, const char **errmsg) SG_WUR;
 
+/*
+ * The sig_format a request and its record carry when the signature covers a
+ * message (pure ML-DSA, Ed25519) rather than the digest: their digest is
+ * then SHA-512 of the message, kept for reference, and the message itself is
+ * not stored, so such a request is signed only synchronously
+ * (sg_signing_execute_message).  sg_signing_params sets params->message for it.
+ */
+#define SG_SIGNING_MESSAGE_FORMAT "MESSAGE"
+
+/*
+ * As sg_signing_execute, but the keystore signs message (message_len bytes,
+ * at most SG_MAX_MESSAGE; borrowed) instead of rq->digest; rq->sig_format
+ * must be SG_SIGNING_MESSAGE_FORMAT (SG_ERR_INVALID_ARGUMENT otherwise).
+ * The record gets rq->digest (the message's SHA-512) as its digest.
+ * sg_signing_execute refuses such a request (SG_ERR_PRECONDITION: its
+ * message is gone).
+ */
+int sg_signing_execute_message(const sg_service *svc, const sg_request *rq, const sg_key *key,
+    const sg_key_version *version, const uint8_t *message, size_t message_len, sg_signature *sig,
+    const char **errmsg) SG_WUR;
+
 /* 1 when a failure of sg_signing_execute may succeed on retry (HSM away, key OFFLINE). */
 int sg_signing_transient(int err);
 

@@ -23,7 +23,8 @@ sg_signing_params(const sg_request *rq, sg_key_alg alg, sg_sign_params *p)
 	memset(p, 0, sizeof(*p));
 	p->hash = sg_hash_from_name(rq->hash_alg);
 	p->scheme = rq->sig_scheme[0] ? sg_scheme_from_name(rq->sig_scheme) : SG_SCHEME_NONE;
-	int f = sg_format_from_name(rq->sig_format[0] ? rq->sig_format : NULL);
+	p->message = strcmp(rq->sig_format, SG_SIGNING_MESSAGE_FORMAT) == 0;
+	int f = p->message ? SG_FORMAT_DEFAULT : sg_format_from_name(rq->sig_format[0] ? rq->sig_format : NULL);
 	if (p->hash == SG_HASH_NONE || f < 0 || (rq->sig_scheme[0] && p->scheme == SG_SCHEME_NONE))
 		return SG_ERR_INVALID_ARGUMENT;
 	p->format = (sg_sig_format)f;
@@ -41,9 +42,11 @@ sg_signing_transient(int err)
 	return err == SG_ERR_UNAVAILABLE || err == SG_ERR_KEY_NOT_ACTIVE || err == SG_ERR_STORE;
 }
 
-int
-sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *key,
-    const sg_key_version *version, sg_signature *sig, const char **errmsg)
+/* Sign rq with the keystore over input (the digest, or the message of a message request). */
+static int
+execute(const sg_service *svc, const sg_request *rq, const sg_key *key,
+    const sg_key_version *version, const uint8_t *input, size_t input_len, sg_signature *sig,
+    const char **errmsg)
 {
 	sg_store *s = svc->store;
 	sg_key k;
@@ -89,6 +92,12 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 		*errmsg = "the signature parameters do not fit the key";
 		goto out;
 	}
+	if (params.message != (input != rq->digest ? 1 : 0)) {
+		*errmsg = params.message ? "a message request cannot be signed once its message is gone" :
+		    "this request signs a digest, not a message";
+		r = params.message ? SG_ERR_PRECONDITION : SG_ERR_INVALID_ARGUMENT;
+		goto out;
+	}
 	sg_keystore *ks = sg_service_keystore(svc, key->storage);
 	if (ks == NULL) {
 		*errmsg = "the key's storage is not available";
@@ -100,7 +109,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 		goto out;
 	sg_key_version_id(key->id, version->version, vid);
 	sg_key_ref ref = { vid, key->alg, version->handle, version->handle_len };
-	if ((r = sg_keystore_sign(ks, &ref, &params, rq->digest, rq->digest_len, &sig->signature,
+	if ((r = sg_keystore_sign(ks, &ref, &params, input, input_len, &sig->signature,
 	    &sig->signature_len)) != SG_OK) {
 		*errmsg = r == SG_ERR_UNAVAILABLE ? "the key's storage is not available" : "the keystore could not sign";
 		goto out;
@@ -112,7 +121,8 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 	sig->key_version = version->version;
 	sg_strlcpy(sig->hash_alg, sg_hash_name(params.hash), sizeof(sig->hash_alg));
 	sg_strlcpy(sig->sig_scheme, sg_scheme_name(params.scheme, key->alg), sizeof(sig->sig_scheme));
-	sg_strlcpy(sig->sig_format, format ? format : "", sizeof(sig->sig_format));
+	sg_strlcpy(sig->sig_format, params.message ? SG_SIGNING_MESSAGE_FORMAT : format ? format : "",
+	    sizeof(sig->sig_format));
 	memcpy(sig->digest, rq->digest, rq->digest_len);
 	sig->digest_len = rq->digest_len;
 	sig->metadata_json = rq->metadata_json;
@@ -149,4 +159,22 @@ out:
 	if (own_version)
 		sg_key_version_clear(&v);
 	return r;
+}
+
+int
+sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *key,
+    const sg_key_version *version, sg_signature *sig, const char **errmsg)
+{
+	return execute(svc, rq, key, version, rq->digest, rq->digest_len, sig, errmsg);
+}
+
+int
+sg_signing_execute_message(const sg_service *svc, const sg_request *rq, const sg_key *key,
+    const sg_key_version *version, const uint8_t *message, size_t message_len, sg_signature *sig,
+    const char **errmsg)
+{
+	*errmsg = "signing failed";
+	if (message == NULL || message == rq->digest || message_len > SG_MAX_MESSAGE)
+		return SG_ERR_INVALID_ARGUMENT;
+	return execute(svc, rq, key, version, message, message_len, sig, errmsg);
 }

@@ -409,7 +409,7 @@ test_pq_offline_verify(void)
 		uint8_t digest[SG_MAX_DIGEST];
 		size_t dlen = sg_hash_len(cases[i].hash);
 		sg_sign_params p = { cases[i].hash, SG_SCHEME_NONE, SG_FORMAT_DEFAULT, -1,
-		    context, sizeof(context) };
+		    context, sizeof(context), 0 };
 
 		if (cases[i].scheme != NULL)
 			p.scheme = sg_scheme_from_name(cases[i].scheme);

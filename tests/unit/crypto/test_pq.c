@@ -558,7 +558,7 @@ test_composite_generated(void)
 	p = pq_params(SG_HASH_SHA512, SG_SCHEME_COMPOSITE, NULL, 0);
 	uint8_t fake[8] = { 0 };
 	CHECK_RC(sg_verify_digest(SG_KEY_MLDSA_65, spki, spki_len,
-	    &(sg_sign_params){ SG_HASH_SHA512, SG_SCHEME_MLDSA, 0, -1, NULL, 0 }, digest, dlen,
+	    &(sg_sign_params){ SG_HASH_SHA512, SG_SCHEME_MLDSA, 0, -1, NULL, 0, 0 }, digest, dlen,
 	    fake, sizeof(fake)), SG_ERR_BAD_ENCODING);
 	CHECK_RC(sg_verify_digest(alg, spki, spki_len - 1, &p, digest, dlen, fake, sizeof(fake)),
 	    SG_ERR_BAD_ENCODING);
