@@ -17,6 +17,7 @@
 
 static const api_dialect *const dialects[] = {
 	&api_dialect_native,
+	&api_dialect_digest,
 };
 
 #define NDIALECTS (sizeof(dialects) / sizeof(dialects[0]))
