@@ -95,6 +95,7 @@ typedef struct api_dialect {
 
 extern const api_dialect api_dialect_native;
 extern const api_dialect api_dialect_digest;     /* SPEC §4 item 1 */
+extern const api_dialect api_dialect_signpath;   /* SPEC §4 item 3 */
 
 /* The dialect that owns path (native when no other claims it). */
 const api_dialect *api_dialect_owner(const char *path);
