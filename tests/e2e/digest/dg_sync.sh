@@ -11,7 +11,8 @@
 # PKCS#1 v1.5, ECDSA DER, Ed25519 over the digest bytes), with sha256,
 # sha384 and sha512; keyId by alias or id; without keyId the principal's
 # default policy signs; a policy that timestamps adds `timestamp`, an RFC
-# 3161 token over the signature that openssl ts verifies; the requestId is
+# 3161 token over the signature that openssl ts verifies; an
+# Idempotency-Key retry answers the first outcome; the requestId is
 # the native request, the signature a native record with the metadata, and
 # the same audit chain as native signing verifies.  Bad input (missing
 # digest, wrong length, hex, unknown algorithm, unknown key, offline key,
@@ -125,6 +126,7 @@ assert_ok "openssl verifies the Ed25519 signature over the digest bytes" \
 	openssl pkeyutl -verify -pubin -inkey dg-ed.pem -rawin -in "$FILE.dgst" -sigfile "$FILE.sig"
 # algorithm defaults to sha256 (C3)
 head -c 32 /dev/urandom >d32.bin
+D32B=$(head -c 32 /dev/urandom | base64 -w0)
 api "$TOKEN" POST /api/v1/sign/digest "$(jq -cn --arg d "$(base64 -w0 d32.bin)" '{digest:$d, keyId:"dg-ec"}')"
 assert_status 200 "no algorithm: sha256 is the default"
 jget .signature | base64 -d >d32.sig
@@ -162,6 +164,17 @@ assert_fails "openssl ts -verify refuses the token for other data" \
 api "$TOKEN" GET "/api/v1/sign/requests/$REQ_TS"
 assert_eq "$(jget .timestamp)" "$(base64 -w0 ts.der)" "GET /api/v1/sign/requests/{id} shows the same timestamp"
 api "$ADMIN_KEY" PATCH "/v1/principals/$CI_ID" '{"default_policy":"myapp/release"}'
+
+# ---- an Idempotency-Key makes a retry return the first outcome
+IDEM_BODY=$(jq -cn --arg d "$(base64 -w0 d32.bin)" '{digest:$d, keyId:"dg-ec", metadata:{try:1}}')
+api "$TOKEN" POST /api/v1/sign/digest "$IDEM_BODY" -H "Idempotency-Key: build-77"
+assert_status 200 "a request with an Idempotency-Key"
+IDEM_REQ=$(jget .requestId) IDEM_SIG=$(jget .signature)
+api "$TOKEN" POST /api/v1/sign/digest "$IDEM_BODY" -H "Idempotency-Key: build-77"
+assert_json '"\(.requestId) \(.signature)"' "$IDEM_REQ $IDEM_SIG" "its retry answers the same requestId and signature"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$IDEM_REQ'")" 1 "and signs once"
+api "$TOKEN" POST /api/v1/sign/digest "$(jq -cn --arg d "$D32B" '{digest:$d, keyId:"dg-ec"}')" -H "Idempotency-Key: build-77"
+assert_error 409 CONFLICT "the same Idempotency-Key with another body"
 
 # ---- bad input: the native error shape (checked by api) and code, nothing stored
 count_rows() {
