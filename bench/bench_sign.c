@@ -15,8 +15,13 @@
  * server does it (shared read-only EVP_PKEY, fresh EVP_PKEY_CTX per
  * signature, output malloc'd), on 1 thread and on N threads, so the table
  * shows what the HTTP, JSON, authentication, SQLite reads and the durable
- * record cost on top of the signature itself.  bench/run-sign-bench.sh runs
- * this against a fresh signetd; docs/performance.md reads the figures.
+ * record cost on top of the signature itself.  The raw figure is also taken
+ * as the signing thread's CPU time, and divided by signetd's CPU time per
+ * answer (from /proc) it gives the efficiency, which unlike the rates holds
+ * up on a shared machine.  --rate paces the load (latency at half load),
+ * --rss-mark samples signetd's RSS, and --fsync-probe times write +
+ * fdatasync on a disk instead.  bench/run-sign-bench.sh runs this against a
+ * fresh signetd; docs/performance.md reads the figures.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -86,6 +91,10 @@ typedef struct options {
 	int async;
 	long server_pid;       /* 0: not given */
 	int drain_seconds;
+	double rate;           /* requests/s over all threads; 0: as fast as answers come */
+	double raw_us;         /* --raw-us: CPU per raw signature measured elsewhere (ML-DSA) */
+	long rss_mark;         /* server RSS is also sampled when this many answers are in */
+	const char *fsync_probe;  /* directory: measure write + fdatasync latency instead */
 } options;
 
 /* One response kept for verification after the run. */
@@ -116,6 +125,7 @@ typedef struct worker {
 } worker;
 
 static atomic_long requests_started;
+static atomic_long answers_good;
 static atomic_int first_error_taken;
 static atomic_long failures;
 static uint64_t deadline_ns;
@@ -182,10 +192,16 @@ usage(void)
 	    "usage: bench_sign --url URL --api-key KEY --key ALIAS --algorithm ALG\n"
 	    "                  [--threads N] [--seconds S] [--async] [--max-requests N]\n"
 	    "                  [--raw-seconds S] [--server-pid PID] [--drain-seconds S]\n"
+	    "                  [--rate R] [--raw-us US] [--rss-mark N]\n"
+	    "       bench_sign --fsync-probe DIR [--seconds S]\n"
 	    "  ALG: EC-P256 EC-P384 EC-P521 Ed25519 RSA-2048 RSA-3072 RSA-4096 (others: no raw column)\n"
 	    "  --threads 16, --seconds 10, --max-requests 10000000, --raw-seconds 3 (0: skip raw),\n"
 	    "  --server-pid: report signetd's CPU time per request from /proc,\n"
 	    "  --drain-seconds 120: with --async, how long to wait for the workers to sign.\n"
+	    "  --rate: pace the threads to R requests/s in all (latency at a given load),\n"
+	    "  --raw-us: CPU us per raw signature for an algorithm OpenSSL lacks (from bench_mldsa),\n"
+	    "  --rss-mark 100000: also sample signetd's RSS when this many answers are in,\n"
+	    "  --fsync-probe: time 4 KiB writes + fdatasync in DIR for S seconds (default 3).\n"
 	    "  The API key must belong to a principal with the signer role.\n");
 	exit(2);
 }
@@ -199,6 +215,8 @@ parse_args(int argc, char **argv, options *o)
 	o->raw_seconds = 3.0;
 	o->max_requests = BENCH_DEFAULT_MAX_REQUESTS;
 	o->drain_seconds = 120;
+	o->rss_mark = 100000;
+	int seconds_given = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -221,8 +239,10 @@ parse_args(int argc, char **argv, options *o)
 			o->algorithm = v;
 		else if (strcmp(a, "--threads") == 0)
 			o->threads = (int)parse_long(a, v, 1, BENCH_MAX_THREADS);
-		else if (strcmp(a, "--seconds") == 0)
+		else if (strcmp(a, "--seconds") == 0) {
 			o->seconds = (int)parse_long(a, v, 1, BENCH_MAX_SECONDS);
+			seconds_given = 1;
+		}
 		else if (strcmp(a, "--max-requests") == 0)
 			o->max_requests = parse_long(a, v, 1, BENCH_DEFAULT_MAX_REQUESTS);
 		else if (strcmp(a, "--raw-seconds") == 0)
@@ -231,8 +251,21 @@ parse_args(int argc, char **argv, options *o)
 			o->server_pid = parse_long(a, v, 1, 4194304);
 		else if (strcmp(a, "--drain-seconds") == 0)
 			o->drain_seconds = (int)parse_long(a, v, 1, BENCH_MAX_SECONDS);
+		else if (strcmp(a, "--rate") == 0)
+			o->rate = parse_seconds(a, v);
+		else if (strcmp(a, "--raw-us") == 0)
+			o->raw_us = parse_seconds(a, v);
+		else if (strcmp(a, "--rss-mark") == 0)
+			o->rss_mark = parse_long(a, v, 1, BENCH_DEFAULT_MAX_REQUESTS);
+		else if (strcmp(a, "--fsync-probe") == 0)
+			o->fsync_probe = v;
 		else
 			usage();
+	}
+	if (o->fsync_probe != NULL) {
+		if (!seconds_given)
+			o->seconds = 3;
+		return;
 	}
 	if (o->url == NULL || o->api_key == NULL || o->key_alias == NULL || o->algorithm == NULL)
 		usage();
@@ -418,6 +451,9 @@ worker_main(void *arg)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	/* --rate: this thread's share, sent on a fixed schedule (a late answer is not made up for). */
+	uint64_t interval = o->rate > 0 ? (uint64_t)((double)o->threads / o->rate * 1e9) : 0;
+	uint64_t next_send = now_ns() + (interval ? (uint64_t)w->index * interval / (uint64_t)o->threads : 0);
 
 	while (now_ns() < deadline_ns && atomic_load(&failures) < BENCH_MAX_FAILURES &&
 	    atomic_fetch_add(&requests_started, 1) < o->max_requests) {
@@ -435,6 +471,15 @@ worker_main(void *arg)
 		s.len = 0;
 		s.truncated = 0;
 		w->body[0] = 0;
+		if (interval) {
+			uint64_t t = now_ns();
+			if (t < next_send) {
+				struct timespec d = { (time_t)((next_send - t) / 1000000000u),
+					(long)((next_send - t) % 1000000000u) };
+				nanosleep(&d, NULL);
+			}
+			next_send = (t > next_send + interval ? t : next_send) + interval;
+		}
 
 		uint64_t t0 = now_ns();
 		CURLcode rc = curl_easy_perform(c);
@@ -466,6 +511,7 @@ worker_main(void *arg)
 			continue;
 		}
 		w->ok++;
+		atomic_fetch_add(&answers_good, 1);
 		record_latency(w, t1 - t0);
 		if (!w->first.have) {
 			w->first.have = 1;
@@ -605,6 +651,7 @@ typedef struct raw_worker {
 	uint64_t ops;
 	uint64_t rng;
 	int failed;
+	double cpu_s;          /* this thread's CPU time while signing */
 } raw_worker;
 
 /* One signature exactly as src/crypto/sign.c makes it: fresh context, sized, malloc'd. */
@@ -645,6 +692,8 @@ raw_main(void *arg)
 		uint64_t x = xorshift64(&w->rng);
 		memcpy(digest + i, &x, 8);
 	}
+	struct timespec c0, c1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	while (now_ns() < w->until_ns) {
 		uint64_t x = xorshift64(&w->rng);
 		memcpy(digest, &x, sizeof(x));
@@ -654,6 +703,8 @@ raw_main(void *arg)
 		}
 		w->ops++;
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	w->cpu_s = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
 	return NULL;
 }
 
@@ -667,9 +718,13 @@ seed64(void)
 	return s;
 }
 
-/* Signatures per second of the local key on nthreads threads for the given time. */
+/*
+ * Signatures per second of the local key on nthreads threads for the given
+ * time; *cpu_us (optional) gets the CPU time per signature, which unlike the
+ * rate does not depend on how busy the machine is.
+ */
 static double
-raw_rate(EVP_PKEY *pk, const alg_info *a, int nthreads, double seconds)
+raw_rate(EVP_PKEY *pk, const alg_info *a, int nthreads, double seconds, double *cpu_us)
 {
 	raw_worker *w = calloc((size_t)nthreads, sizeof(*w));
 	pthread_t *t = calloc((size_t)nthreads, sizeof(*t));
@@ -677,17 +732,21 @@ raw_rate(EVP_PKEY *pk, const alg_info *a, int nthreads, double seconds)
 		die("out of memory");
 	uint64_t start = now_ns(), until = start + (uint64_t)(seconds * 1e9);
 	for (int i = 0; i < nthreads; i++) {
-		w[i] = (raw_worker){ pk, a, until, 0, seed64(), 0 };
+		w[i] = (raw_worker){ pk, a, until, 0, seed64(), 0, 0 };
 		if (pthread_create(&t[i], NULL, raw_main, &w[i]) != 0)
 			die("pthread_create failed");
 	}
 	uint64_t ops = 0;
 	int failed = 0;
+	double cpu = 0;
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(t[i], NULL);
 		ops += w[i].ops;
+		cpu += w[i].cpu_s;
 		failed |= w[i].failed;
 	}
+	if (cpu_us != NULL)
+		*cpu_us = ops > 0 ? cpu / (double)ops * 1e6 : 0;
 	double elapsed = (double)(now_ns() - start) / 1e9;
 	free(w);
 	free(t);
@@ -769,6 +828,99 @@ cpu_take(const options *o, cpu_snap *s)
 	s->machine_busy_s = machine_busy_seconds();
 }
 
+/* Resident set size of pid in KiB (VmRSS), -1 when unknown. */
+static long
+proc_rss_kb(long pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Samples signetd's RSS once --rss-mark answers are in, while the load runs. */
+typedef struct rss_watch {
+	const options *opt;
+	atomic_int done;
+	long at_mark_kb;      /* -1 until the mark is reached */
+} rss_watch;
+
+static void *
+rss_main(void *arg)
+{
+	rss_watch *r = arg;
+	struct timespec tick = { 0, 20000000 };
+	while (!atomic_load(&r->done)) {
+		if (r->at_mark_kb < 0 && atomic_load(&answers_good) >= r->opt->rss_mark)
+			r->at_mark_kb = proc_rss_kb(r->opt->server_pid);
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- fsync probe */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * What one durable commit costs on this disk at least: 4 KiB appended and
+ * fdatasync'd, in a loop, in the directory that will hold the database.
+ * SQLite's WAL commit is the same pattern (frames appended, then synced).
+ */
+static int
+fsync_probe(const options *o)
+{
+	char path[1024];
+	static uint8_t page[4096];
+	size_t cap = 1u << 16, n = 0;
+	double *lat = malloc(cap * sizeof(double));
+	if (lat == NULL)
+		die("out of memory");
+	if ((size_t)snprintf(path, sizeof(path), "%s/fsync-probe.%ld", o->fsync_probe,
+	    (long)getpid()) >= sizeof(path))
+		die("--fsync-probe path is too long");
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		die("cannot create %s: %s", path, strerror(errno));
+	int fd = fileno(f);
+	uint64_t until = now_ns() + (uint64_t)o->seconds * 1000000000u;
+	off_t off = 0;
+	while (now_ns() < until && n < cap) {
+		memset(page, (int)(n & 0xff), sizeof(page));
+		uint64_t t0 = now_ns();
+		if (pwrite(fd, page, sizeof(page), off) != (ssize_t)sizeof(page) || fdatasync(fd) != 0)
+			die("write + fdatasync on %s: %s", path, strerror(errno));
+		lat[n++] = (double)(now_ns() - t0) / 1e6;
+		off += (off_t)sizeof(page);
+		if (off >= (off_t)(4u << 20))
+			off = 0;  /* like a WAL that restarts: stay within 4 MiB */
+	}
+	fclose(f);
+	unlink(path);
+	qsort(lat, n, sizeof(double), cmp_double);
+	double p50 = n ? lat[(size_t)(0.50 * (double)(n - 1) + 0.5)] : 0;
+	double p90 = n ? lat[(size_t)(0.90 * (double)(n - 1) + 0.5)] : 0;
+	double p99 = n ? lat[(size_t)(0.99 * (double)(n - 1) + 0.5)] : 0;
+	printf("== fsync probe: 4 KiB append + fdatasync in %s, %zu times in %d s\n", o->fsync_probe,
+	    n, o->seconds);
+	printf("  latency     p50 %.2f ms   p90 %.2f ms   p99 %.2f ms\n", p50, p90, p99);
+	printf("FSYNC n=%zu p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f\n", n, p50, p90, p99);
+	free(lat);
+	return n > 0 ? 0 : 1;
+}
+
 /* ---------------------------------------------------------------- report */
 
 static int
@@ -801,6 +953,8 @@ main(int argc, char **argv)
 {
 	options o;
 	parse_args(argc, argv, &o);
+	if (o.fsync_probe != NULL)
+		return fsync_probe(&o);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		die("curl_global_init failed");
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -841,10 +995,17 @@ main(int argc, char **argv)
 		memset(ws[i].lat_us, 0xff, BENCH_LAT_CAP * sizeof(uint32_t));
 	}
 
-	printf("== signetd POST /v1/sign (%s): %s key '%s', %d threads x %d s, %s\n", mode,
+	printf("== signetd POST /v1/sign (%s): %s key '%s', %d threads x %d s, %s", mode,
 	    o.algorithm, o.key_alias, o.threads, o.seconds, o.url);
+	if (o.rate > 0)
+		printf(", paced to %.0f requests/s", o.rate);
+	printf("\n");
 	fflush(stdout);
-	cpu_snap c0, c1;
+	rss_watch rw = { &o, 0, -1 };
+	pthread_t rss_thread;
+	if (o.server_pid && pthread_create(&rss_thread, NULL, rss_main, &rw) != 0)
+		die("pthread_create failed");
+	cpu_snap c0, c1, c2;
 	cpu_take(&o, &c0);
 	uint64_t start = now_ns();
 	deadline_ns = start + (uint64_t)o.seconds * 1000000000u;
@@ -855,6 +1016,12 @@ main(int argc, char **argv)
 		pthread_join(ts[i], NULL);
 	double elapsed = (double)(now_ns() - start) / 1e9;
 	cpu_take(&o, &c1);
+	long rss_end_kb = -1;
+	if (o.server_pid) {
+		atomic_store(&rw.done, 1);
+		pthread_join(rss_thread, NULL);
+		rss_end_kb = proc_rss_kb(o.server_pid);
+	}
 
 	uint64_t ok = 0, f_tr = 0, f_http = 0, f_body = 0, conns = 0;
 	size_t nlat = 0;
@@ -934,6 +1101,11 @@ main(int argc, char **argv)
 		}
 		drain = (double)(now_ns() - drain_start) / 1e9;
 	}
+	/* Under --async the signing happens during the drain: count the server's CPU until then. */
+	cpu_take(&o, &c2);
+	double server_total_us = -1;
+	if (ok > 0 && c0.server_s >= 0 && c2.server_s >= 0)
+		server_total_us = ((o.async ? c2.server_s : c1.server_s) - c0.server_s) / (double)ok * 1e6;
 	for (int i = 0; i < o.threads && ok > 0; i++) {
 		if (!ws[i].first.have)
 			continue;
@@ -973,15 +1145,20 @@ main(int argc, char **argv)
 	}
 
 	/* Raw OpenSSL, same algorithm, same machine, the way the server calls it. */
-	double raw1 = 0, rawn = 0;
+	double raw1 = 0, rawn = 0, raw_cpu_us = o.raw_us;
 	if (o.alg != NULL && o.raw_seconds > 0) {
 		EVP_PKEY *pk = raw_keygen(o.alg);
 		if (pk == NULL)
 			die("cannot generate a local %s key", o.alg->name);
-		raw1 = raw_rate(pk, o.alg, 1, o.raw_seconds);
-		rawn = raw_rate(pk, o.alg, o.threads, o.raw_seconds);
+		raw1 = raw_rate(pk, o.alg, 1, o.raw_seconds, &raw_cpu_us);
+		rawn = raw_rate(pk, o.alg, o.threads, o.raw_seconds, NULL);
 		EVP_PKEY_free(pk);
 	}
+	char eff[32];
+	if (raw_cpu_us > 0 && server_total_us > 0)
+		snprintf(eff, sizeof(eff), "%.3f", raw_cpu_us / server_total_us);
+	else
+		snprintf(eff, sizeof(eff), "n/a");
 	char r1[32], rn[32], sv[32], ratio[32];
 	fmt_rate(raw1, r1, sizeof(r1));
 	fmt_rate(rawn, rn, sizeof(rn));
@@ -995,11 +1172,22 @@ main(int argc, char **argv)
 	printf("  |---|---:|---:|---:|---:|\n");
 	printf("  | %s | %s | %s | %s | %s |\n\n", o.algorithm, r1, rn, sv, ratio);
 	if (raw1 > 0)
-		printf("  raw OpenSSL: %.0f us of CPU per signature on one thread; "
-		    "fresh EVP_PKEY_CTX per signature, as src/crypto/sign.c\n", 1e6 / raw1);
+		printf("  raw OpenSSL: %.1f us of CPU per signature on one thread (%.0f us of wall time); "
+		    "fresh EVP_PKEY_CTX per signature, as src/crypto/sign.c\n", raw_cpu_us, 1e6 / raw1);
+	else if (raw_cpu_us > 0)
+		printf("  raw signature: %.1f us of CPU (given with --raw-us)\n", raw_cpu_us);
+	if (server_total_us > 0)
+		printf("  efficiency  %s = raw CPU per signature / signetd CPU per signature (%.1f us%s)\n",
+		    eff, server_total_us, o.async ? ", submission and drain" : "");
+	if (rss_end_kb > 0)
+		printf("  memory      signetd RSS %.1f MiB at the end%s\n", (double)rss_end_kb / 1024.0,
+		    rw.at_mark_kb > 0 ? "" : " (the --rss-mark was not reached)");
+	if (rw.at_mark_kb > 0)
+		printf("              %.1f MiB after %ld answers\n", (double)rw.at_mark_kb / 1024.0,
+		    o.rss_mark);
 	printf("  beyond the raw sign, each signetd answer costs: HTTP/1.1 parse and answer "
 	    "(libmicrohttpd),\n  JSON parse + canonical re-dump + SHA-256 of the body, API key "
-	    "lookup and principal/tenant reads,\n  key and key-version reads (5 SQLite reads), "
+	    "lookup and principal/tenant reads,\n  key and key-version reads (from the store's cache), "
 	    "an access-log line, and a durable record\n  (request + signature + audit-chain entry, "
 	    "group-committed, synchronous=FULL) before the 200.\n");
 	if (o.async)
@@ -1010,10 +1198,13 @@ main(int argc, char **argv)
 	printf("RESULT algorithm=%s mode=%s threads=%d seconds=%d ok=%" PRIu64 " failed=%" PRIu64
 	    " rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f raw1=%.0f rawN=%.0f "
 	    "signed_per_s=%.1f ratio=%s server_cpu_us=%.0f verified=%d/%d busy_cores=%.2f "
-	    "server_cores=%.2f client_cores=%.2f other_cores=%.2f\n",
+	    "server_cores=%.2f client_cores=%.2f other_cores=%.2f raw_cpu_us=%.1f "
+	    "server_total_us=%.1f efficiency=%s accepted_per_s=%.1f rss_kb=%ld rss_mark_kb=%ld "
+	    "rate=%.0f\n",
 	    o.algorithm, mode, o.threads, o.seconds, ok, failed, rps, p50, p90, p99, pmax, raw1, rawn,
 	    o.async ? e2e : rps, ratio, server_us, valid, checked, mach, srv, cli,
-	    mach >= 0 ? mach - cli - (srv >= 0 ? srv : 0) : -1);
+	    mach >= 0 ? mach - cli - (srv >= 0 ? srv : 0) : -1, raw_cpu_us, server_total_us, eff,
+	    rps, rss_end_kb, rw.at_mark_kb, o.rate);
 
 	for (int i = 0; i < o.threads; i++) {
 		curl_slist_free_all(ws[i].headers);

@@ -7,9 +7,9 @@
  * inside the body and within the limits, names are non-empty and unique,
  * and a form that parses, written out again with the same boundary,
  * parses to the same parts.  Built without libFuzzer (gcc, or SIGNET_FUZZ
- * off) it gets a main() that replays the files named on the command line.
+ * off) it is linked with fuzz_replay.c, which replays the files named on
+ * the command line.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,34 +134,3 @@ out:
   free(body);
   return 0;
 }
-
-#ifndef SIGNET_LIBFUZZER
-/* Replay driver: run each file given on the command line through the harness. */
-int main(int argc, char **argv)
-{
-  for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    uint8_t *buf;
-    long len;
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) != 0) {
-      fprintf(stderr, "%s: cannot read\n", argv[i]);
-      if (f != NULL)
-        fclose(f);
-      return 1;
-    }
-    buf = malloc((size_t)len + 1);
-    if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-      fprintf(stderr, "%s: cannot read\n", argv[i]);
-      free(buf);
-      fclose(f);
-      return 1;
-    }
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, (size_t)len);
-    free(buf);
-  }
-  printf("replayed %d inputs\n", argc - 1);
-  return argc > 1 ? 0 : 1;
-}
-#endif

@@ -10,9 +10,13 @@ PKGS=(
   libmicrohttpd-dev libgnutls28-dev
   libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
   libp11-kit-dev softhsm2 opensc
-  curl jq xxd ca-certificates python3
+  curl jq xxd ca-certificates python3 python3-aiosmtpd
   # tests/tools: the independent ML-DSA verifier (npm ci of @noble/post-quantum)
   nodejs npm
+  libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi
+  chromium
+  mmdebstrap lintian
+  wixl
 )
 # A package that counts as present when its command is on PATH, whichever
 # package brought it (a Node.js from another source ships its own npm, and

@@ -39,6 +39,11 @@ typedef struct api_req {
 	const uint8_t *peer_cert_der;        /* TLS client certificate, if any */
 	size_t peer_cert_len;
 	int peer_cert_verified;
+	/*
+	 * In-process requests (conn NULL: the fuzz harnesses) carry their
+	 * headers here as NULL-terminated name, value pairs; NULL = none.
+	 */
+	const char *const *headers;
 } api_req;
 
 typedef struct api_resp {
@@ -48,6 +53,8 @@ typedef struct api_resp {
 	const char *content_type;
 	char location[512];       /* optional Location header */
 	char error_code[40];      /* for the access log */
+	unsigned retry_after;     /* seconds; non-zero adds Retry-After (429) */
+	const char *csp;          /* optional Content-Security-Policy (static string) */
 } api_resp;
 
 typedef void (*api_handler)(api_req *req, api_resp *resp);
@@ -224,6 +231,8 @@ void api_tsa_certificate(api_req *, api_resp *);
 void api_health(api_req *, api_resp *);
 void api_ready(api_req *, api_resp *);
 void api_openapi(api_req *, api_resp *);
+/* portal.c: GET /portal and /portal/<file>, the approvers' portal (public static files). */
+void api_portal(api_req *, api_resp *);
 void api_tenants_create(api_req *, api_resp *);
 void api_principals_create(api_req *, api_resp *);
 void api_principals_list(api_req *, api_resp *);
@@ -247,5 +256,11 @@ void api_sign(api_req *, api_resp *);
 void api_verify(api_req *, api_resp *);
 void api_signatures_get(api_req *, api_resp *);
 void api_requests_get(api_req *, api_resp *);
+/* webhooks.c (issue 15) */
+void api_webhooks_create(api_req *, api_resp *);
+void api_webhooks_list(api_req *, api_resp *);
+void api_webhooks_get(api_req *, api_resp *);
+void api_webhooks_delete(api_req *, api_resp *);
+void api_webhooks_deliveries(api_req *, api_resp *);
 
 #endif

@@ -13,12 +13,17 @@
  * bits, so a fast hash is enough: there is nothing to brute-force.)  A key
  * of another shape (SIGNET_BOOTSTRAP_API_KEY may be anything) is found by a
  * prefix derived from its hash instead.
+ *
+ * Limits (ratelimit.h): an address that has failed too often is refused
+ * with 429 before its credential is looked at, and an authenticated
+ * principal takes a token from its own bucket.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/rand.h>
 #include "api.h"
+#include "ratelimit.h"
 #include "sg_b64.h"
 #include "sg_log.h"
 #include "sg_secret.h"
@@ -93,7 +98,9 @@ out:
 /*
  * Refuse, log and audit.  The entry goes to the tenant the credential
  * belongs to when that is known (a revoked or mistyped key with a real
- * prefix), else to the service chain.
+ * prefix), else to the service chain; repeated failures from one address
+ * are counted and summarised rather than written one by one, and use up
+ * the address's allowance of failures (ratelimit.h).
  */
 static int
 unauthenticated(api_req *req, api_resp *resp, const char *why, const char *logwhy,
@@ -103,11 +110,7 @@ unauthenticated(api_req *req, api_resp *resp, const char *why, const char *logwh
 	api_error(req, resp, SG_ERR_UNAUTHENTICATED, "%s", why);
 	memset(&req->principal, 0, sizeof(req->principal));
 	memset(&req->tenant, 0, sizeof(req->tenant));
-	if (tenant_id != NULL)
-		sg_strlcpy(req->tenant.id, tenant_id, sizeof(req->tenant.id));
-	api_audit(req, "auth.failed", "", json_pack("{s:s,s:s,s:s}", "reason", logwhy,
-	    "client_ip", req->client_ip, "path", req->path));
-	memset(&req->tenant, 0, sizeof(req->tenant));
+	api_rl_auth_failed(req, logwhy, tenant_id);
 	return -1;
 }
 
@@ -158,8 +161,10 @@ api_authenticate(api_req *req, api_resp *resp)
 	uint8_t h[32];
 	char prefix[24];
 
+	if (api_rl_auth_blocked(req, resp))
+		return -1;
 	if (req->peer_cert_der != NULL)
-		return auth_cert(req, resp);
+		return auth_cert(req, resp) || api_rl_principal(req, resp);
 	const char *authz = api_header(req, "Authorization");
 	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0)
 		key = authz + 7;
@@ -187,5 +192,7 @@ api_authenticate(api_req *req, api_resp *resp)
 		return unauthenticated(req, resp, "invalid API key", "API key does not match", rec.tenant_id);
 	if (rec.revoked_at != 0)
 		return unauthenticated(req, resp, "invalid API key", "API key revoked", rec.tenant_id);
-	return load_principal(req, resp, rec.tenant_id, rec.principal_id);
+	if (load_principal(req, resp, rec.tenant_id, rec.principal_id))
+		return -1;
+	return api_rl_principal(req, resp);
 }

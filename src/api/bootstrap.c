@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "api.h"
 #include "sg_log.h"
 #include "sg_secret.h"
@@ -84,9 +85,14 @@ sg_api_bootstrap(sg_service *svc, const char *env_key, const char *key_file)
 		sg_error("bootstrap: cannot write %s", key_file);
 		goto out;
 	}
-	/* Printed once, on stdout (not the log), as SPEC §5 promises. */
-	printf("Bootstrap admin API key (shown once; also in %s, mode 0600):\n%s\n", key_file, key_text);
-	fflush(stdout);
+	/*
+	 * Printed once, on stdout (not the log), as SPEC §5 promises, and only
+	 * to a terminal: stdout sent to a file or a log collector would keep it.
+	 */
+	if (isatty(STDOUT_FILENO)) {
+		printf("Bootstrap admin API key (shown once; also in %s, mode 0600):\n%s\n", key_file, key_text);
+		fflush(stdout);
+	}
 	sg_info("bootstrap: tenant '%s' and principal '%s' created; API key written to %s",
 	    BOOT_TENANT, BOOT_PRINCIPAL, key_file);
 out:

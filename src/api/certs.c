@@ -74,7 +74,7 @@ x509_md(sg_key_alg a)
 typedef struct x509_signer {
 	sg_privkey *priv;         /* set when the keystore can load the key */
 	sg_keystore *ks;          /* otherwise: sign through the keystore */
-	char vid[SG_ID_MAX + 16];
+	char vid[SG_KEY_VERSION_ID_MAX];
 	sg_key_ref ref;
 	EVP_PKEY *throwaway;      /* same family, for the algorithm identifiers */
 } x509_signer;
@@ -188,7 +188,7 @@ load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, 
 		    sg_key_alg_name(k->alg));
 		return -1;
 	}
-	if (strcmp(k->status, "DISABLED") == 0 || strcmp(v->state, "ACTIVE") != 0) {
+	if (sg_key_status_of(k) == SG_KEY_DISABLED || sg_version_state_of(v) != SG_VERSION_ACTIVE) {
 		api_error(req, resp, SG_ERR_KEY_NOT_ACTIVE, "key '%s' version %d cannot sign (%s, %s)",
 		    k->alias, v->version, k->status, v->state);
 		return -1;
@@ -198,7 +198,7 @@ load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, 
 		api_error(req, resp, SG_ERR_UNAVAILABLE, "storage %s is not available", k->storage);
 		return -1;
 	}
-	snprintf(sg->vid, sizeof(sg->vid), "%s/%d", k->id, v->version);
+	sg_key_version_id(k->id, v->version, sg->vid);
 	sg_key_ref ref = { sg->vid, k->alg, v->handle, v->handle_len };
 	sg->ref = ref;
 	if (sg->ks->ops->load != NULL) {

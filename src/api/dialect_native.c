@@ -22,6 +22,10 @@ static const api_route_def routes[] = {
 	{ "POST", "/tsa", api_tsa_query, ROUTE_PUBLIC },
 	{ "GET", "/tsa/certificate", api_tsa_certificate, ROUTE_PUBLIC },
 
+	/* The approvers' portal: public static files; its API calls authenticate as usual. */
+	{ "GET", "/portal", api_portal, ROUTE_PUBLIC },
+	{ "GET", "/portal/*", api_portal, ROUTE_PUBLIC },
+
 	{ "POST", "/v1/tenants", api_tenants_create, SG_ROLE_OPERATOR },
 	{ "POST", "/v1/principals", api_principals_create, SG_ROLE_ADMIN | SG_ROLE_OPERATOR },
 	{ "GET", "/v1/principals", api_principals_list, R_ADMIN },
@@ -59,6 +63,12 @@ static const api_route_def routes[] = {
 	{ "GET", "/metrics", api_metrics, SG_ROLE_OPERATOR },
 	{ "POST", "/v1/verify", api_verify, R_READ },
 	{ "GET", "/v1/signatures/*", api_signatures_get, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN },
+	/* Notifications (webhooks.c): the tenant's admins only. */
+	{ "POST", "/v1/webhooks", api_webhooks_create, R_ADMIN },
+	{ "GET", "/v1/webhooks", api_webhooks_list, R_ADMIN },
+	{ "GET", "/v1/webhooks/*", api_webhooks_get, R_ADMIN },
+	{ "DELETE", "/v1/webhooks/*", api_webhooks_delete, R_ADMIN },
+	{ "GET", "/v1/webhooks/*/deliveries", api_webhooks_deliveries, R_ADMIN },
 	{ "GET", "/v1/requests/*", api_requests_get, SG_ROLE_SIGNER | SG_ROLE_AUDITOR | SG_ROLE_ADMIN | SG_ROLE_APPROVER },
 };
 

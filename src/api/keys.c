@@ -85,11 +85,11 @@ static int
 generate_version(api_req *req, const sg_key *k, int version, sg_key_version *v)
 {
 	sg_keystore *ks = sg_service_keystore(req->svc, k->storage);
-	char vid[SG_ID_MAX + 16];
+	char vid[SG_KEY_VERSION_ID_MAX];
 	if (ks == NULL)
 		return SG_ERR_UNAVAILABLE;
 	memset(v, 0, sizeof(*v));
-	snprintf(vid, sizeof(vid), "%s/%d", k->id, version);
+	sg_key_version_id(k->id, version, vid);
 	int r = sg_keystore_generate(ks, vid, k->alg, &v->handle, &v->handle_len, &v->spki, &v->spki_len);
 	if (r != SG_OK)
 		return r;
@@ -104,8 +104,8 @@ generate_version(api_req *req, const sg_key *k, int version, sg_key_version *v)
 static void
 drop_unstored_version(api_req *req, const sg_key *k, const sg_key_version *v)
 {
-	char vid[SG_ID_MAX + 16];
-	snprintf(vid, sizeof(vid), "%s/%d", k->id, v->version);
+	char vid[SG_KEY_VERSION_ID_MAX];
+	sg_key_version_id(k->id, v->version, vid);
 	sg_key_ref ref = { vid, k->alg, v->handle, v->handle_len };
 	sg_keystore *ks = sg_service_keystore(req->svc, k->storage);
 	if (ks == NULL || sg_keystore_destroy(ks, &ref) != SG_OK)
@@ -310,8 +310,8 @@ api_keys_destroy_version(api_req *req, api_resp *resp)
 		return;
 	}
 	if (strcmp(v.state, "DESTROYED") != 0) {
-		char vid[SG_ID_MAX + 16];
-		snprintf(vid, sizeof(vid), "%s/%d", k.id, v.version);
+		char vid[SG_KEY_VERSION_ID_MAX];
+		sg_key_version_id(k.id, v.version, vid);
 		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
 		sg_keystore *ks = sg_service_keystore(req->svc, k.storage);
 		if (ks == NULL) {

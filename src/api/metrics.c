@@ -69,14 +69,15 @@ add(sg_buf *b, const char *fmt, ...)
 void
 api_metrics(api_req *req, api_resp *resp)
 {
-	static const char *const statuses[] = { "PENDING_APPROVAL", "QUEUED", "PROCESSING", "SIGNED",
-		"FAILED", "REJECTED", "DEAD_LETTER" };
-	int64_t counts[7];
+	const char *statuses[SG_RQ_COUNT - 1];
+	int64_t counts[SG_RQ_COUNT - 1];
 	sg_buf b;
 	sg_store *s = req->svc->store;
 	sg_queue_stats qs;
 	int r = SG_OK;
 
+	for (int i = 1; i < SG_RQ_COUNT; i++)
+		statuses[i - 1] = sg_request_status_name((sg_request_status)i);
 	sg_buf_init(&b, 4u * 1024 * 1024);
 	r |= add(&b, "# HELP signet_http_requests_total HTTP requests by route and status code.\n"
 	    "# TYPE signet_http_requests_total counter\n");
@@ -109,15 +110,15 @@ api_metrics(api_req *req, api_resp *resp)
 	r |= add(&b, "signet_sign_duration_seconds_sum %.6f\nsignet_sign_duration_seconds_count %llu\n",
 	    (double)atomic_load(&sign_sum_us) / 1e6, (unsigned long long)atomic_load(&sign_count));
 
-	if (s->ops->request_count_by_status(s, statuses, 7, counts) == SG_OK) {
+	if (s->ops->request_count_by_status(s, statuses, SG_RQ_COUNT - 1, counts) == SG_OK) {
 		r |= add(&b, "# HELP signet_requests Signing requests by status (all tenants).\n"
 		    "# TYPE signet_requests gauge\n");
-		for (size_t i = 0; i < 7; i++)
+		for (size_t i = 0; i < SG_RQ_COUNT - 1; i++)
 			r |= add(&b, "signet_requests{status=\"%s\"} %lld\n", statuses[i], (long long)counts[i]);
 		r |= add(&b, "# HELP signet_queue_depth Requests waiting for a worker (QUEUED).\n"
-		    "# TYPE signet_queue_depth gauge\nsignet_queue_depth %lld\n", (long long)counts[1]);
+		    "# TYPE signet_queue_depth gauge\nsignet_queue_depth %lld\n", (long long)counts[SG_RQ_QUEUED - 1]);
 		r |= add(&b, "# HELP signet_pending_approvals Requests waiting for approvals.\n"
-		    "# TYPE signet_pending_approvals gauge\nsignet_pending_approvals %lld\n", (long long)counts[0]);
+		    "# TYPE signet_pending_approvals gauge\nsignet_pending_approvals %lld\n", (long long)counts[SG_RQ_PENDING_APPROVAL - 1]);
 	}
 	sg_queue_stats_get(req->svc->queue, &qs);
 	r |= add(&b, "# HELP signet_workers_busy Queue workers signing right now.\n"

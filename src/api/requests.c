@@ -11,16 +11,10 @@
 #include "api.h"
 #include "sg_b64.h"
 
-static const char *const statuses[] = { "PENDING_APPROVAL", "QUEUED", "PROCESSING", "SIGNED",
-	"FAILED", "REJECTED", "DEAD_LETTER", NULL };
-
 int
 api_valid_status(const char *s)
 {
-	for (size_t i = 0; statuses[i] != NULL; i++)
-		if (strcmp(s, statuses[i]) == 0)
-			return 1;
-	return 0;
+	return sg_request_status_from_name(s) != SG_RQ_NONE;
 }
 
 void

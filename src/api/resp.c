@@ -71,6 +71,9 @@ api_text(api_resp *resp, unsigned status, const char *content_type, const char *
 	resp->content_type = content_type;
 }
 
+static void error_v(api_req *req, api_resp *resp, unsigned status, const char *code, int err,
+    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
 static void
 error_v(api_req *req, api_resp *resp, unsigned status, const char *code, int err, const char *fmt,
     va_list ap)
@@ -143,8 +146,22 @@ api_body_object(api_req *req, api_resp *resp)
 	}
 	json_t *j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
 	if (j == NULL) {
+		/* Our words, not the parser's: its texts name its own flags and internals. */
+		const char *why;
+		switch (json_error_code(&e)) {
+		case json_error_invalid_utf8: why = "text that is not valid UTF-8"; break;
+		case json_error_null_character: why = "a \\u0000 character, which is not accepted"; break;
+		case json_error_null_byte_in_key: why = "a \\u0000 character in a field name"; break;
+		case json_error_duplicate_key: why = "a field given twice"; break;
+		case json_error_premature_end_of_input: why = "an unexpected end of the body"; break;
+		case json_error_end_of_input_expected: why = "text after the end of the JSON value"; break;
+		case json_error_numeric_overflow: why = "a number too large"; break;
+		case json_error_stack_overflow: why = "nesting too deep"; break;
+		case json_error_out_of_memory: why = "a body too large to parse"; break;
+		default: why = "invalid JSON syntax"; break;
+		}
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "malformed JSON at line %d column %d: %s",
-		    e.line, e.column, e.text);
+		    e.line, e.column, why);
 		return NULL;
 	}
 	if (!json_is_object(j)) {

@@ -24,7 +24,7 @@ static const char sg_cli_usage_keys[] =
     "\n"
     "commands:\n"
     "  create --alias A --algorithm ALG [--storage DISK|HSM] [--type TEST|PRODUCTION]\n"
-    "         [--status ONLINE|OFFLINE]\n"
+    "         [--status ONLINE|OFFLINE|DISABLED]\n"
     "                       create a key (omitted: the service's defaults); prints it as JSON\n"
     "  list [--json]        list the keys of the tenant\n"
     "  show KEY             print a key (id or alias) as JSON\n"
@@ -44,9 +44,10 @@ static const char sg_cli_usage_keys[] =
     "  import-cert KEY --version N --chain FILE\n"
     "                       attach an issued PEM chain (leaf first, then each issuer)\n"
     "\n"
-    "ALG: RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, Ed25519, ML-DSA-65,\n"
-    "MLDSA65-ECDSA-P256.  S: \"CN=name,O=org\" or \"/CN=name/O=org\".  PEM output goes to\n"
-    "stdout unless --out is given.\n";
+    "ALG: RSA-2048, RSA-3072, RSA-4096, EC-P256, EC-P384, EC-P521, Ed25519, ML-DSA-44,\n"
+    "ML-DSA-65, ML-DSA-87, MLDSA65-ECDSA-P256.  Status: ONLINE signs; OFFLINE does not\n"
+    "sign; DISABLED does not sign and cannot be rotated.  S: \"CN=name,O=org\" or\n"
+    "\"/CN=name/O=org\".  PEM output goes to stdout unless --out is given.\n";
 
 /* Upper-case copy of one of the allowed words, or NULL with a message. */
 static const char *
@@ -404,7 +405,6 @@ sg_cli_cmd_keys(int argc, char **argv)
 	    "destroy-version", "public-key", "csr", "self-signed", "import-cert", NULL };
 	static const char *const storages[] = { "DISK", "HSM", NULL };
 	static const char *const types[] = { "TEST", "PRODUCTION", NULL };
-	static const char *const statuses[] = { "ONLINE", "OFFLINE", NULL };
 	static const char *const all_statuses[] = { "ONLINE", "OFFLINE", "DISABLED", NULL };
 	static const char *const posnames[] = { "", "", "KEY", "KEY", "KEY and STATUS",
 	    "KEY and N", "KEY", "KEY", "KEY", "KEY" };
@@ -475,7 +475,7 @@ sg_cli_cmd_keys(int argc, char **argv)
 		if ((storage != NULL &&
 		    (storage = sg_cli_pick_word(storage, "storage", storages)) == NULL) ||
 		    (type != NULL && (type = sg_cli_pick_word(type, "type", types)) == NULL) ||
-		    (status != NULL && (status = sg_cli_pick_word(status, "status", statuses)) == NULL))
+		    (status != NULL && (status = sg_cli_pick_word(status, "status", all_statuses)) == NULL))
 			goto usage;
 	}
 	if (sub == STATUS && (status = sg_cli_pick_word(pos[1], "status", all_statuses)) == NULL) {

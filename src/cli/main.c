@@ -23,6 +23,7 @@ const char sg_cli_usage_main[] =
     "  keys create|list|show|rotate|status|destroy-version|public-key|csr|self-signed|\n"
     "       import-cert               manage signing keys and their certificates\n"
     "  policies create|list|show      signing policies\n"
+    "  principals create|list         identities and their API keys (prints an export line)\n"
     "  requests list|show|wait        signing requests; wait for one to finish\n"
     "  approvals list|show|approve|reject\n"
     "                                 decide on requests that need approval\n"
@@ -95,6 +96,8 @@ main(int argc, char **argv)
 			rc = sg_cli_cmd_keys(sub_argc, sub_argv);
 		} else if (strcmp(name, "policies") == 0) {
 			rc = sg_cli_cmd_policies(sub_argc, sub_argv);
+		} else if (strcmp(name, "principals") == 0) {
+			rc = sg_cli_cmd_principals(sub_argc, sub_argv);
 		} else if (strcmp(name, "requests") == 0) {
 			rc = sg_cli_cmd_requests(sub_argc, sub_argv);
 		} else if (strcmp(name, "approvals") == 0) {

@@ -95,6 +95,40 @@ sg_cli_print_usage(const char *usage)
 	fputs(sg_cli_usage_conn, stdout);
 }
 
+/*
+ * The part of a group's usage about one command: its entry in the
+ * "commands:" list (with continuation lines) and the notes after the list,
+ * so `signet keys create --help` is about create alone.  The whole usage
+ * when the entry is not found.
+ */
+static void
+sg_cli_print_sub_usage(const char *usage, const char *group, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *list = strstr(usage, "\ncommands:\n"), *entry = NULL, *end, *notes, *l;
+
+	for (l = list != NULL ? list + sizeof("\ncommands:\n") - 1 : NULL; l != NULL && *l != '\n' &&
+	    *l != 0; l = strchr(l, '\n') != NULL ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, "  ", 2) == 0 && strncmp(l + 2, name, nlen) == 0 &&
+		    (l[2 + nlen] == ' ' || l[2 + nlen] == '\n')) {
+			entry = l;
+			break;
+		}
+	}
+	if (entry == NULL || (end = strchr(entry, '\n')) == NULL) {
+		sg_cli_print_usage(usage);
+		return;
+	}
+	for (end++; strncmp(end, "   ", 3) == 0 && strchr(end, '\n') != NULL; end = strchr(end, '\n') + 1)
+		;
+	notes = strstr(end - 1, "\n\n");
+	printf("usage: signet %s ", group);
+	fwrite(entry + 2, 1, (size_t)(end - entry - 2), stdout);
+	if (notes != NULL)
+		fputs(notes + 1, stdout);
+	fputs(sg_cli_usage_conn, stdout);
+}
+
 int
 sg_cli_group(int argc, char **argv, const char *group, const char *usage,
     const char *const *names, int *rc)
@@ -121,7 +155,7 @@ sg_cli_group(int argc, char **argv, const char *group, const char *usage,
 		if (strcmp(argv[0], names[i]) != 0)
 			continue;
 		if (sg_cli_wants_help(argc - 1, argv + 1)) {
-			sg_cli_print_usage(usage);
+			sg_cli_print_sub_usage(usage, group, names[i]);
 			*rc = SG_CLI_EXIT_OK;
 			return -1;
 		}

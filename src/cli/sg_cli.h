@@ -4,7 +4,8 @@
  * The CLI hashes artifacts locally, talks to signetd's native JSON API
  * (SPEC §3) over libcurl, and verifies signatures offline with src/crypto.
  * main.c dispatches to one function per command (cmd_*.c); those share an
- * option parser (opts.c), the HTTP client (http.c), streaming file hashing
+ * option parser (opts.c), the connection to the service (http.c, over the
+ * shared client library src/client), streaming file hashing
  * (hashfile.c), public-key loading (pubkey.c) and the bundle format
  * (bundle.c).  Everything here except main() lives in the sg_cli library so
  * the unit tests in tests/unit/cli can link it.
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "sg_buf.h"
+#include "sg_client.h"
 #include "sg_crypto.h"
 #include "sg_err.h"
 
@@ -34,7 +36,7 @@
 #define SG_CLI_EXIT_ERROR 2    /* usage, I/O or service error */
 
 /* Size limits on what the CLI reads from outside. */
-#define SG_CLI_MAX_RESPONSE (8u * 1024u * 1024u)   /* one HTTP response body */
+#define SG_CLI_MAX_RESPONSE SG_CLIENT_MAX_RESPONSE   /* one HTTP response body */
 #define SG_CLI_MAX_BUNDLE (4u * 1024u * 1024u)     /* a bundle JSON file */
 #define SG_CLI_MAX_PEM (1u * 1024u * 1024u)        /* a public key / cert file */
 #define SG_CLI_MAX_SIGNATURE (64u * 1024u)         /* a raw signature file */
@@ -132,14 +134,8 @@ int sg_cli_conn_public(sg_cli_conn *c, const sg_cli_conn_flags *f) SG_WUR;
 /* Wipe the API key and reset.  NULL is fine. */
 void sg_cli_conn_clear(sg_cli_conn *c);
 
-/* One HTTP exchange. */
-typedef struct sg_cli_resp {
-	long status;
-	sg_buf body;                 /* at most SG_CLI_MAX_RESPONSE bytes */
-	char request_id[96];         /* X-Request-Id, "" if none */
-	char content_type[96];
-	int too_large;               /* the body went over its limit */
-} sg_cli_resp;
+/* One HTTP exchange (the client library's, see sg_client.h). */
+typedef sg_client_resp sg_cli_resp;
 
 void sg_cli_resp_free(sg_cli_resp *r);
 
@@ -449,6 +445,7 @@ int sg_cli_cmd_keys(int argc, char **argv);
 int sg_cli_cmd_requests(int argc, char **argv);
 int sg_cli_cmd_approvals(int argc, char **argv);
 int sg_cli_cmd_policies(int argc, char **argv);
+int sg_cli_cmd_principals(int argc, char **argv);
 int sg_cli_cmd_audit(int argc, char **argv);
 int sg_cli_cmd_tsa(int argc, char **argv);
 

@@ -20,7 +20,7 @@
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include "sg_cli.h"
-#include "sg_tsa.h"
+#include "sg_tsa_verify.h"
 #include "sg_util.h"
 
 int

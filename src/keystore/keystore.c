@@ -1,5 +1,12 @@
 /* keystore.c - dispatch through a keystore's table of functions (see sg_keystore.h). */
+#include <stdio.h>
 #include "sg_keystore.h"
+
+void
+sg_key_version_id(const char *key_id, int version, char out[SG_KEY_VERSION_ID_MAX])
+{
+	snprintf(out, SG_KEY_VERSION_ID_MAX, "%s/%d", key_id, version);
+}
 
 int
 sg_keystore_generate(sg_keystore *ks, const char *version_id, sg_key_alg alg,

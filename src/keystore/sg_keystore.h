@@ -24,6 +24,16 @@
 #include "sg_err.h"
 #include "sg_crypto.h"
 
+/* Room for a key version id: a key id (at most 39 characters), '/', the version. */
+#define SG_KEY_VERSION_ID_MAX 64
+
+/*
+ * The id of a key version, "<key id>/<version>": the keystore's name for it
+ * (cache entries, token labels) and the AAD that binds a sealed blob to it.
+ * Built only here, so that every caller binds the same bytes.
+ */
+void sg_key_version_id(const char *key_id, int version, char out[SG_KEY_VERSION_ID_MAX]);
+
 /* Identifies one key version to the keystore (for caching and binding). */
 typedef struct sg_key_ref {
 	const char *version_id;   /* stable unique id of the key version, e.g. "<key-uuid>/3" */

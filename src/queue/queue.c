@@ -43,55 +43,111 @@ backoff_ms(const sg_queue *q, int attempts)
 	return d < q->cfg.backoff_max_ms ? d : q->cfg.backoff_max_ms;
 }
 
-/* Sign one claimed request and record the outcome. */
-static void
-run_job(sg_queue *q, sg_request *rq)
+/*
+ * Sign one claimed request.  On success *sig and *audit are ready for the
+ * committer and 1 is returned; a failure is recorded here (retry, dead
+ * letter or failed) and 0 returned.
+ */
+static int
+sign_job(sg_queue *q, sg_request *rq, sg_signature *sig, sg_audit_entry *audit)
 {
 	sg_store *s = q->svc->store;
-	sg_signature sig;
-	sg_audit_entry audit;
 	const char *errmsg = NULL;
 	char detail[256];
 
-	memset(&sig, 0, sizeof(sig));
-	atomic_fetch_add(&q->busy, 1);
-	int r = sg_signing_execute(q->svc, rq, NULL, NULL, &sig, &errmsg);
+	memset(sig, 0, sizeof(*sig));
+	int r = sg_signing_execute(q->svc, rq, NULL, NULL, sig, &errmsg);
 	int64_t now = sg_now_ms();
 	if (r == SG_OK) {
 		sg_strlcpy(rq->status, "SIGNED", sizeof(rq->status));
-		sg_strlcpy(rq->signature_id, sig.id, sizeof(rq->signature_id));
-		rq->key_version = sig.key_version;
+		sg_strlcpy(rq->signature_id, sig->id, sizeof(rq->signature_id));
+		rq->key_version = sig->key_version;
 		free(rq->error);
 		rq->error = NULL;
 		rq->updated_at = now;
 		rq->lease_until = 0;
-		audit_for(rq, &audit, "request.signed", NULL);
-		r = sg_commit_signature(q->svc->committer, rq, &sig, &audit);
-		if (r == SG_OK) {
-			atomic_fetch_add(&q->signed_total, 1);
-		} else {
-			/* Not on record, so not signed: the lease runs out and it is claimed again. */
-			sg_warn("queue: request %s signed but not recorded (%s); it will be retried",
-			    rq->id, sg_err_str(r));
-		}
-	} else if (sg_signing_transient(r) && rq->attempts < q->cfg.max_attempts) {
+		audit_for(rq, audit, "request.signed", NULL);
+		return 1;
+	}
+	if (sg_signing_transient(r) && rq->attempts < q->cfg.max_attempts) {
 		snprintf(detail, sizeof(detail), "{\"attempt\":%d,\"error\":\"%s\"}", rq->attempts, errmsg);
-		audit_for(rq, &audit, "request.retry", detail);
+		audit_for(rq, audit, "request.retry", detail);
 		if (s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", "QUEUED", errmsg,
-		    now + backoff_ms(q, rq->attempts), now, &audit) == SG_OK)
+		    now + backoff_ms(q, rq->attempts), now, audit) == SG_OK)
 			atomic_fetch_add(&q->retries, 1);
 	} else {
 		const char *to = sg_signing_transient(r) ? "DEAD_LETTER" : "FAILED";
 		snprintf(detail, sizeof(detail), "{\"attempts\":%d,\"error\":\"%s\"}", rq->attempts, errmsg);
-		audit_for(rq, &audit, strcmp(to, "FAILED") == 0 ? "request.failed" : "request.dead_letter", detail);
+		audit_for(rq, audit, strcmp(to, "FAILED") == 0 ? "request.failed" : "request.dead_letter", detail);
 		if (s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", to, errmsg, 0, now,
-		    &audit) == SG_OK)
+		    audit) == SG_OK)
 			atomic_fetch_add(strcmp(to, "FAILED") == 0 ? &q->failed : &q->dead_letters, 1);
 		sg_info("queue: request %s %s after %d attempt(s): %s", rq->id, to, rq->attempts, errmsg);
 	}
-	sig.metadata_json = NULL;  /* borrowed from rq */
-	sg_signature_clear(&sig);
-	atomic_fetch_sub(&q->busy, 1);
+	return 0;
+}
+
+/*
+ * Sign every claimed request, then record all the signatures with one call
+ * to the group committer: they share transactions (and fsyncs) with each
+ * other and with the sync path, instead of one commit per request.
+ */
+static void
+run_jobs(sg_queue *q, sg_request *jobs, size_t n)
+{
+	sg_signature *sigs = calloc(n, sizeof(*sigs));
+	sg_audit_entry *audits = calloc(n, sizeof(*audits));
+	const sg_request **reqs = calloc(n, sizeof(*reqs));
+	const sg_signature **sigp = calloc(n, sizeof(*sigp));
+	sg_audit_entry **auditp = calloc(n, sizeof(*auditp));
+	int *results = calloc(n, sizeof(*results));
+	size_t *which = calloc(n, sizeof(*which));
+	size_t k = 0;
+
+	if (sigs == NULL || audits == NULL || reqs == NULL || sigp == NULL || auditp == NULL ||
+	    results == NULL || which == NULL) {
+		/* Nothing was signed: the leases run out and the requests are claimed again. */
+		sg_warn("queue: out of memory for %zu claimed request(s); they will be retried", n);
+		goto out;
+	}
+	atomic_fetch_add(&q->busy, n);
+	for (size_t i = 0; i < n; i++) {
+		if (!sign_job(q, &jobs[i], &sigs[i], &audits[i])) {
+			atomic_fetch_sub(&q->busy, 1);
+			continue;
+		}
+		reqs[k] = &jobs[i];
+		sigp[k] = &sigs[i];
+		auditp[k] = &audits[i];
+		which[k++] = i;
+	}
+	if (k > 0 && sg_commit_signatures(q->svc->committer, k, reqs, sigp, auditp, results) ==
+	    SG_ERR_NOMEM) {
+		for (size_t j = 0; j < k; j++)
+			results[j] = SG_ERR_NOMEM;
+	}
+	for (size_t j = 0; j < k; j++) {
+		if (results[j] == SG_OK) {
+			atomic_fetch_add(&q->signed_total, 1);
+		} else {
+			/* Not on record, so not signed: the lease runs out and it is claimed again. */
+			sg_warn("queue: request %s signed but not recorded (%s); it will be retried",
+			    jobs[which[j]].id, sg_err_str(results[j]));
+		}
+		atomic_fetch_sub(&q->busy, 1);
+	}
+out:
+	for (size_t i = 0; sigs != NULL && i < n; i++) {
+		sigs[i].metadata_json = NULL;  /* borrowed from the request */
+		sg_signature_clear(&sigs[i]);
+	}
+	free(sigs);
+	free(audits);
+	free(reqs);
+	free(sigp);
+	free(auditp);
+	free(results);
+	free(which);
 }
 
 /* Once per poll interval, one worker expires approval windows. */
@@ -151,8 +207,8 @@ worker(void *arg)
 		int r = s->ops->request_claim(s, sg_now_ms(), q->cfg.lease_ms, q->cfg.claim_batch, &jobs, &n);
 		if (r != SG_OK)
 			sg_warn("queue: claim failed: %s", sg_err_str(r));
-		for (size_t i = 0; i < n; i++)
-			run_job(q, &jobs[i]);
+		if (n > 0)
+			run_jobs(q, jobs, n);
 		sg_request_list_free(jobs, n);
 		if (r == SG_OK && n == q->cfg.claim_batch)
 			continue;  /* more may be waiting */

@@ -4,7 +4,8 @@
  * Requests become QUEUED in the store (async submissions, and requests
  * whose approvals reached quorum).  Workers claim due requests from the
  * store under a lease (request_claim), sign them with sg_signing_execute and
- * commit the record together with SIGNED through the group committer.  A
+ * commit the records of a whole claim together with SIGNED through the group
+ * committer (sg_commit_signatures), so they share fsyncs.  A
  * transient failure (HSM away, key OFFLINE) goes back to QUEUED with
  * exponential backoff until max_attempts, then DEAD_LETTER with the last
  * error; a permanent one (key deleted, version destroyed) is FAILED.

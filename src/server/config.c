@@ -26,6 +26,18 @@ sg_config_defaults(sg_config *c)
 	c->pkcs11_sessions = 8;
 	sg_strlcpy(c->master_key, "file", sizeof(c->master_key));
 	sg_strlcpy(c->master_key_label, "signet-master-key", sizeof(c->master_key_label));
+	sg_strlcpy(c->log_format, "text", sizeof(c->log_format));
+	c->rate_limit_principal = 1000;
+	c->rate_limit_address = 5000;
+	c->rate_limit_auth_failures = 1;
+	c->rate_limit_auth_failures_burst = 20;
+	c->auth_audit_interval_seconds = 60;
+	c->max_connections_per_address = 256;
+	c->header_timeout_seconds = 30;
+	c->webhook_retry_base_ms = 1000;
+	c->webhook_retry_max_ms = 60000;
+	c->webhook_max_attempts = 50;
+	c->webhook_timeout_ms = 10000;
 }
 
 void
@@ -43,6 +55,20 @@ parse_bool(const char *v, int *out)
 		*out = 0;
 	else
 		return SG_ERR_INVALID_ARGUMENT;
+	return SG_OK;
+}
+
+/* A rate or burst: a decimal number from 0 to 1,000,000 (0: off / 2 x rate). */
+static int
+parse_rate(const char *v, double *out)
+{
+	char *end = NULL;
+	if (v[0] < '0' || v[0] > '9')
+		return SG_ERR_INVALID_ARGUMENT;
+	double d = strtod(v, &end);
+	if (end == v || *end != 0 || !(d >= 0 && d <= 1e6))
+		return SG_ERR_INVALID_ARGUMENT;
+	*out = d;
 	return SG_OK;
 }
 
@@ -127,6 +153,50 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		return set_str(c->tls_client_ca, sizeof(c->tls_client_ca), v);
 	if (strcmp(key, "key_cache") == 0)
 		return parse_bool(v, &c->key_cache);
+	if (strcmp(key, "log_format") == 0) {
+		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->log_format, sizeof(c->log_format), v);
+	}
+	if (strcmp(key, "rate_limit_principal") == 0)
+		return parse_rate(v, &c->rate_limit_principal);
+	if (strcmp(key, "rate_limit_principal_burst") == 0)
+		return parse_rate(v, &c->rate_limit_principal_burst);
+	if (strcmp(key, "rate_limit_address") == 0)
+		return parse_rate(v, &c->rate_limit_address);
+	if (strcmp(key, "rate_limit_address_burst") == 0)
+		return parse_rate(v, &c->rate_limit_address_burst);
+	if (strcmp(key, "rate_limit_auth_failures") == 0)
+		return parse_rate(v, &c->rate_limit_auth_failures);
+	if (strcmp(key, "rate_limit_auth_failures_burst") == 0)
+		return parse_rate(v, &c->rate_limit_auth_failures_burst);
+	if (strcmp(key, "auth_audit_interval_seconds") == 0)
+		return sg_parse_int64(v, 1, 86400, &c->auth_audit_interval_seconds);
+	if (strcmp(key, "max_connections_per_address") == 0)
+		return sg_parse_int64(v, 1, 1024, &c->max_connections_per_address);
+	if (strcmp(key, "header_timeout_seconds") == 0)
+		return sg_parse_int64(v, 1, 60, &c->header_timeout_seconds);
+	/* notifications (issue 15) */
+	if (strcmp(key, "webhook_retry_base_ms") == 0)
+		return sg_parse_int64(v, 100, 3600000, &c->webhook_retry_base_ms);
+	if (strcmp(key, "webhook_retry_max_ms") == 0)
+		return sg_parse_int64(v, 100, 86400000, &c->webhook_retry_max_ms);
+	if (strcmp(key, "webhook_max_attempts") == 0)
+		return sg_parse_int64(v, 1, 1000, &c->webhook_max_attempts);
+	if (strcmp(key, "webhook_timeout_ms") == 0)
+		return sg_parse_int64(v, 100, 600000, &c->webhook_timeout_ms);
+	if (strcmp(key, "smtp_url") == 0) {
+		if (v[0] != '\0' && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->smtp_url, sizeof(c->smtp_url), v);
+	}
+	if (strcmp(key, "smtp_from") == 0) {
+		if (strchr(v, '@') == NULL || strpbrk(v, "<>\r\n \t") != NULL)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->smtp_from, sizeof(c->smtp_from), v);
+	}
+	if (strcmp(key, "public_url") == 0)
+		return set_str(c->public_url, sizeof(c->public_url), v);
 	return SG_ERR_INVALID_ARGUMENT;
 }
 
@@ -197,6 +267,22 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_PKCS11_SESSIONS", "pkcs11_sessions" },
 		{ "SIGNET_MASTER_KEY", "master_key" },
 		{ "SIGNET_MASTER_KEY_LABEL", "master_key_label" },
+		{ "SIGNET_LOG_FORMAT", "log_format" },
+		{ "SIGNET_RATE_LIMIT_PRINCIPAL", "rate_limit_principal" },
+		{ "SIGNET_RATE_LIMIT_PRINCIPAL_BURST", "rate_limit_principal_burst" },
+		{ "SIGNET_RATE_LIMIT_ADDRESS", "rate_limit_address" },
+		{ "SIGNET_RATE_LIMIT_ADDRESS_BURST", "rate_limit_address_burst" },
+		{ "SIGNET_RATE_LIMIT_AUTH_FAILURES", "rate_limit_auth_failures" },
+		{ "SIGNET_RATE_LIMIT_AUTH_FAILURES_BURST", "rate_limit_auth_failures_burst" },
+		{ "SIGNET_AUTH_AUDIT_INTERVAL_SECONDS", "auth_audit_interval_seconds" },
+		{ "SIGNET_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address" },
+		{ "SIGNET_HEADER_TIMEOUT_SECONDS", "header_timeout_seconds" },
+		{ "SIGNET_WEBHOOK_RETRY_BASE_MS", "webhook_retry_base_ms" },
+		{ "SIGNET_WEBHOOK_RETRY_MAX_MS", "webhook_retry_max_ms" },
+		{ "SIGNET_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts" },
+		{ "SIGNET_WEBHOOK_TIMEOUT_MS", "webhook_timeout_ms" },
+		{ "SIGNET_SMTP_URL", "smtp_url" }, { "SIGNET_SMTP_FROM", "smtp_from" },
+		{ "SIGNET_PUBLIC_URL", "public_url" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].env);

@@ -34,6 +34,25 @@
  *   master_key_label SIGNET_MASTER_KEY_LABEL signet-master-key  CKA_LABEL of that
  *                                                  AES key (also seals ML-DSA keys
  *                                                  of storage HSM)
+ *   log_format      SIGNET_LOG_FORMAT      text    "text" lines or "json" lines
+ *   rate_limit_principal        SIGNET_RATE_LIMIT_PRINCIPAL        1000 requests/s
+ *   rate_limit_principal_burst  SIGNET_RATE_LIMIT_PRINCIPAL_BURST  2 x rate
+ *   rate_limit_address          SIGNET_RATE_LIMIT_ADDRESS          5000 requests/s
+ *   rate_limit_address_burst    SIGNET_RATE_LIMIT_ADDRESS_BURST    2 x rate
+ *   rate_limit_auth_failures    SIGNET_RATE_LIMIT_AUTH_FAILURES    1    per address/s
+ *   rate_limit_auth_failures_burst SIGNET_RATE_LIMIT_AUTH_FAILURES_BURST 20
+ *   auth_audit_interval_seconds SIGNET_AUTH_AUDIT_INTERVAL_SECONDS 60
+ *   max_connections_per_address SIGNET_MAX_CONNECTIONS_PER_ADDRESS 256
+ *   header_timeout_seconds      SIGNET_HEADER_TIMEOUT_SECONDS      30
+ * A rate of 0 turns that limit off.
+ * Notifications (docs/notifications.md):
+ *   webhook_retry_base_ms SIGNET_WEBHOOK_RETRY_BASE_MS 1000  first retry delay (doubles; >= 100)
+ *   webhook_retry_max_ms  SIGNET_WEBHOOK_RETRY_MAX_MS  60000 cap of the delay
+ *   webhook_max_attempts  SIGNET_WEBHOOK_MAX_ATTEMPTS  50    then FAILED
+ *   webhook_timeout_ms    SIGNET_WEBHOOK_TIMEOUT_MS    10000 one attempt, all in (connect: 3000 at most)
+ *   smtp_url        SIGNET_SMTP_URL        (none: no e-mail) smtp://host:port
+ *   smtp_from       SIGNET_SMTP_FROM       sender address; required with smtp_url
+ *   public_url      SIGNET_PUBLIC_URL      (http://<listen>) base of the portal link in mail
  * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
  * from the file, so it cannot end up in a checked-in config.
  */
@@ -69,6 +88,21 @@ typedef struct sg_config {
 	int64_t pkcs11_sessions;
 	char master_key[8];          /* "file" or "hsm" */
 	char master_key_label[65];   /* SG_PKCS11_KEY_LABEL_MAX bytes */
+	char log_format[8];          /* "text" or "json" */
+	double rate_limit_principal, rate_limit_principal_burst;
+	double rate_limit_address, rate_limit_address_burst;
+	double rate_limit_auth_failures, rate_limit_auth_failures_burst;
+	int64_t auth_audit_interval_seconds;
+	int64_t max_connections_per_address;
+	int64_t header_timeout_seconds;
+	/* notifications (issue 15) */
+	int64_t webhook_retry_base_ms;
+	int64_t webhook_retry_max_ms;
+	int64_t webhook_max_attempts;
+	int64_t webhook_timeout_ms;
+	char smtp_url[1024];
+	char smtp_from[255];
+	char public_url[1024];
 } sg_config;
 
 /* Wipe the secrets a config may hold (the PKCS#11 PIN). */

@@ -10,6 +10,11 @@
  * create the bootstrap principal on first start, start the signing
  * workers, then serve HTTP until SIGTERM or SIGINT, and shut down in
  * reverse order so that every signature already answered is on disk.
+ *
+ * Secrets given in the environment (SIGNET_PKCS11_PIN,
+ * SIGNET_BOOTSTRAP_API_KEY) are copied and then overwritten in place and
+ * unset before anything else runs, so /proc/<pid>/environ does not show
+ * them for the life of the process.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +29,7 @@
 #include "sg_keystore.h"
 #include "sg_pkcs11.h"
 #include "sg_log.h"
+#include "sg_notify.h"
 #include "sg_queue.h"
 #include "sg_tsa.h"
 #include "sg_secret.h"
@@ -32,16 +38,39 @@
 
 #define PEM_MAX (1024u * 1024u)
 
+/* The environment variables that hold secrets; each is taken by take_env_secret. */
+static const char *const secret_env[] = { "SIGNET_PKCS11_PIN", "SIGNET_BOOTSTRAP_API_KEY" };
+#define N_SECRET_ENV (sizeof(secret_env) / sizeof(secret_env[0]))
+
+/*
+ * Copy an environment variable's value, then overwrite the value's bytes
+ * where the environment keeps them and unset it.  NULL when unset or empty
+ * (or out of memory); free the copy with sg_free_secret_str.
+ */
+static char *
+take_env_secret(const char *name)
+{
+	char *v = getenv(name);
+	char *copy = NULL;
+	if (v == NULL)
+		return NULL;
+	if (*v != 0)
+		copy = strdup(v);
+	sg_wipe(v, strlen(v));
+	unsetenv(name);
+	return copy;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: signetd [--listen ADDR:PORT] [--data-dir DIR] [--config FILE]\n"
+	    "usage: signetd [--listen ADDR:PORT] [--data-dir DIR] [--config FILE] [--version]\n"
 	    "\n"
 	    "Starts the Signet signing service. With an empty data directory it starts on\n"
 	    "embedded defaults: SQLite, software key store, plain HTTP on 127.0.0.1:8080 and a\n"
-	    "bootstrap admin whose API key is SIGNET_BOOTSTRAP_API_KEY or is generated, printed\n"
-	    "once and written to DIR/bootstrap-admin.key. See docs/operations.md.\n");
+	    "bootstrap admin whose API key is SIGNET_BOOTSTRAP_API_KEY or is generated, printed once\n"
+	    "to a terminal and written to DIR/bootstrap-admin.key. See docs/operations.md.\n");
 }
 
 static int
@@ -131,6 +160,27 @@ open_keystores(sg_config *cfg, sg_service *svc)
 	return r;
 }
 
+/* Webhooks and approval mail (src/notify); the portal link defaults to this server's address. */
+static int
+start_notify(const sg_config *cfg, const sg_service *svc, int tls, unsigned port, sg_notify **out)
+{
+	char url[1200];
+	const char *colon = strrchr(cfg->listen, ':');
+	int hostlen = colon ? (int)(colon - cfg->listen) : (int)strlen(cfg->listen);
+	snprintf(url, sizeof(url), "%s://%.*s:%u", tls ? "https" : "http", hostlen, cfg->listen, port);
+	sg_notify_config ncfg = { .retry_base_ms = cfg->webhook_retry_base_ms,
+		.retry_max_ms = cfg->webhook_retry_max_ms, .max_attempts = (int)cfg->webhook_max_attempts,
+		.timeout_ms = cfg->webhook_timeout_ms,
+		.connect_timeout_ms = cfg->webhook_timeout_ms < 3000 ? cfg->webhook_timeout_ms : 3000,
+		.smtp_url = cfg->smtp_url, .smtp_from = cfg->smtp_from,
+		.public_url = cfg->public_url[0] ? cfg->public_url : url };
+	if (sg_notify_start(svc, &ncfg, out) != SG_OK) {
+		sg_error("cannot start the notification dispatcher (see above)");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	return SG_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -142,38 +192,59 @@ main(int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *secrets[N_SECRET_ENV];
 	int c, status = 1;
 	char path[1200];
 	char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
 	sg_service svc;
 	sg_api *api = NULL;
+	sg_notify *notify = NULL;
 
 	memset(&svc, 0, sizeof(svc));
-	while ((c = getopt_long(argc, argv, "l:d:c:h", opts, NULL)) != -1) {
+	sg_config_defaults(&cfg);
+	for (size_t k = 0; k < N_SECRET_ENV; k++)
+		secrets[k] = take_env_secret(secret_env[k]);
+	while ((c = getopt_long(argc, argv, "l:d:c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': flag_listen = optarg; break;
 		case 'd': flag_data = optarg; break;
 		case 'c': config_path = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); status = 0; goto out;
+		case 'V': printf("signetd %s\n", SIGNET_VERSION); status = 0; goto out;
+		default: usage(stderr); status = 2; goto out;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 2;
+		status = 2;
+		goto out;
 	}
-	sg_config_defaults(&cfg);
 	if ((config_path != NULL && sg_config_load_file(&cfg, config_path) != SG_OK) ||
 	    sg_config_load_env(&cfg) != SG_OK ||
+	    (secrets[0] != NULL && sg_config_set(&cfg, "pkcs11_pin", secrets[0]) != SG_OK) ||
 	    (flag_listen != NULL && sg_config_set(&cfg, "listen", flag_listen) != SG_OK) ||
-	    (flag_data != NULL && sg_config_set(&cfg, "data_dir", flag_data) != SG_OK))
-		return 2;
+	    (flag_data != NULL && sg_config_set(&cfg, "data_dir", flag_data) != SG_OK)) {
+		if (secrets[0] != NULL && strlen(secrets[0]) >= sizeof(cfg.pkcs11_pin))
+			sg_error("config: SIGNET_PKCS11_PIN is too long");
+		status = 2;
+		goto out;
+	}
+	sg_free_secret_str(secrets[0]);
+	secrets[0] = NULL;
 	sg_log_set_level((sg_log_level)sg_log_level_from_name(cfg.log_level));
+	sg_log_set_format(strcmp(cfg.log_format, "json") == 0 ? SG_LOG_JSON : SG_LOG_TEXT);
 	if (strcmp(cfg.master_key, "hsm") == 0 && !cfg.pkcs11_module[0]) {
 		sg_error("master_key = hsm needs the HSM: set pkcs11_module, pkcs11_token and "
 		    "pkcs11_pin_file (see docs/hsm.md)");
+		status = 2;
+		goto out;
+	}
+
+	if (cfg.smtp_url[0] && !cfg.smtp_from[0]) {
+		sg_error("smtp_url needs smtp_from, the sender address of approval mail");
 		return 2;
 	}
 
@@ -187,7 +258,7 @@ main(int argc, char **argv)
 	umask(077);
 
 	if (ensure_dir(cfg.data_dir) != SG_OK)
-		return 1;
+		goto out;
 	snprintf(path, sizeof(path), "%s/signet.db", cfg.data_dir);
 	if (sg_store_sqlite_open(path, &svc.store) != SG_OK) {
 		sg_error("cannot open database %s", path);
@@ -212,12 +283,24 @@ main(int argc, char **argv)
 	}
 	svc.started_at = sg_now_ms();
 	svc.idempotency_ttl_ms = cfg.idempotency_ttl_seconds * 1000;
-	const char *boot = getenv("SIGNET_BOOTSTRAP_API_KEY");
 	snprintf(path, sizeof(path), "%s/bootstrap-admin.key", cfg.data_dir);
-	if (sg_api_bootstrap(&svc, boot && *boot ? boot : NULL, path) != SG_OK)
+	if (sg_api_bootstrap(&svc, secrets[1], path) != SG_OK)
 		goto out;
+	sg_free_secret_str(secrets[1]);
+	secrets[1] = NULL;
 
-	sg_api_config acfg = { .listen = cfg.listen, .threads = cfg.threads };
+	/* In the config a rate of 0 means no limit; in sg_api_config that is < 0. */
+	sg_api_config acfg = { .listen = cfg.listen, .threads = cfg.threads,
+		.max_conns_per_address = (unsigned)cfg.max_connections_per_address,
+		.header_timeout_s = (unsigned)cfg.header_timeout_seconds,
+		.rate_limit_principal = cfg.rate_limit_principal > 0 ? cfg.rate_limit_principal : -1,
+		.rate_limit_principal_burst = cfg.rate_limit_principal_burst,
+		.rate_limit_address = cfg.rate_limit_address > 0 ? cfg.rate_limit_address : -1,
+		.rate_limit_address_burst = cfg.rate_limit_address_burst,
+		.rate_limit_auth_failures = cfg.rate_limit_auth_failures > 0 ?
+		    cfg.rate_limit_auth_failures : -1,
+		.rate_limit_auth_failures_burst = cfg.rate_limit_auth_failures_burst,
+		.auth_audit_interval_s = (unsigned)cfg.auth_audit_interval_seconds };
 	if (cfg.tls_cert[0]) {
 		if (!cfg.tls_key[0]) {
 			sg_error("tls_cert is set but tls_key is not");
@@ -244,6 +327,8 @@ main(int argc, char **argv)
 	}
 	if (sg_api_start(&svc, &acfg, &api) != SG_OK)
 		goto out;
+	if (start_notify(&cfg, &svc, tls_cert != NULL, sg_api_port(api), &notify) != SG_OK)
+		goto out;
 	sg_info("signetd listening on %s://%s (port %u), data in %s", tls_cert ? "https" : "http",
 	    cfg.listen, sg_api_port(api), cfg.data_dir);
 
@@ -253,6 +338,7 @@ main(int argc, char **argv)
 	status = 0;
 out:
 	sg_api_stop(api);
+	sg_notify_stop(notify);
 	sg_queue_stop(svc.queue);
 	if (svc.committer != NULL)
 		sg_committer_stop(svc.committer);
@@ -263,8 +349,10 @@ out:
 	free(tls_cert);
 	sg_free_secret_str(tls_key);
 	free(tls_ca);
+	for (size_t k = 0; k < N_SECRET_ENV; k++)
+		sg_free_secret_str(secrets[k]);
 	sg_config_wipe(&cfg);
-	if (status == 0)
+	if (status == 0 && api != NULL)
 		sg_info("signetd: stopped");
 	return status;
 }

@@ -11,8 +11,7 @@
  *
  * Names (hash and scheme names, status words) become enums at the edge, in
  * the dialect; the service takes enums.  Request status, key status and
- * version state have one table of native names each (sg_request_status_name
- * and friends below).
+ * version state have one table of native names each (sg_status.h).
  *
  * Every function is tenant-scoped through the sg_caller: another tenant's
  * object is SG_ERR_NOT_FOUND, exactly like a missing one.  Functions return
@@ -29,46 +28,8 @@
 #include "sg_err.h"
 #include "sg_crypto.h"
 #include "sg_store.h"
+#include "sg_status.h"
 #include "sg_signing.h"
-
-/* ---- status words: one table of native names each ---- */
-
-typedef enum sg_request_status {
-	SG_RQ_NONE = 0,
-	SG_RQ_PENDING_APPROVAL,
-	SG_RQ_QUEUED,
-	SG_RQ_PROCESSING,
-	SG_RQ_SIGNED,
-	SG_RQ_FAILED,
-	SG_RQ_REJECTED,
-	SG_RQ_DEAD_LETTER,
-} sg_request_status;
-
-typedef enum sg_key_status {
-	SG_KEY_STATUS_NONE = 0,
-	SG_KEY_ONLINE,
-	SG_KEY_OFFLINE,
-	SG_KEY_DISABLED,
-} sg_key_status;
-
-typedef enum sg_version_state {
-	SG_VERSION_NONE = 0,
-	SG_VERSION_ACTIVE,
-	SG_VERSION_DESTROYED,
-} sg_version_state;
-
-/* Native names ("PENDING_APPROVAL", "ONLINE", "ACTIVE", ...); NULL for NONE. */
-const char *sg_request_status_name(sg_request_status s);
-const char *sg_key_status_name(sg_key_status s);
-const char *sg_version_state_name(sg_version_state s);
-/* Exact native names to enums; *_NONE when unknown. */
-sg_request_status sg_request_status_from_name(const char *name);
-sg_key_status sg_key_status_from_name(const char *name);
-sg_version_state sg_version_state_from_name(const char *name);
-/* The status of a stored record. */
-sg_request_status sg_request_status_of(const sg_request *r);
-sg_key_status sg_key_status_of(const sg_key *k);
-sg_version_state sg_version_state_of(const sg_key_version *v);
 
 /* ---- who is asking ---- */
 

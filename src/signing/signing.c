@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sg_signing.h"
+#include "sg_status.h"
 #include "sg_tsa.h"
 #include "sg_util.h"
 
@@ -49,7 +50,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 	sg_key_version v;
 	sg_sign_params params;
 	int r, own_version = 0;
-	char vid[SG_ID_MAX + 16];
+	char vid[SG_KEY_VERSION_ID_MAX];
 
 	memset(&v, 0, sizeof(v));
 	*errmsg = "signing failed";
@@ -60,7 +61,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 		}
 		key = &k;
 	}
-	if (strcmp(key->status, "ONLINE") != 0) {
+	if (sg_key_status_of(key) != SG_KEY_ONLINE) {
 		*errmsg = "the key is not ONLINE";
 		return SG_ERR_KEY_NOT_ACTIVE;
 	}
@@ -79,7 +80,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 		r = SG_ERR_PRECONDITION;
 		goto out;
 	}
-	if (strcmp(version->state, "ACTIVE") != 0 || version->handle == NULL) {
+	if (sg_version_state_of(version) != SG_VERSION_ACTIVE || version->handle == NULL) {
 		*errmsg = "the key version is destroyed";
 		r = SG_ERR_KEY_NOT_ACTIVE;
 		goto out;
@@ -97,7 +98,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, const sg_key *ke
 	memset(sig, 0, sizeof(*sig));
 	if ((r = sg_uuid(sig->id)) != SG_OK)
 		goto out;
-	snprintf(vid, sizeof(vid), "%s/%d", key->id, version->version);
+	sg_key_version_id(key->id, version->version, vid);
 	sg_key_ref ref = { vid, key->alg, version->handle, version->handle_len };
 	if ((r = sg_keystore_sign(ks, &ref, &params, rq->digest, rq->digest_len, &sig->signature,
 	    &sig->signature_len)) != SG_OK) {

@@ -217,6 +217,55 @@ typedef struct sg_signature {
 	int64_t created_at;
 } sg_signature;
 
+/*
+ * A webhook of a tenant (SPEC §7): deliveries of the subscribed events are
+ * POSTed to url, signed with HMAC-SHA256 under secret.  The secret is an
+ * HMAC key Signet must use in clear for every delivery; callers wipe their
+ * copies (sg_webhook_clear) and never return or log it.
+ */
+#define SG_WEBHOOK_URL_MAX 2049     /* 2048 characters + NUL */
+#define SG_WEBHOOK_SECRET_MAX 256   /* bytes */
+typedef struct sg_webhook {
+	char id[SG_ID_MAX];
+	char tenant_id[SG_ID_MAX];
+	char url[SG_WEBHOOK_URL_MAX];
+	unsigned events;                    /* SG_EVENT_* bits (sg_notify.h) */
+	uint8_t secret[SG_WEBHOOK_SECRET_MAX];
+	size_t secret_len;
+	int64_t created_at;
+} sg_webhook;
+
+/*
+ * One notification in the outbox: a webhook delivery (webhook_id set) or an
+ * e-mail (recipient set).  One row per (tenant, audit entry, webhook or
+ * recipient), so turning an audit entry into deliveries twice adds nothing.
+ */
+typedef struct sg_delivery {
+	char id[SG_ID_MAX];
+	char tenant_id[SG_ID_MAX];
+	char webhook_id[SG_ID_MAX];         /* "" for e-mail */
+	char recipient[SG_EMAIL_MAX];       /* "" for webhooks */
+	char event[32];                     /* "request.signed", ... */
+	char request_id[SG_ID_MAX];         /* "" for key.rotated */
+	char key_id[SG_ID_MAX];             /* "" when none */
+	int64_t audit_seq;                  /* the tenant's audit entry it comes from */
+	char *body;                         /* JSON (webhook) or the whole message (e-mail); owned */
+	char status[16];                    /* "PENDING" | "DELIVERED" | "FAILED" */
+	int attempts;
+	int last_status;                    /* HTTP status (webhook) or SMTP reply code; 0 none */
+	char last_error[256];               /* transport error of the last attempt, "" if none */
+	int64_t next_attempt_at;            /* ms; also the end of a sender's claim */
+	int64_t created_at;
+	int64_t updated_at;
+} sg_delivery;
+
+/* How far the notification dispatcher has read a tenant's audit log. */
+typedef struct sg_notify_cursor {
+	char tenant_id[SG_ID_MAX];
+	int64_t seq;                        /* entries up to here are turned into deliveries */
+	int64_t head;                       /* the chain head's seq */
+} sg_notify_cursor;
+
 typedef struct sg_store sg_store;
 
 typedef struct sg_store_ops {
@@ -367,6 +416,45 @@ typedef struct sg_store_ops {
 	/* The chain head the store keeps: newest seq and hash (seq 0 when empty). */
 	int (*audit_head)(sg_store *s, const char *tenant_id, int64_t *seq, uint8_t hash[32]);
 
+	/* ---- notifications (issue 15): webhooks and the outbox ---- */
+
+	/* id unique; the tenant must exist (SG_ERR_NOT_FOUND). */
+	int (*webhook_create)(sg_store *s, const sg_webhook *w);
+	/* The tenant's webhooks, oldest first, secrets included (callers wipe them). */
+	int (*webhook_list)(sg_store *s, const char *tenant_id, sg_webhook **out, size_t *n);
+	int (*webhook_get)(sg_store *s, const char *tenant_id, const char *id, sg_webhook *out);
+	/* Deletes the webhook and its deliveries, pending ones included, in one transaction. */
+	int (*webhook_delete)(sg_store *s, const char *tenant_id, const char *id);
+	/*
+	 * Tenants whose audit log has entries past the dispatcher's cursor (the
+	 * service chain "" excluded); a tenant never read has cursor 0.
+	 */
+	int (*notify_behind)(sg_store *s, sg_notify_cursor **out, size_t *n);
+	/*
+	 * In one transaction: insert deliveries d[0..n-1] (a row for the same
+	 * tenant, audit_seq, webhook and recipient already there is kept as it
+	 * is) and move tenant_id's cursor to seq (never backwards).
+	 */
+	int (*notify_enqueue)(sg_store *s, const char *tenant_id, int64_t seq,
+	    const sg_delivery *d, size_t n);
+	/*
+	 * Claim up to max PENDING deliveries due at now (next_attempt_at <= now),
+	 * across tenants, oldest due first: each gets next_attempt_at = now +
+	 * lease_ms, so no other sender takes it until it is finished or the claim
+	 * runs out (its sender died).  *n may be 0.
+	 */
+	int (*delivery_claim)(sg_store *s, int64_t now, int64_t lease_ms, size_t max,
+	    sg_delivery **out, size_t *n);
+	/*
+	 * Record an attempt's outcome: status, attempts, last_status, last_error
+	 * and next_attempt_at of d are stored, updated_at = now.  SG_ERR_NOT_FOUND
+	 * when the delivery is gone (its webhook was deleted meanwhile).
+	 */
+	int (*delivery_finish)(sg_store *s, const sg_delivery *d, int64_t now);
+	/* A webhook's deliveries, newest first, at most limit (1..1000). */
+	int (*delivery_list)(sg_store *s, const char *tenant_id, const char *webhook_id,
+	    int64_t limit, sg_delivery **out, size_t *n);
+
 	/* Liveness of the database, for /readyz. */
 	int (*ping)(sg_store *s);
 	void (*close)(sg_store *s);
@@ -380,9 +468,36 @@ struct sg_store {
 /*
  * Open (creating and migrating as needed) the SQLite database at path, in WAL
  * mode.  A new file is created with mode 0600.  ":memory:" gives a private
- * in-memory database (one connection; for tests).
+ * in-memory database (one connection; for tests).  The store comes wrapped
+ * in the read cache (sg_store_cache_wrap, SG_STORE_CACHE_TTL_MS).
  */
 int sg_store_sqlite_open(const char *path, sg_store **out) SG_WUR;
+
+/*
+ * How long a cached record may be served without asking the database, in
+ * ms: the bound on how late a change made by another process sharing the
+ * database is seen (SPEC: a revocation reaches every node within 1 s).
+ */
+#define SG_STORE_CACHE_TTL_MS 500
+
+/*
+ * Put a read cache in front of inner (src/store/cache.c).  tenant_get,
+ * principal_get, api_key_find, client_cert_find, key_get, key_version_get
+ * and policy_get answer from memory when they can; the operations that
+ * change those records (principal_delete, api_key_revoke, key_create,
+ * key_set_status, key_add_version, key_version_destroy,
+ * key_version_set_cert) make every cached record stale once they return, so
+ * a change made through this store is seen by the next read at once.
+ * Changes made by another process are seen within ttl_ms.  A back-end
+ * operation added to sg_store_ops that changes one of the cached records
+ * must be added to the wrapper's list, or it will be seen late.  Every
+ * other operation is the inner one.  *out owns inner from then on: closing
+ * *out closes inner.  Outputs only on success; inner is untouched on failure.
+ */
+int sg_store_cache_wrap(sg_store *inner, int64_t ttl_ms, sg_store **out) SG_WUR;
+
+/* Reads answered from the cache and reads that went to the database; 0 for an uncached store. */
+void sg_store_cache_stats(sg_store *s, uint64_t *hits, uint64_t *misses);
 
 void sg_store_close(sg_store *s);
 
@@ -398,6 +513,12 @@ void sg_audit_entry_clear(sg_audit_entry *e);
 void sg_request_list_free(sg_request *r, size_t n);
 void sg_policy_list_free(sg_policy *p, size_t n);
 void sg_audit_list_free(sg_audit_entry *e, size_t n);
+/* Wipe a webhook's secret (the struct stays usable). */
+void sg_webhook_clear(sg_webhook *w);
+/* Wipe every secret of a webhook list and free it. */
+void sg_webhook_list_free(sg_webhook *w, size_t n);
+void sg_delivery_clear(sg_delivery *d);
+void sg_delivery_list_free(sg_delivery *d, size_t n);
 
 /*
  * The chain hash of an entry: SHA-256 over prev_hash, then each field as a
@@ -423,33 +544,49 @@ unsigned sg_role_from_name(const char *name);   /* 0 if unknown */
 const char *sg_role_name(unsigned role_bit);
 
 /*
- * Group commit.  sg_commit_signature() hands one (request, signature) pair
- * to a committer thread that gathers whatever is pending into one
- * commit_batch transaction, and returns once that transaction is durable.
- * Many signing threads therefore share one fsync instead of paying one each.
+ * Group commit.  sg_commit_signature() queues one (request, signature,
+ * audit) triple; whatever is pending is written in one commit_batch
+ * transaction by one of the waiting callers (the leader: the first to find
+ * nobody writing, and after it the oldest waiter), and each caller returns
+ * once the transaction holding its triple is durable.  Many signing threads
+ * therefore share one fsync instead of paying one each, and no thread of
+ * its own is involved.
  */
 typedef struct sg_committer sg_committer;
 /* max_batch 0 means the default (64). */
 int sg_committer_start(sg_store *s, size_t max_batch, sg_committer **out) SG_WUR;
 /*
- * Blocks until the pair is durable; returns commit_batch's result for it.
- * req must not be NULL, sig and audit may be.  The structs are read by the committer
- * thread while the caller waits.  If a shared batch fails, each of its
- * pairs is retried alone, so one bad pair fails only its own caller.
- * SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
+ * Blocks until the triple is durable; returns commit_batch's result for it.
+ * req must not be NULL, sig and audit may be.  The structs are read by the
+ * leader's thread while the caller waits; the caller may be that leader and
+ * then also writes the other waiters' triples.  If a shared batch fails, each
+ * of its triples is retried alone, so one bad triple fails only its own
+ * caller.  SG_ERR_UNAVAILABLE once sg_committer_stop has begun.
  */
 int sg_commit_signature(sg_committer *c, const sg_request *req, const sg_signature *sig,
     sg_audit_entry *audit) SG_WUR;
 /*
+ * sg_commit_signature for n triples at once (a queue worker's claimed
+ * requests): they join the pending list together, so they share
+ * transactions with each other and with everyone else's, and the call
+ * returns once all n are written.  sigs and audits may be NULL, or hold
+ * NULLs; reqs[i] must not be NULL.  results[i] gets commit_batch's result
+ * for triple i.  Returns SG_OK when every triple was written, else one of
+ * the failures (results says which); SG_ERR_INVALID_ARGUMENT or
+ * SG_ERR_NOMEM before anything is queued leave results untouched.
+ */
+int sg_commit_signatures(sg_committer *c, size_t n, const sg_request *const *reqs,
+    const sg_signature *const *sigs, sg_audit_entry *const *audits, int *results) SG_WUR;
+/*
  * Counters for metrics and tests: commit_batch calls made (transactions),
- * pairs handled so far, and pairs waiting for the next batch right now.
+ * triples handled so far, and triples waiting for the next batch right now.
  * Any pointer may be NULL.
  */
 void sg_committer_stats(sg_committer *c, uint64_t *batches, uint64_t *items, uint64_t *queued);
 /*
- * Writes everything already queued, waits for those callers to return, then
- * joins the thread and frees c.  Nobody may start sg_commit_signature on c
- * once this has returned.  NULL is fine.
+ * Refuses new triples, waits until everything already queued is written and
+ * those callers have returned, then frees c.  Nobody may start
+ * sg_commit_signature on c once this has returned.  NULL is fine.
  */
 void sg_committer_stop(sg_committer *c);
 

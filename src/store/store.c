@@ -306,3 +306,41 @@ out:
 	sg_audit_list_free(page, n);
 	return r;
 }
+
+void
+sg_webhook_clear(sg_webhook *w)
+{
+	if (w == NULL)
+		return;
+	sg_wipe(w->secret, sizeof(w->secret));
+	w->secret_len = 0;
+}
+
+void
+sg_webhook_list_free(sg_webhook *w, size_t n)
+{
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sg_webhook_clear(&w[i]);
+	free(w);
+}
+
+void
+sg_delivery_clear(sg_delivery *d)
+{
+	if (d == NULL)
+		return;
+	free(d->body);
+	d->body = NULL;
+}
+
+void
+sg_delivery_list_free(sg_delivery *d, size_t n)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sg_delivery_clear(&d[i]);
+	free(d);
+}

@@ -119,8 +119,8 @@ sg_hex_encode(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-static int
-hexval(char c)
+int
+sg_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -140,7 +140,7 @@ sg_hex_decode(const char *s, size_t len, uint8_t **out, size_t *outlen)
 	if (p == NULL)
 		return SG_ERR_NOMEM;
 	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = sg_hex_digit(s[2 * i]), lo = sg_hex_digit(s[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(p);
 			return SG_ERR_BAD_ENCODING;

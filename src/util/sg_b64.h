@@ -37,6 +37,9 @@ int sg_is_hex(const char *s, size_t len);
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void sg_hex_encode(const uint8_t *p, size_t n, char *out);
 
+/* The value of one hex digit (either case), -1 for any other character. */
+int sg_hex_digit(char c);
+
 /* Decode 2n hex chars into n bytes; SG_ERR_BAD_ENCODING on odd length or bad digit. */
 int sg_hex_decode(const char *s, size_t len, uint8_t **out, size_t *outlen) SG_WUR;
 

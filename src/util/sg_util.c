@@ -1,6 +1,8 @@
 /* sg_util.c - identifiers, clocks, strings, files (see sg_util.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +12,60 @@
 #include <openssl/rand.h>
 #include "sg_util.h"
 
+/*
+ * Random bits for ids come from a small per-thread pool refilled from
+ * RAND_bytes 16 ids at a time: one DRBG call (and its fork check) per 16
+ * ids instead of one each, with no lock shared between threads.  The ids
+ * are not secrets, but they must never repeat, so a fork (which would
+ * give the child a copy of the parent's pool) empties every pool.
+ */
+#define SG_UUID_RANDOM 10               /* bytes 6..15 of the id; 74 bits survive */
+#define SG_UUID_POOL (16 * SG_UUID_RANDOM)
+
+static atomic_uint sg_uuid_forks;
+static pthread_once_t sg_uuid_once = PTHREAD_ONCE_INIT;
+
+static void
+sg_uuid_after_fork(void)
+{
+	atomic_fetch_add(&sg_uuid_forks, 1);
+}
+
+static void
+sg_uuid_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, sg_uuid_after_fork);
+}
+
+static int
+sg_uuid_random(uint8_t out[SG_UUID_RANDOM])
+{
+	static _Thread_local uint8_t pool[SG_UUID_POOL];
+	static _Thread_local size_t left;
+	static _Thread_local unsigned forks;
+
+	pthread_once(&sg_uuid_once, sg_uuid_init);
+	unsigned now = atomic_load(&sg_uuid_forks);
+	if (forks != now) {
+		left = 0;
+		forks = now;
+	}
+	if (left < SG_UUID_RANDOM) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			return SG_ERR_CRYPTO;
+		left = sizeof(pool);
+	}
+	left -= SG_UUID_RANDOM;
+	memcpy(out, pool + left, SG_UUID_RANDOM);
+	OPENSSL_cleanse(pool + left, SG_UUID_RANDOM);
+	return SG_OK;
+}
+
 int
 sg_uuid(char out[SG_UUID_LEN + 1])
 {
 	uint8_t b[16];
-	if (RAND_bytes(b, sizeof(b)) != 1)
+	if (sg_uuid_random(b + 6) != SG_OK)
 		return SG_ERR_CRYPTO;
 	/* RFC 9562 version 7: 48-bit Unix milliseconds, then 74 random bits. */
 	uint64_t ms = (uint64_t)sg_now_ms();

@@ -7,13 +7,13 @@
 # CLI writes are checked with the openssl CLI, and a signature openssl makes
 # is checked with the CLI, so neither side is only judged by itself.
 #
-# Skipped (exit 77) when SIGNET_CLI is not built.
+# Fails (exit 2) when SIGNET_CLI is not built: nothing is skipped.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 2
 
 if [ -z "${SIGNET_CLI:-}" ] || [ ! -x "$SIGNET_CLI" ]; then
-	echo "$E2E_NAME: SKIP: the signet CLI is not built (SIGNET_CLI='${SIGNET_CLI:-}')"
-	exit 77
+	echo "$E2E_NAME: the signet CLI is not built (SIGNET_CLI='${SIGNET_CLI:-}')" >&2
+	exit 2
 fi
 
 ADMIN_KEY="e2e-cli-admin-$RANDOM$RANDOM"

@@ -4,7 +4,8 @@
 // OpenSSL 3.0 (Debian 12) knows no ML-DSA, so the tests check Signet's
 // ML-DSA, HashML-DSA and composite signatures with this script, which uses
 // @noble/post-quantum (pinned in package.json / package-lock.json beside it;
-// the build runs `npm ci` into the build tree, see CMakeLists.txt here) and
+// the test command runs `npm ci` into the build tree, see CMakeLists.txt
+// here) and
 // Node's own crypto (OpenSSL) for hashes and the composite's ECDSA half.
 // None of Signet's code is involved.
 //

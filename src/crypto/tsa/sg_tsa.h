@@ -7,8 +7,9 @@
  * TimeStampResp (granted, or a rejection with a failInfo the client can
  * read); `timestamp: true` on a sign request calls sg_tsa_stamp with the
  * hash of the signature value; `GET /tsa/certificate` serves
- * sg_tsa_cert_chain_pem; the CLI checks tokens offline with
- * sg_tsa_verify_token.  The ASN.1 is OpenSSL's (TS_RESP_CTX, TS_VERIFY_CTX);
+ * sg_tsa_cert_chain_pem.  Clients check tokens offline with
+ * sg_tsa_verify_token, which lives apart in sg_tsa_verify.h (library
+ * sg_tsa_verify) so they need not link the authority.  The ASN.1 is OpenSSL's (TS_RESP_CTX, TS_VERIFY_CTX);
  * this module chooses the key, the policy, the accepted hashes and the
  * serial numbers.
  *
@@ -31,6 +32,7 @@
 #include <stdint.h>
 #include <openssl/evp.h>
 #include "sg_err.h"
+#include "sg_tsa_verify.h"
 
 /*
  * The policy OID used when the configuration names none.  It sits under the
@@ -46,9 +48,6 @@
 
 /* Queries longer than this are rejected (badDataFormat) without parsing. */
 #define SG_TSA_MAX_QUERY (16u * 1024u)
-
-/* Tokens and certificate chains longer than this are refused by the verifier. */
-#define SG_TSA_MAX_TOKEN (256u * 1024u)
 
 /* File names inside data_dir. */
 #define SG_TSA_KEY_FILE "tsa.key"
@@ -144,24 +143,6 @@ int sg_tsa_respond(sg_tsa *t, const uint8_t *query, size_t qlen, uint8_t **reply
  */
 int sg_tsa_stamp(sg_tsa *t, const EVP_MD *md, const uint8_t *imprint, size_t len,
     uint8_t **token, size_t *toklen) SG_WUR;
-
-/*
- * Check offline that token (DER TimeStampToken, len bytes) stamps data
- * (dlen bytes, hashed with the token's own algorithm) and is signed by a
- * TSA certificate that chains to one of the PEM certificates in
- * tsa_chain_pem (NUL-terminated).  Every certificate in tsa_chain_pem is
- * trusted, so pass only what you trust: the TSA certificate itself (pinned)
- * or its CA chain; they also serve to find the signer when the token
- * carries no certificate.  The certificate must be valid now and have the
- * critical timeStamping EKU; the ESS signing-certificate attribute must
- * name it.  Returns SG_OK, SG_ERR_BAD_ENCODING for a token or PEM that does
- * not parse, SG_ERR_BAD_SIGNATURE when the token does not verify or does not
- * match the data, SG_ERR_INVALID_ARGUMENT, SG_ERR_TOO_LARGE, SG_ERR_NOMEM.
- * When err is not NULL, a one-line English reason is written there on
- * failure (truncated to errlen) and "" on success.
- */
-int sg_tsa_verify_token(const uint8_t *token, size_t len, const uint8_t *data,
-    size_t dlen, const char *tsa_chain_pem, char *err, size_t errlen) SG_WUR;
 
 /*
  * The TSA certificate followed by the configured chain, PEM, NUL-terminated,

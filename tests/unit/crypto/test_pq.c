@@ -7,7 +7,7 @@
  * hash (NIST sigVer pre-hash vectors, valid and invalid, through
  * sg_verify_digest), that contexts and schemes are kept apart, and that an
  * independent implementation (tests/tools/mldsa-verify.mjs on
- * @noble/post-quantum, installed by the build) accepts our pure ML-DSA and
+ * @noble/post-quantum, installed by the test command) accepts our pure ML-DSA and
  * HashML-DSA signatures, our SPKI PEM and our seeds, and refuses altered
  * ones.  The composite is checked against the LAMPS draft's vector and, half
  * by half, against the openssl command line and mldsa-verify.mjs.

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include "sg_log.h"
@@ -937,13 +938,33 @@ fake_thread(void *p)
 	return NULL;
 }
 
+/* A queue worker's view: four triples in one call, the third of them bad. */
+struct fake_many {
+	sg_committer *c;
+	sg_request q[4];
+	int results[4];
+	int result;
+};
+
+static void *
+fake_many_thread(void *p)
+{
+	struct fake_many *a = p;
+	const sg_request *reqs[4] = { &a->q[0], &a->q[1], &a->q[2], &a->q[3] };
+	for (int i = 0; i < 4; i++)
+		a->results[i] = -12345;
+	a->result = sg_commit_signatures(a->c, 4, reqs, NULL, NULL, a->results);
+	return NULL;
+}
+
 static void
 test_committer_isolates_failures(void)
 {
 	static const sg_store_ops fake_ops = { .name = "fake", .commit_batch = fake_commit_batch };
 	sg_store fake = { .ops = &fake_ops, .impl = NULL };
 	struct fake_arg first, others[6];
-	pthread_t t0, th[6];
+	struct fake_many many;
+	pthread_t t0, th[6], tm;
 	sg_committer *c = NULL;
 
 	CHECK_RC(sg_committer_start(&fake, 16, &c), SG_OK);
@@ -964,13 +985,18 @@ test_committer_isolates_failures(void)
 		sg_strlcpy(others[i].q.status, i == 3 ? "BAD" : "SIGNED", sizeof(others[i].q.status));
 		pthread_create(&th[i], NULL, fake_thread, &others[i]);
 	}
-	/* Stop while all seven wait: stop must still write every one and wake them. */
+	memset(&many, 0, sizeof(many));
+	many.c = c;
+	for (int i = 0; i < 4; i++)
+		sg_strlcpy(many.q[i].status, i == 2 ? "BAD" : "SIGNED", sizeof(many.q[i].status));
+	pthread_create(&tm, NULL, fake_many_thread, &many);
+	/* Stop while all of them wait: stop must still write every one and wake them. */
 	uint64_t queued = 0;
-	for (int tries = 0; tries < 5000 && queued < 6; tries++) {
+	for (int tries = 0; tries < 5000 && queued < 10; tries++) {
 		usleep(1000);
 		sg_committer_stats(c, NULL, NULL, &queued);
 	}
-	CHECK(queued == 6);
+	CHECK(queued == 10);
 	pthread_t releaser;
 	pthread_create(&releaser, NULL, fake_releaser, NULL);
 	sg_committer_stop(c);
@@ -978,10 +1004,16 @@ test_committer_isolates_failures(void)
 	pthread_join(t0, NULL);
 	for (int i = 0; i < 6; i++)
 		pthread_join(th[i], NULL);
+	pthread_join(tm, NULL);
 
 	CHECK(first.result == SG_OK);
 	for (int i = 0; i < 6; i++)
 		CHECK(others[i].result == (i == 3 ? SG_ERR_CONFLICT : SG_OK));
+	CHECK(many.result == SG_ERR_CONFLICT);
+	for (int i = 0; i < 4; i++)
+		CHECK(many.results[i] == (i == 2 ? SG_ERR_CONFLICT : SG_OK));
+	/* The ten queued triples were written in one batch (then retried one by one). */
+	CHECK(fake_largest == 10);
 	printf("fake committer: largest batch %zu\n", fake_largest);
 }
 
@@ -1378,6 +1410,39 @@ test_audit_chain(void)
 	CHECK_RC(sg_audit_verify(s, "", &checked, &bad, why, sizeof(why)), SG_OK);
 	CHECK(checked == 1);
 
+	/*
+	 * A group commit moves each chain head once for the whole batch, yet
+	 * every entry is its own link: two chains interleaved in one batch.
+	 */
+	sg_request breqs[6];
+	sg_audit_entry baudits[6];
+	const sg_request *brp[6];
+	sg_audit_entry *bap[6];
+	for (int i = 0; i < 6; i++) {
+		memset(&breqs[i], 0, sizeof(breqs[i]));
+		new_id(breqs[i].id);
+		sg_strlcpy(breqs[i].tenant_id, t.id, sizeof(breqs[i].tenant_id));
+		sg_strlcpy(breqs[i].status, "QUEUED", sizeof(breqs[i].status));
+		make_audit(&baudits[i], i % 3 == 2 ? "" : t.id, "actor", "request.submitted",
+		    breqs[i].id, NULL);
+		brp[i] = &breqs[i];
+		bap[i] = &baudits[i];
+	}
+	CHECK_RC(s->ops->commit_batch(s, brp, NULL, bap, 6), SG_OK);
+	CHECK(baudits[0].seq == 26 && baudits[1].seq == 27 && baudits[3].seq == 28 &&
+	    baudits[4].seq == 29 && baudits[2].seq == 2 && baudits[5].seq == 3);
+	CHECK(memcmp(baudits[1].prev_hash, baudits[0].hash, 32) == 0 &&
+	    memcmp(baudits[3].prev_hash, baudits[1].hash, 32) == 0 &&
+	    memcmp(baudits[5].prev_hash, baudits[2].hash, 32) == 0);
+	CHECK_RC(s->ops->audit_head(s, t.id, &head, head_hash), SG_OK);
+	CHECK(head == 29 && memcmp(head_hash, baudits[4].hash, 32) == 0);
+	CHECK_RC(s->ops->audit_head(s, "", &head, head_hash), SG_OK);
+	CHECK(head == 3 && memcmp(head_hash, baudits[5].hash, 32) == 0);
+	CHECK_RC(sg_audit_verify(s, t.id, &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == 29 && bad == 0);
+	CHECK_RC(sg_audit_verify(s, "", &checked, &bad, why, sizeof(why)), SG_OK);
+	CHECK(checked == 3);
+
 	/* The database itself refuses edits of the log. */
 	sqlite3 *db = NULL;
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
@@ -1422,6 +1487,210 @@ test_audit_chain(void)
 	unlink(path);
 }
 
+/* Two reads of the same record: the second must come from the cache. */
+#define CHECK_CACHED(s, read) do { \
+	uint64_t h0_ = 0, h1_ = 0; \
+	sg_store_cache_stats((s), &h0_, NULL); \
+	read; \
+	sg_store_cache_stats((s), &h1_, NULL); \
+	CHECK(h1_ == h0_ + 1); \
+} while (0)
+
+/*
+ * The read cache (sg_store_cache_wrap): each record is first shown to be
+ * served from memory, then changed through the store, and the next read must
+ * see the change, which it would not if that change forgot to invalidate.
+ * A second store on the same file stands in for another signetd process: it
+ * sees a revocation once SG_STORE_CACHE_TTL_MS has passed.
+ */
+static void
+test_cache(sg_store *s)
+{
+	sg_principal carol, dave, pgot;
+	sg_api_key k1, k2, k3, kgot;
+	sg_client_cert cert, cgot;
+	sg_key key, got;
+	sg_key_version v1, v2, vgot;
+	sg_tenant tgot;
+	static const uint8_t handle_v2[] = "CACHE-HANDLE-v2";
+
+	make_principal(&carol, &tenant_b, "carol", SG_ROLE_SIGNER);
+	make_principal(&dave, &tenant_b, "dave", SG_ROLE_SIGNER);
+	CHECK_RC(s->ops->principal_create(s, &carol), SG_OK);
+	CHECK_RC(s->ops->principal_create(s, &dave), SG_OK);
+	make_api_key(&k1, &carol, "cache1");
+	make_api_key(&k2, &carol, "cache2");
+	make_api_key(&k3, &dave, "cache3");
+	CHECK_RC(s->ops->api_key_create(s, &k1), SG_OK);
+	CHECK_RC(s->ops->api_key_create(s, &k2), SG_OK);
+	CHECK_RC(s->ops->api_key_create(s, &k3), SG_OK);
+
+	/* Tenants never change; they are cached too. */
+	CHECK_RC(s->ops->tenant_get(s, tenant_b.id, &tgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->tenant_get(s, tenant_b.id, &tgot), SG_OK));
+	CHECK(strcmp(tgot.name, tenant_b.name) == 0);
+
+	/* Revoking an API key. */
+	CHECK_RC(s->ops->api_key_find(s, "cache1", &kgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->api_key_find(s, "cache1", &kgot), SG_OK));
+	CHECK(kgot.revoked_at == 0 && memcmp(kgot.hash, k1.hash, 32) == 0);
+	CHECK_RC(s->ops->api_key_revoke(s, tenant_b.id, k1.id, 4242), SG_OK);
+	CHECK_RC(s->ops->api_key_find(s, "cache1", &kgot), SG_OK);
+	CHECK(kgot.revoked_at == 4242);
+
+	/* Deleting a principal: it, its API keys and its certificates. */
+	memset(&cert, 0, sizeof(cert));
+	new_id(cert.id);
+	sg_strlcpy(cert.principal_id, carol.id, sizeof(cert.principal_id));
+	sg_strlcpy(cert.tenant_id, tenant_b.id, sizeof(cert.tenant_id));
+	memset(cert.fingerprint, 0xc4, sizeof(cert.fingerprint));
+	sg_strlcpy(cert.subject, "CN=carol", sizeof(cert.subject));
+	cert.created_at = sg_now_ms();
+	CHECK_RC(s->ops->client_cert_add(s, &cert), SG_OK);
+	CHECK_RC(s->ops->client_cert_find(s, cert.fingerprint, &cgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->client_cert_find(s, cert.fingerprint, &cgot), SG_OK));
+	CHECK(strcmp(cgot.principal_id, carol.id) == 0);
+	CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_OK));
+	CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK));
+	CHECK(kgot.revoked_at == 0);
+	/* A role change is seen at once, not after the time to live. */
+	CHECK(pgot.roles == SG_ROLE_SIGNER);
+	pgot.roles = SG_ROLE_APPROVER;
+	CHECK_RC(s->ops->principal_update(s, &pgot), SG_OK);
+	CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_OK);
+	CHECK(pgot.roles == SG_ROLE_APPROVER);
+	CHECK_RC(s->ops->principal_delete(s, tenant_b.id, carol.id), SG_OK);
+	CHECK_RC(s->ops->principal_get(s, tenant_b.id, carol.id, &pgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->client_cert_find(s, cert.fingerprint, &cgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->api_key_find(s, "cache2", &kgot), SG_OK);
+	CHECK(kgot.revoked_at != 0);
+
+	/* A key: status change, rotation, destroy, certificate. */
+	make_key(&key, &v1, &tenant_b, "cache-key", spki_v1, sizeof(spki_v1), handle_v1,
+	    sizeof(handle_v1));
+	CHECK_RC(s->ops->key_create(s, &key, &v1), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK));
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, key.id, &got), SG_OK);
+	CHECK(strcmp(got.status, "ONLINE") == 0 && got.current_version == 1);
+	CHECK_RC(s->ops->key_set_status(s, tenant_b.id, key.id, "OFFLINE", 5000), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK);
+	CHECK(strcmp(got.status, "OFFLINE") == 0);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, key.id, &got), SG_OK);
+	CHECK(strcmp(got.status, "OFFLINE") == 0);
+	/* Another tenant still cannot see it, cached or not. */
+	CHECK_RC(s->ops->key_get(s, tenant_a.id, key.id, &got), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	sg_key_version_clear(&vgot);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK));
+	CHECK(strcmp(vgot.state, "ACTIVE") == 0 && vgot.handle_len == sizeof(handle_v1) &&
+	    vgot.handle != NULL && memcmp(vgot.handle, handle_v1, sizeof(handle_v1)) == 0);
+	sg_key_version_clear(&vgot);
+
+	memset(&v2, 0, sizeof(v2));
+	sg_strlcpy(v2.key_id, key.id, sizeof(v2.key_id));
+	v2.version = 2;
+	v2.spki = (uint8_t *)spki_v1;
+	v2.spki_len = sizeof(spki_v1);
+	v2.handle = (uint8_t *)handle_v2;
+	v2.handle_len = sizeof(handle_v2);
+	v2.created_at = 6000;
+	CHECK_RC(s->ops->key_add_version(s, tenant_b.id, &v2), SG_OK);
+	CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK);
+	CHECK(got.current_version == 2);
+
+	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	sg_key_version_clear(&vgot);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK));
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_destroy(s, key.id, 1, 7000), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	CHECK(strcmp(vgot.state, "DESTROYED") == 0 && vgot.handle == NULL && vgot.destroyed_at == 7000);
+	sg_key_version_clear(&vgot);
+
+	CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK);
+	sg_key_version_clear(&vgot);
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK));
+	CHECK(vgot.cert_chain_pem == NULL);
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_set_cert(s, key.id, 2, "-----BEGIN CERTIFICATE-----"), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK);
+	CHECK(vgot.cert_chain_pem != NULL &&
+	    strcmp(vgot.cert_chain_pem, "-----BEGIN CERTIFICATE-----") == 0);
+	sg_key_version_clear(&vgot);
+	/* The caller's copy is its own: clearing it left the cached one intact. */
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK));
+	CHECK(vgot.handle != NULL && vgot.handle_len == sizeof(handle_v2) &&
+	    memcmp(vgot.handle, handle_v2, sizeof(handle_v2)) == 0 && vgot.cert_chain_pem != NULL);
+	sg_key_version_clear(&vgot);
+
+	/* Another process: a revocation there is seen here once the time to live has run out. */
+	sg_store *other = open_store();
+	CHECK_RC(s->ops->api_key_find(s, "cache3", &kgot), SG_OK);
+	CHECK_CACHED(s, CHECK_RC(s->ops->api_key_find(s, "cache3", &kgot), SG_OK));
+	CHECK(kgot.revoked_at == 0);
+	CHECK_RC(other->ops->api_key_revoke(other, tenant_b.id, k3.id, 8000), SG_OK);
+	sg_store_close(other);
+	usleep((SG_STORE_CACHE_TTL_MS + 100) * 1000);
+	CHECK_RC(s->ops->api_key_find(s, "cache3", &kgot), SG_OK);
+	CHECK(kgot.revoked_at == 8000);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/*
+ * The store's ids (sg_uuid): version 7, all different, also across a fork,
+ * where the child starts with a copy of the parent's per-thread random pool.
+ */
+static void
+test_ids(void)
+{
+	enum { N = 5000 };
+	static char ids[N][SG_ID_MAX];
+	int bad = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		new_id(ids[i]);
+		if (strlen(ids[i]) != 36 || ids[i][14] != '7' || strchr("89ab", ids[i][19]) == NULL)
+			bad++;
+	}
+	CHECK(bad == 0);
+	qsort(ids, N, sizeof(ids[0]), cmp_id);
+	int dup = 0;
+	for (size_t i = 1; i < N; i++)
+		dup += strcmp(ids[i - 1], ids[i]) == 0;
+	CHECK(dup == 0);
+
+	int fds[2];
+	char mine[SG_ID_MAX], theirs[SG_ID_MAX] = "";
+	CHECK(pipe(fds) == 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char id[SG_ID_MAX];
+		if (sg_uuid(id) != SG_OK || write(fds[1], id, sizeof(id)) != (ssize_t)sizeof(id))
+			_exit(1);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	new_id(mine);
+	CHECK(read(fds[0], theirs, sizeof(theirs)) == (ssize_t)sizeof(theirs));
+	theirs[SG_ID_MAX - 1] = 0;
+	int status = 1;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	CHECK(strlen(theirs) == 36 && strcmp(mine, theirs) != 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void
 test_reopen(void)
 {
@@ -1462,7 +1731,13 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 3);
+	CHECK(version == 5);
+	/* Migration 5 dropped the signature indexes no query used. */
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+	    " AND tbl_name = 'signatures' AND name NOT LIKE 'sqlite_autoindex_%'", -1, &stmt,
+	    NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
+	    sqlite3_column_int(stmt, 0) == 0);
+	sqlite3_finalize(stmt);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	s = NULL;
@@ -1497,6 +1772,156 @@ remove_dir(void)
 	rmdir(dir);
 }
 
+/* ---- notifications (issue 15): webhooks, cursors, the outbox ---- */
+
+static void
+make_webhook(sg_webhook *w, const sg_tenant *t, const char *secret)
+{
+	memset(w, 0, sizeof(*w));
+	new_id(w->id);
+	sg_strlcpy(w->tenant_id, t->id, sizeof(w->tenant_id));
+	sg_strlcpy(w->url, "http://127.0.0.1:9/hook", sizeof(w->url));
+	w->events = 3;
+	w->secret_len = strlen(secret);
+	memcpy(w->secret, secret, w->secret_len);
+	w->created_at = sg_now_ms();
+}
+
+static void
+make_delivery(sg_delivery *d, const sg_tenant *t, const sg_webhook *w, int64_t seq, char *body)
+{
+	memset(d, 0, sizeof(*d));
+	new_id(d->id);
+	sg_strlcpy(d->tenant_id, t->id, sizeof(d->tenant_id));
+	sg_strlcpy(d->webhook_id, w->id, sizeof(d->webhook_id));
+	sg_strlcpy(d->event, "request.signed", sizeof(d->event));
+	d->audit_seq = seq;
+	d->body = body;
+	sg_strlcpy(d->status, "PENDING", sizeof(d->status));
+	d->next_attempt_at = d->created_at = d->updated_at = 1000;
+}
+
+/* The cursor notify_behind reports for tenant t, or -1 when t is not behind. */
+static int64_t
+behind_of(sg_store *s, const sg_tenant *t, int64_t *head)
+{
+	sg_notify_cursor *c = NULL;
+	size_t n = 0;
+	int64_t seq = -1;
+	CHECK_RC(s->ops->notify_behind(s, &c, &n), SG_OK);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(c[i].tenant_id[0] != '\0');  /* never the service chain */
+		if (strcmp(c[i].tenant_id, t->id) == 0) {
+			seq = c[i].seq;
+			if (head != NULL)
+				*head = c[i].head;
+		}
+	}
+	free(c);
+	return seq;
+}
+
+static void
+test_notify(sg_store *s)
+{
+	sg_webhook w1, w2, w3, got, bad, *hooks = NULL;
+	sg_delivery d[2], *list = NULL;
+	sg_audit_entry e;
+	size_t n = 0;
+	char body[] = "{\"event\":\"request.signed\"}";
+	int64_t head = 0;
+
+	make_webhook(&w1, &tenant_a, "secret-one-0123456789");
+	make_webhook(&w2, &tenant_a, "secret-two-0123456789");
+	make_webhook(&w3, &tenant_b, "secret-three-01234567");
+	CHECK_RC(s->ops->webhook_create(s, &w1), SG_OK);
+	CHECK_RC(s->ops->webhook_create(s, &w2), SG_OK);
+	CHECK_RC(s->ops->webhook_create(s, &w3), SG_OK);
+	make_webhook(&bad, &tenant_a, "");
+	CHECK_RC(s->ops->webhook_create(s, &bad), SG_ERR_INVALID_ARGUMENT);
+	sg_tenant ghost;
+	make_tenant(&ghost, "ghost-hooks");
+	make_webhook(&bad, &ghost, "secret-ghost-0123456");
+	CHECK_RC(s->ops->webhook_create(s, &bad), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->webhook_list(s, tenant_a.id, &hooks, &n), SG_OK);
+	CHECK(n == 2);
+	for (size_t i = 0; i < n; i++) {
+		const sg_webhook *want = strcmp(hooks[i].id, w1.id) == 0 ? &w1 : &w2;
+		CHECK(hooks[i].secret_len == want->secret_len &&
+		    memcmp(hooks[i].secret, want->secret, want->secret_len) == 0 && hooks[i].events == 3);
+	}
+	sg_webhook_list_free(hooks, n);
+	CHECK_RC(s->ops->webhook_get(s, tenant_a.id, w2.id, &got), SG_OK);
+	CHECK(strcmp(got.url, w2.url) == 0 && got.secret_len == w2.secret_len);
+	sg_webhook_clear(&got);
+	CHECK(got.secret_len == 0 && got.secret[0] == 0);
+	CHECK_RC(s->ops->webhook_get(s, tenant_b.id, w1.id, &got), SG_ERR_NOT_FOUND);
+
+	/* A new entry puts tenant_a behind; enqueueing moves its cursor. */
+	make_audit(&e, tenant_a.id, alice.id, "request.signed", "req-1", NULL);
+	CHECK_RC(s->ops->audit_append(s, &e), SG_OK);
+	CHECK(behind_of(s, &tenant_a, &head) == 0 && head == e.seq);
+	make_delivery(&d[0], &tenant_a, &w1, e.seq, body);
+	make_delivery(&d[1], &tenant_a, &w2, e.seq, body);
+	CHECK_RC(s->ops->notify_enqueue(s, tenant_a.id, e.seq, d, 2), SG_OK);
+	CHECK(behind_of(s, &tenant_a, NULL) == -1);
+	/* Turning the same entry into deliveries again adds nothing; the cursor never goes back. */
+	new_id(d[0].id);
+	new_id(d[1].id);
+	CHECK_RC(s->ops->notify_enqueue(s, tenant_a.id, 0, d, 2), SG_OK);
+	CHECK(behind_of(s, &tenant_a, NULL) == -1);
+	CHECK_RC(s->ops->delivery_list(s, tenant_a.id, w1.id, 100, &list, &n), SG_OK);
+	CHECK(n == 1);
+	sg_delivery_list_free(list, n);
+	/* A delivery of another tenant in the batch fails the whole batch. */
+	make_delivery(&d[0], &tenant_b, &w3, e.seq, body);
+	CHECK_RC(s->ops->notify_enqueue(s, tenant_a.id, e.seq + 5, d, 1), SG_ERR_INVALID_ARGUMENT);
+
+	/* Claims: due ones, once per lease. */
+	CHECK_RC(s->ops->delivery_claim(s, 2000, 1000, 10, &list, &n), SG_OK);
+	CHECK(n == 2);
+	sg_delivery first;
+	memset(&first, 0, sizeof(first));
+	if (n >= 1) {
+		CHECK(list[0].next_attempt_at == 3000 && strcmp(list[0].body, body) == 0);
+		first = list[0];
+		first.body = NULL;
+	}
+	sg_delivery_list_free(list, n);
+	CHECK_RC(s->ops->delivery_claim(s, 2500, 1000, 10, &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
+	CHECK_RC(s->ops->delivery_claim(s, 3001, 1000, 1, &list, &n), SG_OK);
+	CHECK(n == 1);
+	sg_delivery_list_free(list, n);
+
+	sg_strlcpy(first.status, "DELIVERED", sizeof(first.status));
+	first.attempts = 2;
+	first.last_status = 200;
+	first.next_attempt_at = 0;
+	CHECK_RC(s->ops->delivery_finish(s, &first, 4000), SG_OK);
+	CHECK_RC(s->ops->delivery_list(s, tenant_a.id, first.webhook_id, 100, &list, &n), SG_OK);
+	CHECK(n == 1);
+	if (n == 1)
+		CHECK(strcmp(list[0].status, "DELIVERED") == 0 && list[0].attempts == 2 &&
+		    list[0].last_status == 200 && list[0].updated_at == 4000);
+	sg_delivery_list_free(list, n);
+	new_id(first.id);
+	CHECK_RC(s->ops->delivery_finish(s, &first, 4000), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->delivery_list(s, tenant_b.id, w1.id, 100, &list, &n), SG_OK);
+	CHECK(n == 0);
+
+	/* Deleting a webhook takes its deliveries along; another tenant cannot. */
+	CHECK_RC(s->ops->webhook_delete(s, tenant_b.id, w1.id), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->webhook_delete(s, tenant_a.id, w2.id), SG_OK);
+	CHECK_RC(s->ops->webhook_delete(s, tenant_a.id, w2.id), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->delivery_list(s, tenant_a.id, w2.id, 100, &list, &n), SG_OK);
+	CHECK(n == 0);
+	CHECK_RC(s->ops->delivery_claim(s, 100000, 1000, 10, &list, &n), SG_OK);
+	CHECK(n == 0);  /* w1's is DELIVERED, w2's went with it */
+	sg_delivery_list_free(list, n);
+}
+
 int
 main(void)
 {
@@ -1515,6 +1940,7 @@ main(void)
 	}
 
 	test_roles();
+	test_ids();
 	sg_store *s = open_store();
 	test_tenants(s);
 	test_principals(s);
@@ -1529,6 +1955,8 @@ main(void)
 	test_queue(s);
 	test_idempotency(s);
 	test_approvals(s);
+	test_notify(s);
+	test_cache(s);
 	sg_store_close(s);
 	test_audit_chain();
 	test_committer_isolates_failures();
