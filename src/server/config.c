@@ -27,8 +27,8 @@ sg_config_defaults(sg_config *c)
 	sg_strlcpy(c->master_key, "file", sizeof(c->master_key));
 	sg_strlcpy(c->master_key_label, "signet-master-key", sizeof(c->master_key_label));
 	sg_strlcpy(c->log_format, "text", sizeof(c->log_format));
-	c->rate_limit_principal = 100;
-	c->rate_limit_address = 1000;
+	c->rate_limit_principal = 1000;
+	c->rate_limit_address = 5000;
 	c->rate_limit_auth_failures = 1;
 	c->rate_limit_auth_failures_burst = 20;
 	c->auth_audit_interval_seconds = 60;

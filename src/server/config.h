@@ -35,9 +35,9 @@
  *                                                  AES key (also seals ML-DSA keys
  *                                                  of storage HSM)
  *   log_format      SIGNET_LOG_FORMAT      text    "text" lines or "json" lines
- *   rate_limit_principal        SIGNET_RATE_LIMIT_PRINCIPAL        100  requests/s
+ *   rate_limit_principal        SIGNET_RATE_LIMIT_PRINCIPAL        1000 requests/s
  *   rate_limit_principal_burst  SIGNET_RATE_LIMIT_PRINCIPAL_BURST  2 x rate
- *   rate_limit_address          SIGNET_RATE_LIMIT_ADDRESS          1000 requests/s
+ *   rate_limit_address          SIGNET_RATE_LIMIT_ADDRESS          5000 requests/s
  *   rate_limit_address_burst    SIGNET_RATE_LIMIT_ADDRESS_BURST    2 x rate
  *   rate_limit_auth_failures    SIGNET_RATE_LIMIT_AUTH_FAILURES    1    per address/s
  *   rate_limit_auth_failures_burst SIGNET_RATE_LIMIT_AUTH_FAILURES_BURST 20
