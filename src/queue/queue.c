@@ -110,12 +110,11 @@ run_jobs(sg_queue *q, sg_request *jobs, size_t n)
 		sg_warn("queue: out of memory for %zu claimed request(s); they will be retried", n);
 		goto out;
 	}
-	atomic_fetch_add(&q->busy, n);
+	/* busy counts workers at work (signet_workers_busy), not requests. */
+	atomic_fetch_add(&q->busy, 1);
 	for (size_t i = 0; i < n; i++) {
-		if (!sign_job(q, &jobs[i], &sigs[i], &audits[i])) {
-			atomic_fetch_sub(&q->busy, 1);
+		if (!sign_job(q, &jobs[i], &sigs[i], &audits[i]))
 			continue;
-		}
 		reqs[k] = &jobs[i];
 		sigp[k] = &sigs[i];
 		auditp[k] = &audits[i];
@@ -134,8 +133,8 @@ run_jobs(sg_queue *q, sg_request *jobs, size_t n)
 			sg_warn("queue: request %s signed but not recorded (%s); it will be retried",
 			    jobs[which[j]].id, sg_err_str(results[j]));
 		}
-		atomic_fetch_sub(&q->busy, 1);
 	}
+	atomic_fetch_sub(&q->busy, 1);
 out:
 	for (size_t i = 0; sigs != NULL && i < n; i++) {
 		sigs[i].metadata_json = NULL;  /* borrowed from the request */
