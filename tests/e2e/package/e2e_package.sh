@@ -49,7 +49,8 @@ LINT=$(lintian --fail-on error,warning "$DEB" 2>&1 | grep -v 'running with root 
 assert_eq "$(printf '%s' "$LINT" | grep -c '^[EW]:')" 0 "lintian reports no error or warning ($LINT)"
 CONTENTS=$(dpkg-deb -c "$DEB")
 for f in ./usr/sbin/signetd ./usr/bin/signet ./lib/systemd/system/signetd.service \
-	./etc/signet/signetd.conf ./usr/share/man/man8/signetd.8.gz ./usr/share/man/man1/signet.1.gz; do
+	./etc/signet/signetd.conf ./usr/share/man/man8/signetd.8.gz ./usr/share/man/man1/signet.1.gz \
+	"./usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/pkcs11/libsignet-pkcs11.so"; do
 	assert_contains "$CONTENTS" "$f" "the package holds $f"
 done
 assert_eq "$(dpkg-deb -f "$DEB" Package)" signet "the package is called signet"
