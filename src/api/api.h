@@ -105,6 +105,7 @@ typedef struct api_dialect {
 extern const api_dialect api_dialect_native;
 extern const api_dialect api_dialect_sign_hash;     /* dialect_sign_hash.c, SPEC §4 item 2 */
 extern const api_dialect api_dialect_keypair;       /* dialect_keypair.c, SPEC §4 item 4 */
+extern const api_dialect api_dialect_transit;       /* dialect_transit.c, SPEC §4 item 5 */
 
 /* The dialect that owns path (native when no other claims it). */
 const api_dialect *api_dialect_owner(const char *path);

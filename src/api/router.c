@@ -19,6 +19,7 @@ static const api_dialect *const dialects[] = {
 	&api_dialect_native,
 	&api_dialect_sign_hash,
 	&api_dialect_keypair,
+	&api_dialect_transit,
 };
 
 #define NDIALECTS (sizeof(dialects) / sizeof(dialects[0]))
