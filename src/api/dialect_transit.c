@@ -3,7 +3,7 @@
  * a dialect over the service, the API that jsign's HASHICORPVAULT store,
  * cosign's hashivault:// KMS and the hvac client speak.
  *
- * Routes under /v1/transit/: list keys (GET ?list=true and the LIST
+ * Routes under /v1/<mount>/ (transit_mount, default transit): list keys (GET ?list=true and the LIST
  * method), read a key, sign and verify (with an optional hash algorithm as
  * the last path segment, which wins over the body's, as in Vault).  The
  * translation to the native model:
@@ -581,18 +581,45 @@ out:
 static void transit_sign(api_req *req, api_resp *resp) { run_items(req, resp, sign_item); }
 static void transit_verify(api_req *req, api_resp *resp) { run_items(req, resp, verify_item); }
 
+/*
+ * The mount is configurable (transit_mount), so the patterns and the prefix
+ * are built by api_transit_mount before the server starts; until then they
+ * are those of the default mount.
+ */
+#define PATTERN_MAX 96
+static char p_keys[PATTERN_MAX] = "/v1/transit/keys";
+static char p_key[PATTERN_MAX] = "/v1/transit/keys/*";
+static char p_sign[PATTERN_MAX] = "/v1/transit/sign/*";
+static char p_sign_hash[PATTERN_MAX] = "/v1/transit/sign/*/*";
+static char p_verify[PATTERN_MAX] = "/v1/transit/verify/*";
+static char p_verify_hash[PATTERN_MAX] = "/v1/transit/verify/*/*";
+static char p_prefix[PATTERN_MAX] = "/v1/transit/";
+
 static const api_route_def routes[] = {
-	{ "GET", "/v1/transit/keys", keys_list, API_ANY_ROLE },
-	{ "LIST", "/v1/transit/keys", keys_list, API_ANY_ROLE },
-	{ "GET", "/v1/transit/keys/*", keys_read, API_ANY_ROLE },
-	{ "POST", "/v1/transit/sign/*", transit_sign, SG_ROLE_SIGNER },
-	{ "POST", "/v1/transit/sign/*/*", transit_sign, SG_ROLE_SIGNER },
-	{ "POST", "/v1/transit/verify/*", transit_verify, API_ANY_ROLE },
-	{ "POST", "/v1/transit/verify/*/*", transit_verify, API_ANY_ROLE },
+	{ "GET", p_keys, keys_list, API_ANY_ROLE },
+	{ "LIST", p_keys, keys_list, API_ANY_ROLE },
+	{ "GET", p_key, keys_read, API_ANY_ROLE },
+	{ "POST", p_sign, transit_sign, SG_ROLE_SIGNER },
+	{ "POST", p_sign_hash, transit_sign, SG_ROLE_SIGNER },
+	{ "POST", p_verify, transit_verify, API_ANY_ROLE },
+	{ "POST", p_verify_hash, transit_verify, API_ANY_ROLE },
 };
 
-static const char *const prefixes[] = { "/v1/transit/", "/v1/transit", NULL };
+static const char *const prefixes[] = { p_prefix, NULL };
 
+void
+api_transit_mount(const char *mount)
+{
+	if (mount == NULL || *mount == 0 || strlen(mount) > 63)
+		mount = "transit";
+	snprintf(p_keys, sizeof(p_keys), "/v1/%s/keys", mount);
+	snprintf(p_key, sizeof(p_key), "/v1/%s/keys/*", mount);
+	snprintf(p_sign, sizeof(p_sign), "/v1/%s/sign/*", mount);
+	snprintf(p_sign_hash, sizeof(p_sign_hash), "/v1/%s/sign/*/*", mount);
+	snprintf(p_verify, sizeof(p_verify), "/v1/%s/verify/*", mount);
+	snprintf(p_verify_hash, sizeof(p_verify_hash), "/v1/%s/verify/*/*", mount);
+	snprintf(p_prefix, sizeof(p_prefix), "/v1/%s/", mount);
+}
 const api_dialect api_dialect_transit = {
 	.name = "transit",
 	.prefixes = prefixes,

@@ -311,6 +311,18 @@ assert_eq "$(stored_count)" "$BEFORE" "the OFFLINE refusal stored nothing"
 api "$ADMIN_KEY" GET /v1/audit/verify
 assert_status 200 "audit verify"
 assert_json .valid true "one intact audit chain"
+stop_server
 
+# ---------------------------------------------------------------- another mount (transit_mount)
+
+require "signetd restarts with SIGNET_TRANSIT_MOUNT=vault-signing" start_server "$E2E_TMP/data" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_TRANSIT_MOUNT=vault-signing
+tv "$SIGNER" LIST /v1/vault-signing/keys
+assert_status 200 "LIST on the configured mount"
+assert_json '.data.keys | sort | join(",")' "ec-key,ec384-key,ed-key,rsa-key" "the configured mount lists the keys"
+tv "$SIGNER" POST /v1/vault-signing/sign/rsa-key --data "$(jq -cn --arg i "$(b64 n.bin)" '{input:$i}')"
+assert_match "$(jget .data.signature)" '^vault:v2:' "sign on the configured mount"
+tv "$SIGNER" LIST /v1/transit/keys
+assert_status 404 "the default mount is gone when another is configured"
 stop_server
 e2e_finish
