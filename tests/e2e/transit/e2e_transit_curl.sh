@@ -12,6 +12,11 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" || exit 2
 
+if [ ! -x "${SIGNET_NODE:-}" ] || [ ! -f "${SIGNET_MLDSA_VERIFY:-}" ]; then
+	echo "e2e_transit_curl: set SIGNET_MLDSA_VERIFY and SIGNET_NODE (see tests/tools)" >&2
+	exit 1
+fi
+
 W=$E2E_TMP/work
 mkdir -p "$W"
 cd "$W" || exit 2
@@ -31,6 +36,7 @@ EC_ID=$K_ID
 new_key "$ADMIN_KEY" ed-key Ed25519
 ED_ID=$K_ID
 new_key "$ADMIN_KEY" ec384-key EC-P384
+new_key "$ADMIN_KEY" pq-key ML-DSA-65
 
 # tv TOKEN METHOD PATH [CURL-ARGS...]: a Transit call; STATUS and RESP.
 tv() {
@@ -75,10 +81,10 @@ sig_bytes() {
 
 tv "$SIGNER" LIST /v1/transit/keys
 assert_status 200 "LIST /v1/transit/keys"
-assert_json '.data.keys | sort | join(",")' "ec-key,ec384-key,ed-key,rsa-key" "LIST names every key by alias"
+assert_json '.data.keys | sort | join(",")' "ec-key,ec384-key,ed-key,pq-key,rsa-key" "LIST names every key by alias"
 tv "$SIGNER" GET "/v1/transit/keys?list=true"
 assert_status 200 "GET /v1/transit/keys?list=true"
-assert_json '.data.keys | sort | join(",")' "ec-key,ec384-key,ed-key,rsa-key" "GET ?list=true names every key"
+assert_json '.data.keys | sort | join(",")' "ec-key,ec384-key,ed-key,pq-key,rsa-key" "GET ?list=true names every key"
 
 tv "$SIGNER" GET /v1/transit/keys/rsa-key
 assert_status 200 "read rsa-key"
@@ -197,6 +203,29 @@ ED_SIG=$(jget .data.signature)
 jq -cn --rawfile i <(b64 big.bin) --arg s "$ED_SIG" '{input:$i,signature:$s}' >bigv.json
 tv "$SIGNER" POST /v1/transit/verify/ed-key --data @bigv.json
 assert_json .data.valid true "Transit verifies the Ed25519 signature"
+
+# ML-DSA-65: type ml-dsa, parameter_set 65; pure ML-DSA over the input, HashML-DSA when prehashed
+tv "$SIGNER" GET /v1/transit/keys/pq-key
+assert_json .data.type ml-dsa "read: ML-DSA-65 is type ml-dsa"
+assert_json .data.parameter_set 65 "read: parameter_set 65"
+jget '.data.keys["1"].public_key' >pq.pem
+tv "$SIGNER" POST /v1/transit/sign/pq-key --data "$(jq -cn --arg i "$MSG" '{input:$i}')"
+assert_status 200 "ML-DSA signs the input"
+sig_bytes "$(jget .data.signature)" pq.sig
+if "$SIGNET_NODE" "$SIGNET_MLDSA_VERIFY" --mode pure pq.pem msg.bin pq.sig >/dev/null 2>&1; then
+	ok "pure ML-DSA-65 over the input verified by mldsa-verify.mjs"
+else
+	fail "pure ML-DSA-65 over the input" "mldsa-verify.mjs refuses"
+fi
+openssl dgst -sha256 -binary msg.bin >msg.sha256
+tv "$SIGNER" POST /v1/transit/sign/pq-key --data "$(jq -cn --arg i "$(b64 msg.sha256)" '{input:$i,prehashed:true}')"
+assert_status 200 "ML-DSA signs a prehashed input"
+sig_bytes "$(jget .data.signature)" pqh.sig
+if "$SIGNET_NODE" "$SIGNET_MLDSA_VERIFY" --mode hash --hash SHA-256 pq.pem msg.sha256 pqh.sig >/dev/null 2>&1; then
+	ok "HashML-DSA-65 SHA-256 verified by mldsa-verify.mjs"
+else
+	fail "HashML-DSA-65 SHA-256" "mldsa-verify.mjs refuses"
+fi
 
 # ---------------------------------------------------------------- batch
 
@@ -319,7 +348,7 @@ require "signetd restarts with SIGNET_TRANSIT_MOUNT=vault-signing" start_server 
 	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_TRANSIT_MOUNT=vault-signing
 tv "$SIGNER" LIST /v1/vault-signing/keys
 assert_status 200 "LIST on the configured mount"
-assert_json '.data.keys | sort | join(",")' "ec-key,ec384-key,ed-key,rsa-key" "the configured mount lists the keys"
+assert_json '.data.keys | sort | join(",")' "ec-key,ec384-key,ed-key,pq-key,rsa-key" "the configured mount lists the keys"
 tv "$SIGNER" POST /v1/vault-signing/sign/rsa-key --data "$(jq -cn --arg i "$(b64 n.bin)" '{input:$i}')"
 assert_match "$(jget .data.signature)" '^vault:v2:' "sign on the configured mount"
 tv "$SIGNER" LIST /v1/transit/keys
