@@ -353,5 +353,21 @@ tv "$SIGNER" POST /v1/vault-signing/sign/rsa-key --data "$(jq -cn --arg i "$(b64
 assert_match "$(jget .data.signature)" '^vault:v2:' "sign on the configured mount"
 tv "$SIGNER" LIST /v1/transit/keys
 assert_status 404 "the default mount is gone when another is configured"
+tv "$SIGNER" POST /v1/vault-signing/encrypt/rsa-key --data '{"plaintext":"AA=="}'
+vault_error 404 "an endpoint Transit does not offer (encrypt)"
+tv "$SIGNER" DELETE /v1/vault-signing/keys/rsa-key
+vault_error 405 "a method the route does not take"
+stop_server
+
+# ---------------------------------------------------------------- rate limit (429 in Vault's shape)
+
+require "signetd restarts with a principal rate of 1/s, burst 1" start_server "$E2E_TMP/data" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_RATE_LIMIT_PRINCIPAL=1 SIGNET_RATE_LIMIT_PRINCIPAL_BURST=1
+GOT429=""
+for _ in 1 2 3 4 5; do
+	tv "$SIGNER" GET /v1/transit/keys/rsa-key
+	if [ "$STATUS" = 429 ]; then GOT429=1; break; fi
+done
+if [ -n "$GOT429" ]; then vault_error 429 "over the principal's rate"; else fail "rate limit" "no 429 in 5 calls" "$STATUS $RESP"; fi
 stop_server
 e2e_finish
