@@ -105,6 +105,8 @@ typedef struct api_dialect {
 extern const api_dialect api_dialect_native;
 extern const api_dialect api_dialect_sign_hash;     /* dialect_sign_hash.c, SPEC §4 item 2 */
 extern const api_dialect api_dialect_keypair;       /* dialect_keypair.c, SPEC §4 item 4 */
+extern const api_dialect api_dialect_digest;     /* SPEC §4 item 1 */
+extern const api_dialect api_dialect_signpath;   /* SPEC §4 item 3 */
 extern const api_dialect api_dialect_transit;       /* dialect_transit.c, SPEC §4 item 5 */
 /*
  * Mount the Transit dialect at /v1/<mount>/ (NULL or "" = "transit"; a

@@ -2,14 +2,14 @@
  * certs.c - X.509 for keys: a CSR signed by the key, a self-signed
  * certificate for TEST keys, and uploading an issued certificate chain.
  *
- * The private key never leaves custody for this either.  DISK keys are
- * loaded through the keystore (sg_keystore_load) into this process, exactly
- * as for signing, and wiped afterwards.  Keys that cannot leave their
- * keystore (HSM) sign the to-be-signed bytes through sg_keystore_sign:
- * OpenSSL 3.0 has no setter for a certificate's signature algorithm, so the
- * structure is first signed with a throwaway key of the same family (which
- * fills in the algorithm identifiers), then its re-encoded TBS is hashed and
- * signed by the keystore and that signature replaces the throwaway one.  An uploaded chain is accepted only
+ * The private key never leaves custody for this either: every key, DISK or
+ * HSM, signs the to-be-signed bytes through sg_keystore_sign, as for any
+ * other signature.  OpenSSL 3.0 has no setter for a certificate's signature
+ * algorithm, so the structure is first signed with a throwaway key of the
+ * same family (which fills in the algorithm identifiers), then its
+ * re-encoded TBS is signed by the keystore and that signature replaces the
+ * throwaway one: hashed first for RSA and ECDSA, given whole as the message
+ * for Ed25519 (EdDSA signs the TBS itself, not a digest of it). An uploaded chain is accepted only
  * if its first certificate carries this key version's public key and every
  * certificate is issued (and signed) by the next one.  OpenSSL 3.0 cannot
  * put ML-DSA or composite keys in X.509 structures, so those are refused
@@ -70,10 +70,9 @@ x509_md(sg_key_alg a)
 	}
 }
 
-/* What signs an X.509 structure: a loaded private key, or the keystore by reference. */
+/* What signs an X.509 structure: the keystore, by reference to the key version. */
 typedef struct x509_signer {
-	sg_privkey *priv;         /* set when the keystore can load the key */
-	sg_keystore *ks;          /* otherwise: sign through the keystore */
+	sg_keystore *ks;
 	char vid[SG_KEY_VERSION_ID_MAX];
 	sg_key_ref ref;
 	EVP_PKEY *throwaway;      /* same family, for the algorithm identifiers */
@@ -82,27 +81,42 @@ typedef struct x509_signer {
 static void
 x509_signer_free(x509_signer *sg)
 {
-	sg_privkey_free(sg->priv);
 	EVP_PKEY_free(sg->throwaway);
 	memset(sg, 0, sizeof(*sg));
 }
 
-/* Hash tbs with md and have the keystore sign it; *out is a fresh bit string. */
+/*
+ * Have the keystore sign tbs: hashed with md for RSA and ECDSA; for Ed25519
+ * (md NULL) the TBS itself is the message.  *out is a fresh bit string.
+ */
 static int
 keystore_sign_tbs(x509_signer *sg, sg_key_alg alg, const EVP_MD *md, const uint8_t *tbs, size_t len,
     ASN1_BIT_STRING **out)
 {
 	uint8_t digest[EVP_MAX_MD_SIZE], *sig = NULL;
+	const uint8_t *input = digest;
+	size_t input_len;
 	unsigned dlen = 0;
 	size_t siglen = 0;
 	int r;
-	sg_sign_params p = { .hash = sg_hash_from_name(EVP_MD_get0_name(md)), .pss_salt_len = -1,
-		.scheme = alg <= SG_KEY_RSA_4096 ? SG_SCHEME_RSA_PKCS1 : SG_SCHEME_ECDSA,
-		.format = alg <= SG_KEY_RSA_4096 ? SG_FORMAT_DEFAULT : SG_FORMAT_DER };
-	if (EVP_Digest(tbs, len, digest, &dlen, md, NULL) != 1)
-		return SG_ERR_CRYPTO;
+	sg_sign_params p = { .pss_salt_len = -1 };
+	if (alg == SG_KEY_ED25519) {
+		/* hash only satisfies sg_sign_params_check; with message set it is not used. */
+		p.hash = SG_HASH_SHA512;
+		p.scheme = SG_SCHEME_ED25519;
+		p.message = 1;
+		input = tbs;
+		input_len = len;
+	} else {
+		p.hash = sg_hash_from_name(EVP_MD_get0_name(md));
+		p.scheme = alg <= SG_KEY_RSA_4096 ? SG_SCHEME_RSA_PKCS1 : SG_SCHEME_ECDSA;
+		p.format = alg <= SG_KEY_RSA_4096 ? SG_FORMAT_DEFAULT : SG_FORMAT_DER;
+		if (EVP_Digest(tbs, len, digest, &dlen, md, NULL) != 1)
+			return SG_ERR_CRYPTO;
+		input_len = dlen;
+	}
 	if ((r = sg_sign_params_check(alg, &p)) != SG_OK ||
-	    (r = sg_keystore_sign(sg->ks, &sg->ref, &p, digest, dlen, &sig, &siglen)) != SG_OK)
+	    (r = sg_keystore_sign(sg->ks, &sg->ref, &p, input, input_len, &sig, &siglen)) != SG_OK)
 		return r;
 	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
 	if (bs == NULL || !ASN1_BIT_STRING_set(bs, sig, (int)siglen)) {
@@ -121,8 +135,6 @@ static int
 sign_req(x509_signer *sg, sg_key_alg alg, X509_REQ *csr)
 {
 	const EVP_MD *md = x509_md(alg);
-	if (sg->priv != NULL)
-		return X509_REQ_sign(csr, sg_privkey_evp(sg->priv), md) > 0 ? SG_OK : SG_ERR_CRYPTO;
 	unsigned char *tbs = NULL;
 	ASN1_BIT_STRING *bs = NULL;
 	int len, r;
@@ -139,8 +151,6 @@ static int
 sign_cert(x509_signer *sg, sg_key_alg alg, X509 *x)
 {
 	const EVP_MD *md = x509_md(alg);
-	if (sg->priv != NULL)
-		return X509_sign(x, sg_privkey_evp(sg->priv), md) > 0 ? SG_OK : SG_ERR_CRYPTO;
 	unsigned char *tbs = NULL;
 	ASN1_BIT_STRING *bs = NULL;
 	const ASN1_BIT_STRING *cur = NULL;
@@ -201,20 +211,8 @@ load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, 
 	sg_key_version_id(k->id, v->version, sg->vid);
 	sg_key_ref ref = { sg->vid, k->alg, v->handle, v->handle_len };
 	sg->ref = ref;
-	if (sg->ks->ops->load != NULL) {
-		if ((r = sg_keystore_load(sg->ks, &sg->ref, &sg->priv)) != SG_OK) {
-			api_error(req, resp, r, "cannot load key '%s' version %d", k->alias, v->version);
-			return -1;
-		}
-		return 0;
-	}
-	if (k->alg == SG_KEY_ED25519) {
-		api_error(req, resp, SG_ERR_UNSUPPORTED_ALGORITHM,
-		    "X.509 for Ed25519 keys in %s storage is not supported (EdDSA signs the whole TBS)",
-		    k->storage);
-		return -1;
-	}
-	sg->throwaway = k->alg <= SG_KEY_RSA_4096 ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
+	sg->throwaway = k->alg <= SG_KEY_RSA_4096 ? EVP_RSA_gen(2048) :
+	    k->alg == SG_KEY_ED25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") : EVP_EC_gen("P-256");
 	if (sg->throwaway == NULL) {
 		api_error(req, resp, SG_ERR_CRYPTO, "cannot prepare the certificate");
 		return -1;

@@ -583,9 +583,9 @@ sg_api_start(sg_service *svc, const sg_api_config *cfg, sg_api **out)
 	api_transit_mount(cfg->transit_mount);
 	api_routes_init();
 	api_rl_config rl = {
-		.principal_rate = rate_or(cfg->rate_limit_principal, 100),
+		.principal_rate = rate_or(cfg->rate_limit_principal, 1000),
 		.principal_burst = cfg->rate_limit_principal_burst,
-		.address_rate = rate_or(cfg->rate_limit_address, 1000),
+		.address_rate = rate_or(cfg->rate_limit_address, 5000),
 		.address_burst = cfg->rate_limit_address_burst,
 		.auth_fail_rate = rate_or(cfg->rate_limit_auth_failures, 1),
 		.auth_fail_burst = cfg->rate_limit_auth_failures_burst > 0 ?

@@ -7,7 +7,6 @@
  * microsecond.  Time is the monotonic clock for buckets and the wall clock
  * for audit intervals.
  */
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,8 +101,12 @@ limiter_take(rl_limiter *l, const char *key, int take)
 		if (take)
 			s->tokens -= 1;
 	} else {
-		double secs = ceil((1 - s->tokens) / l->rate);
-		wait = secs < 1 ? 1 : secs > 3600 ? 3600 : (unsigned)secs;
+		double secs = (1 - s->tokens) / l->rate;
+		wait = secs >= 3600 ? 3600 : (unsigned)secs;
+		if ((double)wait < secs)
+			wait++;          /* round up, without libm */
+		if (wait < 1)
+			wait = 1;
 	}
 out:
 	pthread_mutex_unlock(&l->mu);

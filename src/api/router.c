@@ -19,6 +19,8 @@ static const api_dialect *const dialects[] = {
 	&api_dialect_native,
 	&api_dialect_sign_hash,
 	&api_dialect_keypair,
+	&api_dialect_digest,
+	&api_dialect_signpath,
 	&api_dialect_transit,
 };
 

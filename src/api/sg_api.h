@@ -36,9 +36,9 @@ typedef struct sg_api_config {
 	/* The edge (SPEC §8); 0 = the default given. */
 	unsigned max_conns_per_address; /* 256 */
 	unsigned header_timeout_s;   /* 30: whole header, and idle keep-alive */
-	double rate_limit_principal; /* requests/s per principal: 100 (< 0: off) */
+	double rate_limit_principal; /* requests/s per principal: 1000 (< 0: off) */
 	double rate_limit_principal_burst; /* 2 x rate */
-	double rate_limit_address;   /* requests/s per source address: 1000 (< 0: off) */
+	double rate_limit_address;   /* requests/s per source address: 5000 (< 0: off) */
 	double rate_limit_address_burst;   /* 2 x rate */
 	double rate_limit_auth_failures;   /* failed authentications/s per address: 1 (< 0: off) */
 	double rate_limit_auth_failures_burst; /* 20 */

@@ -6,6 +6,8 @@
  * and /v1/verify accepts either.  Public keys are published as PEM of the
  * SubjectPublicKeyInfo, written generically so that it also works for
  * algorithms the system OpenSSL does not know (ML-DSA, the composite).
+ * Dialects that publish a key's raw parts (the BIT STRING of its SPKI, an
+ * RSA modulus and exponent, a leaf certificate's DER) take them from here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,8 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/core_names.h>
+#include <openssl/x509.h>
 #include "sg_crypto.h"
 
 /* Largest field we handle: P-521, 66 bytes.  Bounds inputs before any parsing. */
@@ -184,6 +188,128 @@ sg_spki_to_pem(const uint8_t *spki, size_t len, char **pem)
 	r = SG_OK;
 out:
 	free(text);
+	BIO_free(bio);
+	if (r != SG_OK)
+		ERR_clear_error();
+	return r;
+}
+
+int
+sg_spki_public_bits(const uint8_t *spki, size_t len, uint8_t **out, size_t *outlen)
+{
+	int r = SG_ERR_BAD_ENCODING;
+	const unsigned char *p = spki;
+	const unsigned char *bits = NULL;
+	int nbits = 0;
+	X509_PUBKEY *xpk = NULL;
+	uint8_t *copy = NULL;
+
+	if (spki == NULL || len == 0 || len > SG_SPKI_MAX || !sg_der_is_one_sequence(spki, len))
+		goto out;
+	/* X509_PUBKEY parses any algorithm's SPKI, known to OpenSSL or not. */
+	if ((xpk = d2i_X509_PUBKEY(NULL, &p, (long)len)) == NULL || (size_t)(p - spki) != len ||
+	    X509_PUBKEY_get0_param(NULL, &bits, &nbits, NULL, xpk) != 1 || nbits <= 0)
+		goto out;
+	if ((copy = malloc((size_t)nbits)) == NULL) {
+		r = SG_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(copy, bits, (size_t)nbits);
+	*out = copy;
+	*outlen = (size_t)nbits;
+	r = SG_OK;
+out:
+	X509_PUBKEY_free(xpk);
+	if (r != SG_OK)
+		ERR_clear_error();
+	return r;
+}
+
+/* BN parameter name of pkey as unsigned big-endian bytes (malloc'd). */
+static int
+bn_param(const EVP_PKEY *pkey, const char *name, uint8_t **out, size_t *outlen)
+{
+	BIGNUM *bn = NULL;
+	uint8_t *buf = NULL;
+	int r = SG_ERR_BAD_ENCODING;
+	if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1)
+		goto out;
+	int n = BN_num_bytes(bn);
+	if ((buf = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
+		r = SG_ERR_NOMEM;
+		goto out;
+	}
+	BN_bn2bin(bn, buf);
+	*out = buf;
+	*outlen = (size_t)n;
+	buf = NULL;
+	r = SG_OK;
+out:
+	free(buf);
+	BN_free(bn);
+	return r;
+}
+
+int
+sg_spki_rsa_params(const uint8_t *spki, size_t len, uint8_t **modulus, size_t *modlen,
+    uint8_t **exponent, size_t *explen)
+{
+	int r = SG_ERR_BAD_ENCODING;
+	const unsigned char *p = spki;
+	EVP_PKEY *pkey = NULL;
+	uint8_t *n = NULL, *e = NULL;
+	size_t nlen = 0, elen = 0;
+
+	if (spki == NULL || len == 0 || len > SG_SPKI_MAX ||
+	    (pkey = d2i_PUBKEY(NULL, &p, (long)len)) == NULL || (size_t)(p - spki) != len)
+		goto out;
+	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
+		r = SG_ERR_ALGORITHM_MISMATCH;
+		goto out;
+	}
+	if ((r = bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n, &nlen)) != SG_OK ||
+	    (r = bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e, &elen)) != SG_OK)
+		goto out;
+	*modulus = n;
+	*modlen = nlen;
+	*exponent = e;
+	*explen = elen;
+	n = e = NULL;
+	r = SG_OK;
+out:
+	free(n);
+	free(e);
+	EVP_PKEY_free(pkey);
+	if (r != SG_OK)
+		ERR_clear_error();
+	return r;
+}
+
+int
+sg_pem_first_cert_der(const char *pem, uint8_t **der, size_t *len)
+{
+	int r = SG_ERR_BAD_ENCODING;
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	unsigned char *buf = NULL;
+	int n;
+
+	if (pem == NULL || (bio = BIO_new_mem_buf(pem, -1)) == NULL)
+		goto out;
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL || (n = i2d_X509(x, &buf)) <= 0)
+		goto out;
+	uint8_t *copy = malloc((size_t)n);
+	if (copy == NULL) {
+		r = SG_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(copy, buf, (size_t)n);
+	*der = copy;
+	*len = (size_t)n;
+	r = SG_OK;
+out:
+	OPENSSL_free(buf);
+	X509_free(x);
 	BIO_free(bio);
 	if (r != SG_OK)
 		ERR_clear_error();

@@ -219,6 +219,26 @@ size_t sg_key_alg_ec_field_len(sg_key_alg a);     /* 32/48/66, 0 if not EC */
 /* PEM "PUBLIC KEY" text of an SPKI DER (malloc'd NUL-terminated string). */
 int sg_spki_to_pem(const uint8_t *spki, size_t len, char **pem) SG_WUR;
 
+/*
+ * The contents of an SPKI's subjectPublicKey BIT STRING (PKCS#1
+ * RSAPublicKey for RSA, the uncompressed point for EC), malloc'd into
+ * *out.  SG_ERR_BAD_ENCODING when spki is not one SubjectPublicKeyInfo.
+ */
+int sg_spki_public_bits(const uint8_t *spki, size_t len, uint8_t **out, size_t *outlen) SG_WUR;
+/*
+ * An RSA SPKI's modulus and public exponent as unsigned big-endian bytes
+ * without leading zeros (both malloc'd).  SG_ERR_ALGORITHM_MISMATCH for a
+ * key that is not RSA, SG_ERR_BAD_ENCODING for one that does not parse.
+ */
+int sg_spki_rsa_params(const uint8_t *spki, size_t len, uint8_t **modulus, size_t *modlen,
+    uint8_t **exponent, size_t *explen) SG_WUR;
+/*
+ * The DER of the first certificate in a PEM chain (the leaf, as chains
+ * are stored leaf first), malloc'd.  SG_ERR_BAD_ENCODING when pem holds no
+ * certificate.
+ */
+int sg_pem_first_cert_der(const char *pem, uint8_t **der, size_t *len) SG_WUR;
+
 /* SHA-256 of data, for fingerprints and hashing secrets at rest. */
 void sg_sha256(const void *data, size_t len, uint8_t out[32]);
 

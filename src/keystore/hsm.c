@@ -100,7 +100,6 @@ static const sg_keystore_ops hsm_ops = {
 	.storage = "HSM",
 	.generate = hsm_generate,
 	.sign = hsm_sign,
-	.load = NULL,   /* neither kind of key is handed out, not even to this process's X.509 code */
 	.destroy = hsm_destroy,
 	.close = hsm_close,
 };

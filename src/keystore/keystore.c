@@ -23,14 +23,6 @@ sg_keystore_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *p
 }
 
 int
-sg_keystore_load(sg_keystore *ks, const sg_key_ref *ref, sg_privkey **out)
-{
-	if (ks->ops->load == NULL)
-		return SG_ERR_UNSUPPORTED_ALGORITHM;
-	return ks->ops->load(ks, ref, out);
-}
-
-int
 sg_keystore_destroy(sg_keystore *ks, const sg_key_ref *ref)
 {
 	return ks->ops->destroy(ks, ref);

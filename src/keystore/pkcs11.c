@@ -1487,7 +1487,6 @@ static const sg_keystore_ops p11_ops = {
 	.storage = "HSM",
 	.generate = p11_generate,
 	.sign = p11_sign,
-	.load = NULL,
 	.destroy = p11_destroy,
 	.close = p11_close,
 };

@@ -55,16 +55,16 @@ typedef struct sg_keystore_ops {
 	int (*generate)(sg_keystore *ks, const char *version_id, sg_key_alg alg,
 	    uint8_t **handle, size_t *handle_len, uint8_t **spki, size_t *spki_len);
 
-	/* Sign a digest (params already checked with sg_sign_params_check). */
+	/*
+	 * Sign a digest (params already checked with sg_sign_params_check).
+	 * With params->message set (Ed25519 and pure ML-DSA only) the input is
+	 * the message itself, any length up to SG_MAX_MESSAGE, signed as it is
+	 * (pure EdDSA over the bytes; CKM_EDDSA over the data in a token) and
+	 * params->hash is not used.  This is also how X.509 structures are
+	 * signed: no keystore hands out a private key, not even to this process.
+	 */
 	int (*sign)(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
 	    const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *siglen);
-
-	/*
-	 * Load the private key for X.509 work (CSR, self-signed certificate).
-	 * Only keystores whose keys can live in process memory implement it;
-	 * others leave it NULL and certificate requests go through `sign`.
-	 */
-	int (*load)(sg_keystore *ks, const sg_key_ref *ref, sg_privkey **out);
 
 	/* Destroy the private part; the handle is useless afterwards.  Idempotent. */
 	int (*destroy)(sg_keystore *ks, const sg_key_ref *ref);
@@ -83,7 +83,6 @@ int sg_keystore_generate(sg_keystore *ks, const char *version_id, sg_key_alg alg
     uint8_t **handle, size_t *handle_len, uint8_t **spki, size_t *spki_len) SG_WUR;
 int sg_keystore_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
     const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *siglen) SG_WUR;
-int sg_keystore_load(sg_keystore *ks, const sg_key_ref *ref, sg_privkey **out) SG_WUR;
 int sg_keystore_destroy(sg_keystore *ks, const sg_key_ref *ref) SG_WUR;
 void sg_keystore_close(sg_keystore *ks);
 

@@ -58,9 +58,10 @@ typedef struct sg_pkcs11_config {
  *   sign      RSA-PKCS1 (DigestInfo built here, CKM_RSA_PKCS), RSA-PSS
  *             (CKM_RSA_PKCS_PSS; SHA-1/SHA-2, plus SHA-3 where the token
  *             has it), ECDSA (CKM_ECDSA; DER or P1363), Ed25519 (CKM_EDDSA
- *             over the digest bytes).  A destroyed or unknown key gives
- *             SG_ERR_KEY_NOT_ACTIVE.
- *   load      not provided (private keys never leave the token).
+ *             over the digest bytes, or with params->message over the
+ *             message as given: an X.509 TBS, say).  A destroyed or
+ *             unknown key gives SG_ERR_KEY_NOT_ACTIVE.  Private keys never
+ *             leave the token.
  *   destroy   removes the private and public objects; idempotent.
  *   close     drops the caller's reference; sessions close and the module
  *             is released when no sealer holds one either.
@@ -107,7 +108,7 @@ int sg_sealer_pkcs11_open(sg_keystore *p11, const char *key_label, int prepare,
  *                      signature unseals through the token, signs and
  *                      wipes.  With sealer NULL they are refused
  *                      (SG_ERR_UNSUPPORTED_ALGORITHM).
- * load is not provided.  On success the keystore owns p11 and sealer (both
+ * On success the keystore owns p11 and sealer (both
  * closed or freed at close); on failure the caller still owns them.
  */
 int sg_keystore_hsm_open(sg_keystore *p11, struct sg_sealer *sealer, sg_keystore **out) SG_WUR;

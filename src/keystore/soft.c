@@ -234,12 +234,6 @@ soft_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_params *params,
 	}
 }
 
-static int
-soft_load(sg_keystore *ks, const sg_key_ref *ref, sg_privkey **out)
-{
-	return unseal(ks->impl, ref, out);
-}
-
 static void
 cache_drop(soft_ks *s, const char *version_id)
 {
@@ -291,7 +285,6 @@ static const sg_keystore_ops soft_ops = {
 	.storage = "DISK",
 	.generate = soft_generate,
 	.sign = soft_sign,
-	.load = soft_load,
 	.destroy = soft_destroy,
 	.close = soft_close,
 };

@@ -391,6 +391,18 @@ out:
 	return r;
 }
 
+/* Does anyone want to hear of this event: a subscribed webhook that existed then, or mail? */
+static int
+wanted(const sg_webhook *hooks, size_t nhooks, unsigned event, int64_t ts, int mail)
+{
+	if (event == SG_EVENT_APPROVAL_REQUESTED && mail)
+		return 1;
+	for (size_t h = 0; h < nhooks; h++)
+		if ((hooks[h].events & event) && ts >= hooks[h].created_at)
+			return 1;
+	return 0;
+}
+
 int
 sg_outbox_scan(const sg_outbox_ctx *ctx, sg_notify_cursor *c, size_t *queued, int *more)
 {
@@ -412,8 +424,8 @@ sg_outbox_scan(const sg_outbox_ctx *ctx, sg_notify_cursor *c, size_t *queued, in
 		sg_request rq;
 		int have_rq = 0;
 		last = e->seq;
-		if (event == 0)
-			continue;
+		if (event == 0 || !wanted(hooks, nhooks, event, e->ts, ctx->mail))
+			continue;  /* most entries: nobody to tell, so nothing more to read */
 		memset(&rq, 0, sizeof(rq));
 		if (event != SG_EVENT_KEY_ROTATED) {
 			if (s->ops->request_get(s, e->tenant_id, e->object, &rq) != SG_OK) {

@@ -15,6 +15,8 @@ struct sg_queue {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned pending_wakeups;
+	unsigned active;          /* workers claiming or signing, not waiting; under mu */
+	uint64_t notified;        /* sg_queue_notify calls so far; under mu */
 	int stopping;
 	pthread_t *threads;
 	unsigned nthreads;
@@ -110,12 +112,11 @@ run_jobs(sg_queue *q, sg_request *jobs, size_t n)
 		sg_warn("queue: out of memory for %zu claimed request(s); they will be retried", n);
 		goto out;
 	}
-	atomic_fetch_add(&q->busy, n);
+	/* busy counts workers at work (signet_workers_busy), not requests. */
+	atomic_fetch_add(&q->busy, 1);
 	for (size_t i = 0; i < n; i++) {
-		if (!sign_job(q, &jobs[i], &sigs[i], &audits[i])) {
-			atomic_fetch_sub(&q->busy, 1);
+		if (!sign_job(q, &jobs[i], &sigs[i], &audits[i]))
 			continue;
-		}
 		reqs[k] = &jobs[i];
 		sigp[k] = &sigs[i];
 		auditp[k] = &audits[i];
@@ -134,8 +135,8 @@ run_jobs(sg_queue *q, sg_request *jobs, size_t n)
 			sg_warn("queue: request %s signed but not recorded (%s); it will be retried",
 			    jobs[which[j]].id, sg_err_str(results[j]));
 		}
-		atomic_fetch_sub(&q->busy, 1);
 	}
+	atomic_fetch_sub(&q->busy, 1);
 out:
 	for (size_t i = 0; sigs != NULL && i < n; i++) {
 		sigs[i].metadata_json = NULL;  /* borrowed from the request */
@@ -168,8 +169,13 @@ sweep(sg_queue *q)
 		(void)s->ops->idempotency_purge(s, now - q->svc->idempotency_ttl_ms);
 }
 
+/*
+ * Sleep until woken or the poll interval ends, unless a notification came
+ * since `seen` (read before the last claim): then that claim may have
+ * missed the request, and the caller claims again at once.
+ */
 static void
-wait_for_work(sg_queue *q)
+wait_for_work(sg_queue *q, uint64_t seen)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -177,12 +183,39 @@ wait_for_work(sg_queue *q)
 	ts.tv_sec += (time_t)(q->cfg.poll_ms / 1000 + ns / 1000000000);
 	ts.tv_nsec = (long)(ns % 1000000000);
 	pthread_mutex_lock(&q->mu);
+	if (q->notified != seen) {
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
+	q->active--;
 	while (!q->stopping && q->pending_wakeups == 0) {
 		if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0)
 			break;
 	}
 	if (q->pending_wakeups > 0)
 		q->pending_wakeups--;
+	q->active++;
+	pthread_mutex_unlock(&q->mu);
+}
+
+static uint64_t
+notifications(sg_queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	uint64_t n = q->notified;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+/* Wake one more worker (a full claim: more work than one worker keeps up with). */
+static void
+wake_helper(sg_queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->active < q->nthreads && q->pending_wakeups < q->nthreads) {
+		q->pending_wakeups++;
+		pthread_cond_signal(&q->cv);
+	}
 	pthread_mutex_unlock(&q->mu);
 }
 
@@ -195,24 +228,38 @@ stopping(sg_queue *q)
 	return st;
 }
 
+/*
+ * A worker claims, signs and commits, and claims again at once for as long
+ * as a claim finds work: what arrived while one claim was being signed is
+ * the next batch, the way the group committer gathers records.  A full
+ * claim wakes a helper.  So under a steady stream few workers run and
+ * each claim and commit carries many requests, instead of every
+ * submission waking a worker for a claim of one.
+ */
 static void *
 worker(void *arg)
 {
 	sg_queue *q = arg;
 	sg_store *s = q->svc->store;
+	pthread_mutex_lock(&q->mu);
+	q->active++;
+	pthread_mutex_unlock(&q->mu);
 	while (!stopping(q)) {
 		sweep(q);
+		uint64_t seen = notifications(q);
 		sg_request *jobs = NULL;
 		size_t n = 0;
 		int r = s->ops->request_claim(s, sg_now_ms(), q->cfg.lease_ms, q->cfg.claim_batch, &jobs, &n);
 		if (r != SG_OK)
 			sg_warn("queue: claim failed: %s", sg_err_str(r));
+		if (r == SG_OK && n == q->cfg.claim_batch)
+			wake_helper(q);
 		if (n > 0)
 			run_jobs(q, jobs, n);
 		sg_request_list_free(jobs, n);
-		if (r == SG_OK && n == q->cfg.claim_batch)
-			continue;  /* more may be waiting */
-		wait_for_work(q);
+		if (r == SG_OK && n > 0)
+			continue;  /* more may have arrived meanwhile */
+		wait_for_work(q, seen);
 	}
 	return NULL;
 }
@@ -255,9 +302,12 @@ sg_queue_notify(sg_queue *q)
 	if (q == NULL)
 		return;
 	pthread_mutex_lock(&q->mu);
-	if (q->pending_wakeups < q->nthreads)
+	q->notified++;
+	/* A running worker claims again before it sleeps; only an idle pool needs waking. */
+	if (q->active == 0 && q->pending_wakeups < q->nthreads) {
 		q->pending_wakeups++;
-	pthread_cond_signal(&q->cv);
+		pthread_cond_signal(&q->cv);
+	}
 	pthread_mutex_unlock(&q->mu);
 }
 

@@ -14,8 +14,11 @@
  * mid-job leaves its request PROCESSING with a lease that runs out, and the
  * next claim takes it again; the signature record and the SIGNED status are
  * written in one transaction, so a request is signed at most once on record.
- * Workers sleep on a condition variable woken by sg_queue_notify() and wake
- * by themselves every poll interval (for leases, backoff, and other nodes).
+ * A worker claims again at once for as long as its claims find work, so
+ * what arrives while it signs is its next batch; sg_queue_notify() wakes a
+ * sleeping worker only when none is working, and a full claim wakes one
+ * more.  Sleeping workers also wake by themselves every poll interval (for
+ * leases, backoff, and other nodes).
  * The same sweep expires approval windows.
  */
 #ifndef SG_QUEUE_H
@@ -49,7 +52,11 @@ typedef struct sg_queue_stats {
 /* Start the workers.  cfg fields left 0 take the defaults. */
 int sg_queue_start(sg_service *svc, const sg_queue_config *cfg, sg_queue **out) SG_WUR;
 
-/* Wake a worker: a request has just become QUEUED.  NULL is fine. */
+/*
+ * A request has just become QUEUED (and is committed): wake a worker if
+ * none is working; a working one is sure to claim again before it sleeps.
+ * NULL is fine.
+ */
 void sg_queue_notify(sg_queue *q);
 
 void sg_queue_stats_get(sg_queue *q, sg_queue_stats *out);

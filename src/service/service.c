@@ -652,9 +652,10 @@ out:
 	return r;
 }
 
-int
-sg_svc_resubmit(sg_service *svc, const sg_caller *c, const char *original_id, const char *policy,
-    const char *description, sg_outcome *out, sg_problem *p)
+/* Resubmit; keep_scheme also carries the original's scheme, format, salt and context. */
+static int
+resubmit(sg_service *svc, const sg_caller *c, const char *original_id, const char *policy,
+    const char *description, int keep_scheme, sg_outcome *out, sg_problem *p)
 {
 	sg_store *s = svc->store;
 	sg_request orig;
@@ -681,10 +682,33 @@ sg_svc_resubmit(sg_service *svc, const sg_caller *c, const char *original_id, co
 	in.metadata_json = orig.metadata_json;
 	in.original_request_id = orig.id;
 	in.description = description;
+	if (keep_scheme) {
+		int fmt = orig.sig_format[0] ? sg_format_from_name(orig.sig_format) : SG_FORMAT_DEFAULT;
+		in.scheme = sg_scheme_from_name(orig.sig_scheme);
+		in.scheme_key_alg = sg_scheme_name_key_alg(orig.sig_scheme);
+		in.format = fmt < 0 ? SG_FORMAT_DEFAULT : (sg_sig_format)fmt;
+		in.pss_salt_len = orig.pss_salt_len;
+		in.context = orig.context_len ? orig.context : NULL;
+		in.context_len = orig.context_len;
+	}
 	r = sg_svc_submit(svc, c, &in, out, p);
 out:
 	sg_request_clear(&orig);
 	return r;
+}
+
+int
+sg_svc_resubmit(sg_service *svc, const sg_caller *c, const char *original_id, const char *policy,
+    const char *description, sg_outcome *out, sg_problem *p)
+{
+	return resubmit(svc, c, original_id, policy, description, 0, out, p);
+}
+
+int
+sg_svc_resubmit_keep(sg_service *svc, const sg_caller *c, const char *original_id, const char *policy,
+    const char *description, sg_outcome *out, sg_problem *p)
+{
+	return resubmit(svc, c, original_id, policy, description, 1, out, p);
 }
 
 /* ---- verification ---- */
@@ -748,6 +772,35 @@ sg_svc_signature_get(sg_service *svc, const sg_caller *c, const char *id, sg_sig
 	int r = s->ops->signature_get(s, c->tenant->id, id, out);
 	if (r != SG_OK)
 		return say(p, r, r == SG_ERR_NOT_FOUND ? "no such signature" : "cannot load the signature");
+	return SG_OK;
+}
+
+int
+sg_svc_policies_for_submitter(sg_service *svc, const sg_caller *c, sg_policy **out, size_t *n,
+    sg_problem *p)
+{
+	sg_store *s = svc->store;
+	*out = NULL;
+	*n = 0;
+	if ((c->principal->roles & SG_ROLE_SIGNER) == 0)
+		return SG_OK;
+	int r = s->ops->policy_list(s, c->tenant->id, out, n);
+	if (r != SG_OK)
+		return say(p, r, "cannot list the policies");
+	return SG_OK;
+}
+
+int
+sg_svc_key_version_get(sg_service *svc, const sg_caller *c, const sg_key *key, int version,
+    sg_key_version *out, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	if (strcmp(key->tenant_id, c->tenant->id) != 0)
+		return say(p, SG_ERR_NOT_FOUND, "no key '%.128s'", key->alias);
+	int v = version > 0 ? version : key->current_version;
+	int r = s->ops->key_version_get(s, key->id, v, out);
+	if (r != SG_OK)
+		return say(p, r, "key '%s' has no version %d", key->alias, v);
 	return SG_OK;
 }
 

@@ -131,6 +131,15 @@ int sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_o
 int sg_svc_resubmit(sg_service *svc, const sg_caller *c, const char *original_id,
     const char *policy, const char *description, sg_outcome *out, sg_problem *problem) SG_WUR;
 
+/*
+ * Like sg_svc_resubmit, and the new request also keeps the original's
+ * signature scheme, format, PSS salt length and context (for dialects
+ * whose clients chose them, SPEC §4 S6); the new policy's key must fit
+ * them (SG_ERR_ALGORITHM_MISMATCH otherwise).
+ */
+int sg_svc_resubmit_keep(sg_service *svc, const sg_caller *c, const char *original_id,
+    const char *policy, const char *description, sg_outcome *out, sg_problem *problem) SG_WUR;
+
 void sg_outcome_clear(sg_outcome *o);
 
 /* ---- verification ---- */
@@ -222,6 +231,20 @@ int sg_svc_key_rotate(sg_service *svc, const sg_caller *c, const char *id_or_ali
 /* "project/slug" -> policy.  Release with sg_policy_clear. */
 int sg_svc_policy_get(sg_service *svc, const sg_caller *c, const char *project_slug, sg_policy *out,
     sg_problem *problem) SG_WUR;
+
+/*
+ * The tenant's policies the caller may submit to: every policy for a
+ * principal with the signer role, none otherwise (*out NULL, *n 0).
+ * Release with sg_policy_list_free.
+ */
+int sg_svc_policies_for_submitter(sg_service *svc, const sg_caller *c, sg_policy **out, size_t *n,
+    sg_problem *problem) SG_WUR;
+/*
+ * A key's version (0 = its current one), tenant-scoped through the key.
+ * Release with sg_key_version_clear.
+ */
+int sg_svc_key_version_get(sg_service *svc, const sg_caller *c, const sg_key *key, int version,
+    sg_key_version *out, sg_problem *problem) SG_WUR;
 
 /* ---- approvals ---- */
 

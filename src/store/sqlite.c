@@ -270,8 +270,7 @@ static const char *const sq_migrations[] = {
 	 * B-tree leaves in each group commit.  Add an index back with the
 	 * query that needs it.
 	 */
-	"DROP INDEX signatures_request;"
-	"DROP INDEX signatures_tenant;",
+	"DROP INDEX IF EXISTS signatures_request; DROP INDEX IF EXISTS signatures_tenant;",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 #
 # e2e_certificates.sh - X.509 for signing keys (issue 5), checked with the
-# openssl command line: CSRs of a DISK EC key and an HSM RSA key verify
+# openssl command line: CSRs of a DISK EC key, an HSM RSA key and DISK and
+# HSM Ed25519 keys (signed through the keystore like every other) verify
 # and carry the subject and the key; a TEST key gets a self-signed
 # code-signing certificate, a PRODUCTION key does not; a chain issued by
 # a CA made here with openssl is attached (PEM body and JSON body), shown
@@ -61,14 +62,20 @@ new_key2 cert-ec EC-P256 DISK PRODUCTION
 EC=$K_ID
 new_key2 cert-rsa-hsm RSA-2048 HSM PRODUCTION
 RSA=$K_ID
-require "export cert-ec" fetch_pem "$EC" 1 "$W/ec.pem"
+# Ed25519 signs the whole TBS as its message through the keystore (no digest)
+new_key2 cert-ed Ed25519 DISK PRODUCTION
+ED=$K_ID
 require "export cert-rsa-hsm" fetch_pem "$RSA" 1 "$W/rsa.pem"
+require "export cert-ec" fetch_pem "$EC" 1 "$W/ec.pem"
+require "export cert-ed" fetch_pem "$ED" 1 "$W/ed.pem"
 
-declare -A SUBJ=([ec]="CN=Custody EC Signing,O=Acme Test,C=DE" [rsa]="CN=Custody HSM RSA,O=Acme Test")
-declare -A RFC2253=([ec]="C=DE,O=Acme Test,CN=Custody EC Signing" [rsa]="O=Acme Test,CN=Custody HSM RSA")
-declare -A SIGALG=([ec]=ecdsa-with-SHA256 [rsa]=sha256WithRSAEncryption)
-declare -A KID_OF=([ec]=$EC [rsa]=$RSA)
-for k in ec rsa; do
+declare -A SUBJ=([ec]="CN=Custody EC Signing,O=Acme Test,C=DE" [rsa]="CN=Custody HSM RSA,O=Acme Test"
+	[ed]="CN=Custody Ed25519,O=Acme Test")
+declare -A RFC2253=([ec]="C=DE,O=Acme Test,CN=Custody EC Signing" [rsa]="O=Acme Test,CN=Custody HSM RSA"
+	[ed]="O=Acme Test,CN=Custody Ed25519")
+declare -A SIGALG=([ec]=ecdsa-with-SHA256 [rsa]=sha256WithRSAEncryption [ed]=ED25519)
+declare -A KID_OF=([ec]=$EC [rsa]=$RSA [ed]=$ED)
+for k in ec rsa ed; do
 	api "$ADMIN_KEY" POST "/v1/keys/${KID_OF[$k]}/csr" "$(jq -cn --arg s "${SUBJ[$k]}" '{subject:$s}')"
 	assert_status 200 "$k: CSR"
 	assert_json .version 1 "$k: the CSR is for version 1"
@@ -101,8 +108,10 @@ new_key2 test-ec EC-P256 DISK TEST
 TEC=$K_ID
 new_key2 test-rsa-hsm RSA-2048 HSM TEST
 TRSA=$K_ID
-for k in test-ec test-rsa-hsm; do
-	if [ "$k" = test-ec ]; then id=$TEC; else id=$TRSA; fi
+new_key2 test-ed Ed25519 DISK TEST
+declare -A TID_OF=([test-ec]=$TEC [test-rsa-hsm]=$TRSA [test-ed]=$K_ID)
+for k in test-ec test-rsa-hsm test-ed; do
+	id=${TID_OF[$k]}
 	require "$k: export" fetch_pem "$id" 1 "$W/$k.pem"
 	api "$ADMIN_KEY" POST "/v1/keys/$id/versions/1/self-signed" '{"subject":"CN=Custody Test Signing,O=Acme Test","days":30}'
 	assert_status 201 "$k: self-signed certificate for a TEST key"
@@ -238,8 +247,16 @@ api "$ADMIN_KEY" POST "/v1/keys/$EC/csr" '{"subject":"CN=Disabled"}'
 assert_error 409 KEY_NOT_ACTIVE "no CSR from a DISABLED key"
 api "$ADMIN_KEY" POST /v1/keys '{"alias":"cert-ed-hsm","algorithm":"Ed25519","storage":"HSM"}'
 if [ "$STATUS" = 201 ]; then
-	api "$ADMIN_KEY" POST "/v1/keys/$(jget .id)/csr" '{"subject":"CN=Ed"}'
-	assert_error 400 UNSUPPORTED_ALGORITHM "a CSR for an Ed25519 HSM key is refused as documented"
+	EDH=$(jget .id)
+	require "export cert-ed-hsm" fetch_pem "$EDH" 1 "$W/ed-hsm.pem"
+	api "$ADMIN_KEY" POST "/v1/keys/$EDH/csr" '{"subject":"CN=Ed HSM"}'
+	assert_status 200 "a CSR for an Ed25519 HSM key (CKM_EDDSA over the whole TBS)"
+	jget .csr_pem >"$W/ed-hsm.csr"
+	out=$(openssl req -in "$W/ed-hsm.csr" -verify -noout 2>&1)
+	assert_eq "$?:$(grep -c 'verify OK' <<<"$out")" "0:1" "ed-hsm: openssl req -verify accepts the CSR's signature"
+	openssl req -in "$W/ed-hsm.csr" -noout -pubkey >"$W/ed-hsm.csr.pub" 2>/dev/null
+	assert_eq "$(pem_fingerprint "$W/ed-hsm.csr.pub")" "$(pem_fingerprint "$W/ed-hsm.pem")" \
+		"ed-hsm: the CSR carries the token's key"
 else
 	skip "the token has no Ed25519: no Ed25519 HSM CSR check"
 fi

@@ -33,8 +33,9 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 out=$($PROBE flood "$SERVER_PORT" 127.0.0.7 40 "$BUSY_KEY" /v1/keys)
 echo "# busy principal: $out"
 s200=$(field s200 "$out")
-assert_ok "a principal at rate 5/s gets its burst of about 10 through (${s200:-0})" \
-	[ "${s200:-0}" -ge 10 ] && [ "${s200:-0}" -le 20 ]
+took=$(( $(field seconds "$out" | cut -d. -f1) + 1 ))
+assert_ok "a principal at rate 5/s gets its burst of 10 and 5/s more through (${s200:-0} in < $took s)" \
+	[ "${s200:-0}" -ge 10 ] && [ "${s200:-0}" -le $((10 + 5 * took)) ]
 assert_match "$(field s429 "$out")" '^[0-9]+$' "... then 429s"
 assert_match "$(field retry_after "$out")" '^[1-9][0-9]*$' "the 429 carries Retry-After in whole seconds"
 assert_eq "$(field code429 "$out")" RATE_LIMITED "the 429 is RATE_LIMITED in the native error shape"
@@ -62,6 +63,7 @@ PREFIX=${VICTIM_KEY%_*}
 FORGED="${PREFIX}_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 # 500 keys nobody owns, then 500 with the victim's public prefix and a wrong
 # secret while the victim works from 127.0.0.10.
+T_FLOOD=$(date +%s%N)
 out1=$($PROBE flood "$SERVER_PORT" 127.0.0.9 500 "sg_0123456789ab_nobodysKEYnobodysKEYnobodysKEYnobodysKEY" /v1/keys)
 echo "# unknown key flood: $out1"
 assert_match "$(field order "$out1")" '^401,429' "401s first, then 429s"
@@ -76,6 +78,7 @@ for i in 1 2 3 4 5; do
 	sleep 0.1
 done
 wait "$F2"
+T_FLOOD=$(( ($(date +%s%N) - T_FLOOD) / 1000000000 + 1 ))
 out2=$(cat "$E2E_TMP/flood2.out")
 echo "# forged victim key flood: $out2"
 assert_eq "$victim_ok" 5 "the targeted principal keeps working from another address during the flood"
@@ -84,9 +87,8 @@ f401=$(field s401 "$out2")
 assert_eq "$(( u401 + f401 + $(field s429 "$out1") + $(field s429 "$out2") ))" 1000 \
 	"1,000 bad-key requests got only 401 or 429"
 # The bucket holds 20 and refills at 1/s: 20 at once, plus one per second the floods took.
-secs=$(( $(field seconds "$out1" | cut -d. -f1) + $(field seconds "$out2" | cut -d. -f1) + 3 ))
-assert_ok "at most 20 + 1/s of them were 401 ($u401 + $f401 in about $secs s), the rest 429" \
-	[ $((u401 + f401)) -le $((20 + secs)) ]
+assert_ok "at most 20 + 1/s of them were 401 ($u401 + $f401 in at most $T_FLOOD s), the rest 429" \
+	[ $((u401 + f401)) -le $((20 + T_FLOOD)) ]
 assert_eq "$(field code429 "$out2")" RATE_LIMITED "the 429 is RATE_LIMITED"
 assert_match "$(field retry_after "$out2")" '^[1-9][0-9]*$' "... with Retry-After"
 sleep 6   # one audit interval (4 s) and the housekeeper's second
