@@ -13,6 +13,8 @@ PKGS=(
   curl jq xxd ca-certificates python3 python3-aiosmtpd
   # tests/e2e/signhash: the sign-hash document's examples hash with shasum (perl)
   perl
+  # tests/e2e/transit: the hvac Vault client drives the Transit dialect
+  python3-hvac
   # tests/tools: the independent ML-DSA verifier (npm ci of @noble/post-quantum)
   nodejs npm
   libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi

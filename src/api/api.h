@@ -107,6 +107,13 @@ extern const api_dialect api_dialect_sign_hash;     /* dialect_sign_hash.c, SPEC
 extern const api_dialect api_dialect_keypair;       /* dialect_keypair.c, SPEC §4 item 4 */
 extern const api_dialect api_dialect_digest;     /* SPEC §4 item 1 */
 extern const api_dialect api_dialect_signpath;   /* SPEC §4 item 3 */
+extern const api_dialect api_dialect_transit;       /* dialect_transit.c, SPEC §4 item 5 */
+/*
+ * Mount the Transit dialect at /v1/<mount>/ (NULL or "" = "transit"; a
+ * name of 1..63 of [A-Za-z0-9._-], checked by the config).  Call once
+ * before any HTTP thread runs (sg_api_start does).
+ */
+void api_transit_mount(const char *mount);
 
 /* The dialect that owns path (native when no other claims it). */
 const api_dialect *api_dialect_owner(const char *path);

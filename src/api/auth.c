@@ -3,9 +3,10 @@
  *
  * Two credentials: a TLS client certificate that chains to the configured
  * client CA *and* is registered to a principal (by SHA-256 fingerprint), or
- * an API key in "Authorization: Bearer" or "x-api-key".  A presented
- * certificate that is untrusted or unregistered is refused outright, even
- * with a valid API key beside it: a wrong certificate is a wrong credential.
+ * an API key in "Authorization: Bearer", "x-api-key" or "X-Vault-Token"
+ * (the Transit dialect's header).  A presented certificate that is
+ * untrusted or unregistered is refused outright, even with a valid API key
+ * beside it: a wrong certificate is a wrong credential.
  *
  * API keys look like "sg_<12 hex>_<43 base64url>".  The middle part is a
  * public lookup prefix; only SHA-256 of the whole key is stored, and the
@@ -168,7 +169,8 @@ api_authenticate(api_req *req, api_resp *resp)
 	const char *authz = api_header(req, "Authorization");
 	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0)
 		key = authz + 7;
-	else if ((key = api_header(req, "x-api-key")) == NULL)
+	else if ((key = api_header(req, "x-api-key")) == NULL &&
+	    (key = api_header(req, "X-Vault-Token")) == NULL)
 		return unauthenticated(req, resp,
 		    "credentials required: send 'Authorization: Bearer <api-key>' or 'x-api-key'",
 		    "no credentials", NULL);

@@ -580,6 +580,7 @@ sg_api_start(sg_service *svc, const sg_api_config *cfg, sg_api **out)
 	    DEFAULT_HEADER_TIMEOUT_S) * 1000000000u;
 	pthread_mutex_init(&api->mu, NULL);
 	pthread_cond_init(&api->cv, NULL);
+	api_transit_mount(cfg->transit_mount);
 	api_routes_init();
 	api_rl_config rl = {
 		.principal_rate = rate_or(cfg->rate_limit_principal, 1000),

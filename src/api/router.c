@@ -21,6 +21,7 @@ static const api_dialect *const dialects[] = {
 	&api_dialect_keypair,
 	&api_dialect_digest,
 	&api_dialect_signpath,
+	&api_dialect_transit,
 };
 
 #define NDIALECTS (sizeof(dialects) / sizeof(dialects[0]))

@@ -43,6 +43,7 @@ typedef struct sg_api_config {
 	double rate_limit_auth_failures;   /* failed authentications/s per address: 1 (< 0: off) */
 	double rate_limit_auth_failures_burst; /* 20 */
 	unsigned auth_audit_interval_s;    /* 60: one auth.failed summary per interval */
+	const char *transit_mount;   /* the Transit dialect's /v1/<mount>/: NULL = "transit" */
 } sg_api_config;
 
 typedef struct sg_api sg_api;

@@ -27,6 +27,7 @@ sg_config_defaults(sg_config *c)
 	sg_strlcpy(c->master_key, "file", sizeof(c->master_key));
 	sg_strlcpy(c->master_key_label, "signet-master-key", sizeof(c->master_key_label));
 	sg_strlcpy(c->log_format, "text", sizeof(c->log_format));
+	sg_strlcpy(c->transit_mount, "transit", sizeof(c->transit_mount));
 	c->rate_limit_principal = 1000;
 	c->rate_limit_address = 5000;
 	c->rate_limit_auth_failures = 1;
@@ -197,6 +198,12 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 	}
 	if (strcmp(key, "public_url") == 0)
 		return set_str(c->public_url, sizeof(c->public_url), v);
+	if (strcmp(key, "transit_mount") == 0) {
+		if (*v == 0 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+		    strlen(v) || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->transit_mount, sizeof(c->transit_mount), v);
+	}
 	return SG_ERR_INVALID_ARGUMENT;
 }
 
@@ -283,6 +290,7 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_WEBHOOK_TIMEOUT_MS", "webhook_timeout_ms" },
 		{ "SIGNET_SMTP_URL", "smtp_url" }, { "SIGNET_SMTP_FROM", "smtp_from" },
 		{ "SIGNET_PUBLIC_URL", "public_url" },
+		{ "SIGNET_TRANSIT_MOUNT", "transit_mount" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].env);

@@ -53,6 +53,7 @@
  *   smtp_url        SIGNET_SMTP_URL        (none: no e-mail) smtp://host:port
  *   smtp_from       SIGNET_SMTP_FROM       sender address; required with smtp_url
  *   public_url      SIGNET_PUBLIC_URL      (http://<listen>) base of the portal link in mail
+ *   transit_mount   SIGNET_TRANSIT_MOUNT   transit  the Transit dialect's mount (/v1/<mount>/)
  * The bootstrap API key is taken only from SIGNET_BOOTSTRAP_API_KEY, never
  * from the file, so it cannot end up in a checked-in config.
  */
@@ -103,6 +104,7 @@ typedef struct sg_config {
 	char smtp_url[1024];
 	char smtp_from[255];
 	char public_url[1024];
+	char transit_mount[64];      /* one path segment of [A-Za-z0-9._-] */
 } sg_config;
 
 /* Wipe the secrets a config may hold (the PKCS#11 PIN). */

@@ -300,7 +300,8 @@ main(int argc, char **argv)
 		.rate_limit_auth_failures = cfg.rate_limit_auth_failures > 0 ?
 		    cfg.rate_limit_auth_failures : -1,
 		.rate_limit_auth_failures_burst = cfg.rate_limit_auth_failures_burst,
-		.auth_audit_interval_s = (unsigned)cfg.auth_audit_interval_seconds };
+		.auth_audit_interval_s = (unsigned)cfg.auth_audit_interval_seconds,
+		.transit_mount = cfg.transit_mount };
 	if (cfg.tls_cert[0]) {
 		if (!cfg.tls_key[0]) {
 			sg_error("tls_cert is set but tls_key is not");
