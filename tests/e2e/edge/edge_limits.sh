@@ -112,6 +112,33 @@ api "$ADMIN_KEY" GET /v1/audit/verify
 assert_status 200 "the tenant chain still verifies"
 assert_eq "$(healthz)" 200 "the server still answers /healthz"
 
+# ---- each dialect answers its 429 in its own shape (E3): rate 5/s, burst 10
+# flood KEY HEADER METHOD URL: up to 40 quick requests with the key in HEADER (an
+# empty JSON body for POST), until the first 429; the last answer's status,
+# Retry-After and body are left in $E2E_TMP/flood.*.
+flood() {
+	local i body=()
+	[ "$3" = POST ] && body=(-H 'Content-Type: application/json' -d '{}')
+	for i in $(seq 40); do
+		curl -s -o "$E2E_TMP/flood.body" -D "$E2E_TMP/flood.headers" -w '%{http_code}' --max-time 10 \
+			-X "$3" "${body[@]}" -H "$2: $1" "$4" >"$E2E_TMP/flood.status"
+		[ "$(cat "$E2E_TMP/flood.status")" = 429 ] && break
+	done
+}
+retry_after() { tr -d '\r' <"$E2E_TMP/flood.headers" | sed -n 's/^[Rr]etry-[Aa]fter: *//p'; }
+new_principal "$ADMIN_KEY" hasher '["signer"]'
+flood "$P_KEY" x-api-key POST "$BASE_URL/api/v1/signature/verify-hash"
+assert_eq "$(cat "$E2E_TMP/flood.status")" 429 "the sign-hash API answers a flood with 429"
+assert_eq "$(jq -r '.error.code' "$E2E_TMP/flood.body")" ERR_RATE_001 "... as ERR_RATE_001 in its own shape"
+assert_eq "$(jq -r '(.request_id | type) + " " + (.timestamp | type)' "$E2E_TMP/flood.body")" "string string" \
+	"... with its request_id and timestamp"
+assert_match "$(retry_after)" '^[1-9][0-9]*$' "... and Retry-After"
+new_principal "$ADMIN_KEY" vaulter '["signer"]'
+flood "$P_KEY" X-Vault-Token GET "$BASE_URL/v1/transit/keys/none"
+assert_eq "$(cat "$E2E_TMP/flood.status")" 429 "the Transit API answers a flood with 429"
+assert_eq "$(jq -r '.errors | type' "$E2E_TMP/flood.body")" array '... as Vault'"'"'s {"errors":[...]}'
+assert_match "$(retry_after)" '^[1-9][0-9]*$' "... and Retry-After"
+
 # ---- JSON log lines
 curl -s -o /dev/null --max-time 5 "$BASE_URL/v1/zzz%0a%7b%22forged%22:1%7d%1b%0d"
 stop_server
