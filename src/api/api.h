@@ -215,6 +215,15 @@ const sg_caller *api_caller(const api_req *req, sg_caller *c);
 /* Answer a service refusal in the error shape of the request's dialect. */
 void api_problem(api_req *req, api_resp *resp, const sg_problem *p);
 
+/* ---- approvals.c ---- */
+/*
+ * Read a vote's body ({"comment"}, optional) and cast the caller's vote on
+ * the request named by the first path parameter.  0 with *after the request
+ * as it is now (release with sg_request_clear); otherwise the error is
+ * answered in the request's dialect and -1 returned.
+ */
+int api_vote(api_req *req, api_resp *resp, int approve, sg_request *after);
+
 /* ---- sign.c ---- */
 /* Native answer for a submission: 200 with the signature, or 202 {request_id, status}. */
 void api_render_outcome(api_req *req, api_resp *resp, const sg_outcome *o);

@@ -90,32 +90,42 @@ api_approvals_get(api_req *req, api_resp *resp)
 	sg_request_clear(&rq);
 }
 
-static void
-decide(api_req *req, api_resp *resp, int approve)
+int
+api_vote(api_req *req, api_resp *resp, int approve, sg_request *after)
 {
 	static const char *const known[] = { "comment", NULL };
 	const char *comment = NULL;
-	sg_request after;
 	sg_problem problem;
 	sg_caller caller;
 	json_t *body = NULL;
+	int r = -1;
 
 	if (req->body_len > 0) {
 		if ((body = api_body_object(req, resp)) == NULL)
-			return;
+			return -1;
 		if (api_fields_known(req, resp, body, known) ||
 		    api_field_str(req, resp, body, "comment", 0, 1000, &comment))
 			goto out;
 	}
-	if (sg_svc_vote(req->svc, api_caller(req, &caller), req->params[0], approve, comment, &after,
+	if (sg_svc_vote(req->svc, api_caller(req, &caller), req->params[0], approve, comment, after,
 	    &problem) != SG_OK) {
 		api_problem(req, resp, &problem);
 		goto out;
 	}
-	api_json(resp, 200, approval_view(req, &after));
-	sg_request_clear(&after);
+	r = 0;
 out:
 	json_decref(body);
+	return r;
+}
+
+static void
+decide(api_req *req, api_resp *resp, int approve)
+{
+	sg_request after;
+	if (api_vote(req, resp, approve, &after) != 0)
+		return;
+	api_json(resp, 200, approval_view(req, &after));
+	sg_request_clear(&after);
 }
 
 void

@@ -210,29 +210,11 @@ get_approval(api_req *req, api_resp *resp)
 static void
 decide(api_req *req, api_resp *resp, int approve)
 {
-	static const char *const known[] = { "comment", NULL };
-	const char *comment = NULL;
 	sg_request after;
-	sg_problem problem;
-	sg_caller caller;
-	json_t *body = NULL;
-
-	if (req->body_len > 0) {
-		if ((body = api_body_object(req, resp)) == NULL)
-			return;
-		if (api_fields_known(req, resp, body, known) ||
-		    api_field_str(req, resp, body, "comment", 0, 1000, &comment))
-			goto out;
-	}
-	if (sg_svc_vote(req->svc, api_caller(req, &caller), req->params[0], approve, comment, &after,
-	    &problem) != SG_OK) {
-		api_problem(req, resp, &problem);
-		goto out;
-	}
+	if (api_vote(req, resp, approve, &after) != 0)
+		return;
 	render_approval(req, resp, &after);
 	sg_request_clear(&after);
-out:
-	json_decref(body);
 }
 
 static void
