@@ -134,12 +134,12 @@ out:
 void
 api_keys_list(api_req *req, api_resp *resp)
 {
-	sg_store *s = req->svc->store;
 	sg_key *list = NULL;
 	size_t n = 0;
-	int r = s->ops->key_list(s, req->tenant.id, &list, &n);
-	if (r != SG_OK) {
-		api_error(req, resp, r, "cannot list keys");
+	sg_problem problem;
+	sg_caller caller;
+	if (sg_svc_key_list(req->svc, api_caller(req, &caller), &list, &n, &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		return;
 	}
 	json_t *a = json_array();

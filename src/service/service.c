@@ -269,6 +269,16 @@ out:
 	return r;
 }
 
+int
+sg_svc_key_list(sg_service *svc, const sg_caller *c, sg_key **out, size_t *n, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	int r = s->ops->key_list(s, c->tenant->id, out, n);
+	if (r != SG_OK)
+		return say(p, r, "cannot list keys");
+	return SG_OK;
+}
+
 /* ---- resolving a key, version and parameters ---- */
 
 /* Everything a sign or verify call resolves to. */

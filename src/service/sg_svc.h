@@ -187,6 +187,9 @@ int sg_svc_signature_get(sg_service *svc, const sg_caller *c, const char *id, sg
     sg_problem *problem) SG_WUR;
 int sg_svc_key_get(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out,
     sg_problem *problem) SG_WUR;
+/* The caller's tenant's keys (malloc'd array of *n, free(); NULL and 0 when none). */
+int sg_svc_key_list(sg_service *svc, const sg_caller *c, sg_key **out, size_t *n,
+    sg_problem *problem) SG_WUR;
 /*
  * The caller's key for key algorithm alg, for dialects that name an
  * algorithm rather than a key (SPEC §4 Q1): the key of the principal's
