@@ -17,7 +17,7 @@ PKGS=(
   python3-hvac
   # tests/tools: the independent ML-DSA verifier (npm ci of @noble/post-quantum)
   nodejs npm
-  libengine-pkcs11-openssl osslsigncode openjdk-17-jdk-headless sbsigntool systemd-boot-efi
+  libengine-pkcs11-openssl openjdk-17-jdk-headless sbsigntool systemd-boot-efi
   chromium
   mmdebstrap lintian
   wixl
@@ -26,6 +26,12 @@ PKGS=(
 # package brought it (a Node.js from another source ships its own npm, and
 # Debian's npm package would conflict with it).
 declare -A BY_COMMAND=([nodejs]=node [npm]=npm)
+# Packages taken from bookworm-backports (Debian's own archive, same mirror),
+# each with the lowest version the project needs:
+#   osslsigncode 2.9 signs PowerShell scripts and MSI files; bookworm's 2.5
+#   does not sign scripts and passes its -pkcs11engine path as the engine id,
+#   so libp11's engine refuses to load ("bad engine id").
+declare -A BACKPORTS=([osslsigncode]=2.9)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 missing=()
@@ -35,13 +41,33 @@ for p in "${PKGS[@]}"; do
   fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
+backports=()
+for p in "${!BACKPORTS[@]}"; do
+  v=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null | sed -n 's/^install ok installed //p')
+  if [ -z "$v" ] || dpkg --compare-versions "$v" lt "${BACKPORTS[$p]}"; then
+    backports+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ] && [ ${#backports[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
   exit 0
 fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # Other apt users (unattended upgrades, a parallel install) hold the lock for a while: wait.
 APT=(apt-get -o DPkg::Lock::Timeout=600)
+if [ ${#backports[@]} -gt 0 ] &&
+  ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "install-deps: adding bookworm-backports (deb.debian.org) for ${backports[*]}"
+  printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+    'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+    $SUDO tee /etc/apt/sources.list.d/signet-bookworm-backports.sources >/dev/null
+fi
 $SUDO "${APT[@]}" update -qq
-$SUDO "${APT[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO "${APT[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ${#backports[@]} -gt 0 ]; then
+  echo "install-deps: installing ${backports[*]} from bookworm-backports"
+  $SUDO "${APT[@]}" install -y -qq --no-install-recommends -t bookworm-backports "${backports[@]}"
+fi

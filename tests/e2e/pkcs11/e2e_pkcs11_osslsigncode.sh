@@ -3,12 +3,17 @@
 # e2e_pkcs11_osslsigncode.sh - Authenticode through libsignet-pkcs11.so:
 # osslsigncode (with the OpenSSL pkcs11 engine) signs a PE file - the EFI
 # boot manager from Debian's systemd-boot-efi - with an RSA and an EC key
-# whose chains a test CA issued from the keys' CSRs, and an MSI package
-# built with wixl, each time-stamped (RFC 3161) by Signet's own /tsa.
-# `osslsigncode verify` with the test CA and the TSA certificate accepts
-# the files and rejects them after a byte of the code changed (PE) or with
-# the signature moved onto other content (MSI).  The signatures are on
-# record as the module's.
+# whose chains a test CA issued from the keys' CSRs, an MSI package built
+# with wixl, and a PowerShell script, each time-stamped (RFC 3161) by
+# Signet's own /tsa.  `osslsigncode verify` with the test CA and the TSA
+# certificate accepts the files and rejects them after a byte of the code
+# changed (PE, script) or with the signature moved onto other content
+# (MSI).  The signatures are on record as the module's.
+#
+# osslsigncode is 2.9 from bookworm-backports (scripts/install-deps.sh):
+# bookworm's 2.5 signs no scripts.  No -pkcs11engine: osslsigncode loads
+# the engine "pkcs11" from OpenSSL's engine directory itself (2.5 would pass
+# a -pkcs11engine path as the engine id, which libp11 refuses).
 
 . "$(dirname "${BASH_SOURCE[0]}")/p11_lib.sh" || exit 2
 p11_need osslsigncode osslsigncode
@@ -29,7 +34,7 @@ require "the TSA certificate is served" grep -q 'BEGIN CERTIFICATE' "$W/tsa.pem"
 
 for alias in rsa ec; do
 	out=$(p11_env SIGNET_PKCS11_REQUIRE_CERT=1 -- osslsigncode sign \
-		-pkcs11engine "$P11_ENGINE" -pkcs11module "$P11_LIB" \
+		-pkcs11module "$P11_LIB" \
 		-key "pkcs11:token=Signet;object=$alias;type=private" -certs "$W/$alias.chain.pem" \
 		-h sha256 -n "Signet e2e" -ts "$BASE_URL/tsa" \
 		-in "$PE" -out "$W/$alias.efi" 2>&1)
@@ -77,7 +82,7 @@ WXS
 printf 'hello from signet\n' >"$W/hello.txt"
 require "wixl builds an MSI" bash -c "cd '$W' && wixl -o app.msi app.wxs"
 out=$(p11_env SIGNET_PKCS11_REQUIRE_CERT=1 -- osslsigncode sign \
-	-pkcs11engine "$P11_ENGINE" -pkcs11module "$P11_LIB" \
+	-pkcs11module "$P11_LIB" \
 	-key "pkcs11:token=Signet;object=rsa;type=private" -certs "$W/rsa.chain.pem" \
 	-h sha256 -n "Signet e2e" -ts "$BASE_URL/tsa" -in "$W/app.msi" -out "$W/signed.msi" 2>&1)
 if [ -s "$W/signed.msi" ]; then
@@ -97,7 +102,33 @@ require "a copy of the signature is attached to another package" [ -s "$W/tamper
 out=$(osslsigncode verify -CAfile "$W/ca.pem" -TSA-CAfile "$W/tsa.pem" -in "$W/tampered.msi" 2>&1)
 assert_match "$out" $'Failed$' "osslsigncode verify rejects the signature on a package whose content changed"
 
+# ---------------------------------------------------------------- PowerShell
+
+oss_version=$(osslsigncode -v 2>&1 | sed -n '1s/^osslsigncode \([0-9][0-9.]*\).*/\1/p')
+require "osslsigncode is 2.9 or later (bookworm-backports; found '${oss_version:-?}')" \
+	dpkg --compare-versions "${oss_version:-0}" ge 2.9
+# A script with Windows line ends, as PowerShell scripts usually have.
+printf 'param([string]$Name = "world")\r\nWrite-Output "Hello, $Name"\r\n' >"$W/hello.ps1"
+for alias in rsa ec; do
+	out=$(p11_env SIGNET_PKCS11_REQUIRE_CERT=1 -- osslsigncode sign \
+		-pkcs11module "$P11_LIB" \
+		-key "pkcs11:token=Signet;object=$alias;type=private" -certs "$W/$alias.chain.pem" \
+		-h sha256 -n "Signet e2e" -ts "$BASE_URL/tsa" \
+		-in "$W/hello.ps1" -out "$W/$alias.ps1" 2>&1)
+	if ! grep -q '^# SIG # Begin signature block' "$W/$alias.ps1" 2>/dev/null; then
+		fail "osslsigncode signs the PowerShell script with '$alias' through the module" "$out"
+		continue
+	fi
+	ok "osslsigncode signs the PowerShell script with '$alias' through the module (a '# SIG #' block is appended)"
+	out=$(osslsigncode verify -CAfile "$W/ca.pem" -TSA-CAfile "$W/tsa.pem" -in "$W/$alias.ps1" 2>&1)
+	assert_contains "$out" "Signature verification: ok" "osslsigncode verify accepts the '$alias'-signed script with the test CA"
+	assert_contains "$out" "Timestamp Server Signature verification: ok" "the script's time stamp from /tsa verifies"
+	sed 's/Hello, /Goodbye, /' "$W/$alias.ps1" >"$W/$alias.tampered.ps1"
+	out=$(osslsigncode verify -CAfile "$W/ca.pem" -TSA-CAfile "$W/tsa.pem" -in "$W/$alias.tampered.ps1" 2>&1)
+	assert_not_contains "$out" "Signature verification: ok" "osslsigncode verify rejects the '$alias'-signed script after its code changed"
+done
+
 p11_records_check 0 "osslsigncode"
-assert_eq "$P11_RECORDS" 3 "one record per signed file"
+assert_eq "$P11_RECORDS" 5 "one record per signed file (2 PE, 1 MSI, 2 scripts)"
 
 e2e_finish
