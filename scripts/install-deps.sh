@@ -43,7 +43,7 @@ for p in "${PKGS[@]}"; do
 done
 backports=()
 for p in "${!BACKPORTS[@]}"; do
-  v=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null | sed -n 's/^install ok installed //p')
+  v=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null | sed -n 's/^install ok installed //p' || true)
   if [ -z "$v" ] || dpkg --compare-versions "$v" lt "${BACKPORTS[$p]}"; then
     backports+=("$p")
   fi
