@@ -8,7 +8,9 @@
 # (each with its own Idempotency-Key) for an RSA-3072 key (slow enough to
 # keep the workers busy on a fast machine too; openssl checks PKCS#1 v1.5
 # signatures as cheaply as ECDSA) are sent 4 connections at a time; as
-# soon as SQLite shows requests being PROCESSING, signetd gets SIGKILL.
+# soon as SQLite shows requests being PROCESSING, signetd gets SIGSTOP, the
+# store is read again (a stopped server commits nothing), and if requests
+# are still PROCESSING it gets SIGKILL (else SIGCONT, and the poll goes on).
 # After the restart:
 #   - every request answered 202 before the crash is still there;
 #   - the clients send all 300 again with the same Idempotency-Keys (what a
@@ -62,8 +64,17 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
 	IFS='|' read -r processing total < <(sql "$DATA" \
 		"SELECT (SELECT count(*) FROM requests WHERE status = 'PROCESSING'), count(*) FROM requests")
 	if [ "${processing:-0}" -gt 0 ] && [ "${total:-0}" -ge 60 ]; then
-		killed_busy=1
-		break
+		# The workers may finish those requests between this read and the
+		# kill, so stop the server first: a stopped process commits nothing,
+		# and the store read now is the store the kill leaves behind.
+		kill -STOP "$SERVER_PID"
+		IFS='|' read -r processing total < <(sql "$DATA" \
+			"SELECT (SELECT count(*) FROM requests WHERE status = 'PROCESSING'), count(*) FROM requests")
+		if [ "${processing:-0}" -gt 0 ]; then
+			killed_busy=1
+			break
+		fi
+		kill -CONT "$SERVER_PID"
 	fi
 	if ! kill -0 "$SUBMIT_PID" 2>/dev/null; then
 		break
