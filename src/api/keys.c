@@ -4,16 +4,15 @@
  *
  * A key's private parts are made and held by the keystore for its storage
  * (DISK or HSM); this file only ever handles their public keys and opaque
- * handles.  The keystore version id "<key-id>/<version>" names a version to
- * the keystore (it binds sealed blobs and labels HSM objects).  Creating and
- * rotating a key are the service's (sg_svc_key_create, sg_svc_key_rotate),
- * shared with the key-pair dialect; the handlers here parse and render.
+ * handles.  Creating, rotating, changing the status of a key and destroying
+ * a version are the service's (sg_svc_key_create, sg_svc_key_rotate,
+ * sg_svc_key_set_status, sg_svc_key_destroy_version), shared with the
+ * key-pair dialect; the handlers here parse names into enums and render.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
-#include "sg_log.h"
 
 static int
 is_one_of(const char *s, const char *const *set)
@@ -23,8 +22,6 @@ is_one_of(const char *s, const char *const *set)
 			return 1;
 	return 0;
 }
-
-static const char *const statuses[] = { "ONLINE", "OFFLINE", "DISABLED", NULL };
 
 static json_t *
 version_json(const sg_key_version *v)
@@ -161,29 +158,25 @@ void
 api_keys_patch(api_req *req, api_resp *resp)
 {
 	static const char *const known[] = { "status", NULL };
-	sg_store *s = req->svc->store;
 	const char *status = NULL;
+	sg_key_status st;
 	sg_key k;
-	int r;
+	sg_problem problem;
+	sg_caller caller;
 	json_t *body = api_body_object(req, resp);
 	if (body == NULL)
 		return;
 	if (api_fields_known(req, resp, body, known) ||
 	    api_field_str(req, resp, body, "status", 1, 16, &status))
 		goto out;
-	if (!is_one_of(status, statuses)) {
+	if ((st = sg_key_status_from_name(status)) == SG_KEY_STATUS_NONE) {
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "status must be ONLINE, OFFLINE or DISABLED");
 		goto out;
 	}
-	if (load_key(req, resp, req->params[0], &k) != 0)
-		goto out;
-	if ((r = s->ops->key_set_status(s, req->tenant.id, k.id, status, sg_now_ms())) != SG_OK ||
-	    (r = s->ops->key_get(s, req->tenant.id, k.id, &k)) != SG_OK) {
-		api_error(req, resp, r, "cannot change key status");
+	if (sg_svc_key_set_status(req->svc, api_caller(req, &caller), req->params[0], st, &k, &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		goto out;
 	}
-	sg_info("key %s status %s by %s", k.id, status, req->principal.id);
-	api_audit(req, "key.status_changed", k.id, json_pack("{s:s}", "status", status));
 	api_json(resp, 200, api_key_json(req, &k));
 out:
 	json_decref(body);
@@ -206,47 +199,26 @@ api_keys_rotate(api_req *req, api_resp *resp)
 void
 api_keys_destroy_version(api_req *req, api_resp *resp)
 {
-	sg_store *s = req->svc->store;
-	sg_key k;
 	sg_key_version v;
 	int64_t version;
-	int r;
+	sg_problem problem;
+	sg_caller caller;
 
-	memset(&v, 0, sizeof(v));
-	if (load_key(req, resp, req->params[0], &k) != 0)
-		return;
 	if (sg_parse_int64(req->params[1], 1, 1000000, &version) != SG_OK) {
-		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "version must be a positive integer");
+		sg_key k;
+		/* An unknown key is 404 before a malformed version is 400. */
+		if (sg_svc_key_get(req->svc, api_caller(req, &caller), req->params[0], &k, &problem) != SG_OK)
+			api_problem(req, resp, &problem);
+		else
+			api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "version must be a positive integer");
 		return;
 	}
-	if ((r = s->ops->key_version_get(s, k.id, (int)version, &v)) != SG_OK) {
-		api_error(req, resp, r, "key '%s' has no version %lld", k.alias, (long long)version);
-		return;
-	}
-	if (strcmp(v.state, "DESTROYED") != 0) {
-		char vid[SG_KEY_VERSION_ID_MAX];
-		sg_key_version_id(k.id, v.version, vid);
-		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
-		sg_keystore *ks = sg_service_keystore(req->svc, k.storage);
-		if (ks == NULL) {
-			api_error(req, resp, SG_ERR_UNAVAILABLE, "storage %s is not available", k.storage);
-			goto out;
-		}
-		if ((r = sg_keystore_destroy(ks, &ref)) != SG_OK ||
-		    (r = s->ops->key_version_destroy(s, k.id, v.version, sg_now_ms())) != SG_OK) {
-			api_error(req, resp, r, "cannot destroy version");
-			goto out;
-		}
-		sg_info("key %s version %d destroyed by %s", k.id, v.version, req->principal.id);
-		api_audit(req, "key.version_destroyed", k.id, json_pack("{s:i}", "version", v.version));
-	}
-	sg_key_version_clear(&v);
-	if ((r = s->ops->key_version_get(s, k.id, (int)version, &v)) != SG_OK) {
-		api_error(req, resp, r, "cannot reload version");
+	if (sg_svc_key_destroy_version(req->svc, api_caller(req, &caller), req->params[0], (int)version, &v,
+	    &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		return;
 	}
 	api_json(resp, 200, version_json(&v));
-out:
 	sg_key_version_clear(&v);
 }
 

@@ -1,5 +1,6 @@
 /*
- * service.c - submission, verification, approvals and lookups (sg_svc.h).
+ * service.c - submission, verification, key lifecycle, approvals and lookups
+ * (sg_svc.h).
  *
  * This is the one home of Signet's rules on the way to a signature: which
  * key and version may sign, what a policy allows, when a request is signed
@@ -264,6 +265,72 @@ sg_svc_key_create(sg_service *svc, const sg_caller *c, const sg_key_create *in, 
 	    "algorithm", sg_key_alg_name(k.alg), "storage", k.storage, "type", k.type));
 	*out = k;
 	r = SG_OK;
+out:
+	sg_key_version_clear(&v);
+	return r;
+}
+
+int
+sg_svc_key_set_status(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key_status status,
+    sg_key *out, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	const char *name = sg_key_status_name(status);
+	sg_key k;
+	int r;
+
+	if (name == NULL)
+		return say(p, SG_ERR_INVALID_ARGUMENT, "status must be ONLINE, OFFLINE or DISABLED");
+	if ((r = sg_svc_key_get(svc, c, id_or_alias, &k, p)) != SG_OK)
+		return r;
+	if ((r = s->ops->key_set_status(s, c->tenant->id, k.id, name, sg_now_ms())) != SG_OK ||
+	    (r = s->ops->key_get(s, c->tenant->id, k.id, &k)) != SG_OK)
+		return say(p, r, "cannot change key status");
+	sg_info("key %s status %s by %s", k.id, name, c->principal->id);
+	audit_stored(svc, c, "key.status_changed", k.id, json_pack("{s:s}", "status", name));
+	*out = k;
+	return SG_OK;
+}
+
+int
+sg_svc_key_destroy_version(sg_service *svc, const sg_caller *c, const char *id_or_alias, int version,
+    sg_key_version *out, sg_problem *p)
+{
+	sg_store *s = svc->store;
+	sg_key k;
+	sg_key_version v;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	if ((r = sg_svc_key_get(svc, c, id_or_alias, &k, p)) != SG_OK)
+		return r;
+	if ((r = s->ops->key_version_get(s, k.id, version, &v)) != SG_OK)
+		return say(p, r, "key '%s' has no version %d", k.alias, version);
+	/* Destroying a destroyed version changes nothing: no keystore call, no audit entry. */
+	if (sg_version_state_of(&v) != SG_VERSION_DESTROYED) {
+		char vid[SG_KEY_VERSION_ID_MAX];
+		sg_key_version_id(k.id, v.version, vid);
+		sg_key_ref ref = { vid, k.alg, v.handle, v.handle_len };
+		sg_keystore *ks = sg_service_keystore(svc, k.storage);
+		if (ks == NULL) {
+			r = say(p, SG_ERR_UNAVAILABLE, "storage %s is not available", k.storage);
+			goto out;
+		}
+		if ((r = sg_keystore_destroy(ks, &ref)) != SG_OK ||
+		    (r = s->ops->key_version_destroy(s, k.id, v.version, sg_now_ms())) != SG_OK) {
+			r = say(p, r, "cannot destroy version");
+			goto out;
+		}
+		sg_info("key %s version %d destroyed by %s", k.id, v.version, c->principal->id);
+		audit_stored(svc, c, "key.version_destroyed", k.id, json_pack("{s:i}", "version", v.version));
+	}
+	sg_key_version_clear(&v);
+	if ((r = s->ops->key_version_get(s, k.id, version, &v)) != SG_OK) {
+		r = say(p, r, "cannot reload version");
+		goto out;
+	}
+	*out = v;
+	return SG_OK;
 out:
 	sg_key_version_clear(&v);
 	return r;

@@ -203,6 +203,13 @@ int sg_svc_key_for_alg(sg_service *svc, const sg_caller *c, sg_key_alg alg, sg_k
     char policy[SG_POLICY_REF_MAX], sg_problem *problem) SG_WUR;
 /* ---- key lifecycle ---- */
 
+/*
+ * Creating, rotating, changing the status of keys and destroying versions
+ * need the admin role; the dialects' route tables require it before any of
+ * these functions is called (as for every route), so they do not check
+ * roles again.
+ */
+
 /* A new key, its names already checked by the dialect. */
 typedef struct sg_key_create {
 	const char *alias;              /* the dialect checks the name rule */
@@ -230,6 +237,31 @@ int sg_svc_key_create(sg_service *svc, const sg_caller *c, const sg_key_create *
  */
 int sg_svc_key_rotate(sg_service *svc, const sg_caller *c, const char *id_or_alias, sg_key *out,
     sg_problem *problem) SG_WUR;
+
+/*
+ * Set the status of key id_or_alias (ONLINE, OFFLINE or DISABLED; the
+ * dialect turned its word into the enum, anything else is
+ * SG_ERR_INVALID_ARGUMENT) and audit key.status_changed with the status.
+ * Setting the status a key already has succeeds and is audited too.
+ * Requests already queued for the key see the new status when a worker
+ * takes them (sg_signing_execute).  *out is the key as it is now.
+ */
+int sg_svc_key_set_status(sg_service *svc, const sg_caller *c, const char *id_or_alias,
+    sg_key_status status, sg_key *out, sg_problem *problem) SG_WUR;
+
+/*
+ * Destroy version `version` of key id_or_alias: its private part in the
+ * keystore of the key's storage, then the version is stored DESTROYED
+ * (its public key stays, for verification) and key.version_destroyed is
+ * audited with the version.  Any version may be destroyed, the current one
+ * too: the key then does not sign until it is rotated.  A version already
+ * DESTROYED is left as it is and not audited again (success).  No such
+ * version: SG_ERR_NOT_FOUND; the storage not configured:
+ * SG_ERR_UNAVAILABLE.  *out is the version as it is now; release it with
+ * sg_key_version_clear.
+ */
+int sg_svc_key_destroy_version(sg_service *svc, const sg_caller *c, const char *id_or_alias,
+    int version, sg_key_version *out, sg_problem *problem) SG_WUR;
 
 /* "project/slug" -> policy.  Release with sg_policy_clear. */
 int sg_svc_policy_get(sg_service *svc, const sg_caller *c, const char *project_slug, sg_policy *out,
