@@ -58,7 +58,7 @@ sign_job(sg_queue *q, sg_request *rq, sg_signature *sig, sg_audit_entry *audit)
 	char detail[256];
 
 	memset(sig, 0, sizeof(*sig));
-	int r = sg_signing_execute(q->svc, rq, NULL, NULL, sig, &errmsg);
+	int r = sg_signing_execute(q->svc, rq, sig, &errmsg);
 	int64_t now = sg_now_ms();
 	if (r == SG_OK) {
 		sg_strlcpy(rq->status, "SIGNED", sizeof(rq->status));

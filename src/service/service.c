@@ -402,7 +402,8 @@ resolve(sg_service *svc, const sg_caller *c, const resolve_in *in, int for_signi
 	out->params.context_len = in->context_len;
 	if ((r = sg_svc_key_get(svc, c, in->key, &out->key, p)) != SG_OK)
 		return r;
-	if (for_signing && sg_key_status_of(&out->key) != SG_KEY_ONLINE)
+	/* Which key version may sign is sg_signing_obstacles' to say; the words are ours. */
+	if (for_signing && (sg_signing_obstacles(&out->key, NULL) & SG_SIGNING_KEY_NOT_ONLINE))
 		return say(p, SG_ERR_KEY_NOT_ACTIVE, "key '%s' is %s", out->key.alias, out->key.status);
 	if (in->message) {
 		/* A message: pure ML-DSA by default; the composite signs its SHA-512 pre-hash. */
@@ -428,13 +429,14 @@ resolve(sg_service *svc, const sg_caller *c, const resolve_in *in, int for_signi
 	int version = in->key_version > 0 ? in->key_version : out->key.current_version;
 	if ((r = s->ops->key_version_get(s, out->key.id, version, &out->version)) != SG_OK)
 		return say(p, r, "key '%s' has no version %d", out->key.alias, version);
-	if (for_signing && sg_version_state_of(&out->version) != SG_VERSION_ACTIVE) {
+	unsigned obstacles = for_signing ? sg_signing_obstacles(&out->key, &out->version) : 0;
+	if (obstacles & SG_SIGNING_VERSION_DESTROYED) {
 		r = say(p, SG_ERR_KEY_NOT_ACTIVE, "version %d of key '%s' is %s", out->version.version,
 		    out->key.alias, out->version.state);
 		goto fail;
 	}
 	/* SPEC §1: the newest version signs; older ones remain for verification only. */
-	if (for_signing && out->version.version != out->key.current_version) {
+	if (obstacles & SG_SIGNING_VERSION_NOT_CURRENT) {
 		r = say(p, SG_ERR_KEY_NOT_ACTIVE, "version %d of key '%s' is not the current version (%d); "
 		    "older versions only verify", out->version.version, out->key.alias,
 		    out->key.current_version);
@@ -686,11 +688,9 @@ sg_svc_submit(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_outco
 		goto out;
 	}
 
-	if (rs.params.message)
-		r = sg_signing_execute_message(svc, &rq, &rs.key, &rs.version, in->message, in->message_len,
-		    &sig, &errmsg);
-	else
-		r = sg_signing_execute(svc, &rq, &rs.key, &rs.version, &sig, &errmsg);
+	/* Key, version and parameters were checked by resolve: signing does not look again. */
+	r = sg_signing_sign(svc, &rq, &rs.key, &rs.version, &rs.params, rs.params.message ? in->message : NULL,
+	    in->message_len, &sig, &errmsg);
 	if (r != SG_OK) {
 		r = say(p, r, "%s", errmsg ? errmsg : "signing failed");
 		goto out;
