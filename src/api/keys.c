@@ -69,11 +69,10 @@ api_key_json(api_req *req, const sg_key *k)
 static int
 load_key(api_req *req, api_resp *resp, const char *id_or_alias, sg_key *k)
 {
-	sg_store *s = req->svc->store;
-	int r = s->ops->key_get(s, req->tenant.id, id_or_alias, k);
-	if (r != SG_OK) {
-		api_error(req, resp, r, r == SG_ERR_NOT_FOUND ? "no key '%.128s'" : "cannot load key '%.128s'",
-		    id_or_alias);
+	sg_problem problem;
+	sg_caller caller;
+	if (sg_svc_key_get(req->svc, api_caller(req, &caller), id_or_alias, k, &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		return -1;
 	}
 	return 0;
@@ -225,7 +224,8 @@ api_keys_destroy_version(api_req *req, api_resp *resp)
 void
 api_keys_public_key(api_req *req, api_resp *resp)
 {
-	sg_store *s = req->svc->store;
+	sg_problem problem;
+	sg_caller caller;
 	sg_key k;
 	sg_key_version v;
 	int64_t version;
@@ -241,8 +241,8 @@ api_keys_public_key(api_req *req, api_resp *resp)
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "version must be a positive integer");
 		return;
 	}
-	if ((r = s->ops->key_version_get(s, k.id, (int)version, &v)) != SG_OK) {
-		api_error(req, resp, r, "key '%s' has no version %lld", k.alias, (long long)version);
+	if (sg_svc_key_version_get(req->svc, api_caller(req, &caller), &k, (int)version, &v, &problem) != SG_OK) {
+		api_problem(req, resp, &problem);
 		return;
 	}
 	if ((r = sg_spki_to_pem(v.spki, v.spki_len, &pem)) != SG_OK) {
