@@ -16,6 +16,9 @@
 # the test first sees that secret in the files, so the check can fail, and
 # after a start it is sealed, gone from every file, and its webhook's
 # deliveries verify with it.  A second start has nothing left to seal.
+# Last, a server with master_key = hsm (a SoftHSM2 token of the test's
+# own) seals a new secret inside the token ("SGK2", no master.key), and
+# its deliveries verify before and after a restart.
 
 . "$(dirname "${BASH_SOURCE[0]}")/notify_lib.sh" || exit 2
 
@@ -138,8 +141,42 @@ sign_once
 wait_recv "$E2E_TMP/c" 'length >= 2' 30
 assert_eq "$(recv_q "$E2E_TMP/c" 'length') $(recv_q "$E2E_TMP/c" 'all(.sig_ok)')" "2 true" \
 	"C's next delivery verifies too"
+stop_server
+
+# ---- master_key = hsm: the secret is sealed inside the token ("SGK2")
+. "$NOTIFY_DIR/../custody/hsm.sh" || exit 2
+require "a SoftHSM2 token" hsm_init notify-secrets
+DATA2=$E2E_TMP/data-hsm
+SD="whsec-D-$RANDOM$RANDOM-sealed-in-the-token"
+remember_secret "$SD"
+require "receiver D starts" start_receiver "$E2E_TMP/d" "$SD"
+require "signetd starts with the master key in the HSM" start_hsm_server "$DATA2" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_MASTER_KEY=hsm "${START_ENV[@]}"
+new_key "$ADMIN_KEY" hook-ec EC-P256
+new_principal "$ADMIN_KEY" signer '["signer"]'
+SIGNER=$P_KEY
+new_webhook "$ADMIN_KEY" "$RECV_URL" "$SD" '["request.signed"]'
+HOOK_D=$HOOK_ID
+sign_once
+wait_recv "$E2E_TMP/d" 'length >= 1' 30
+assert_eq "$(recv_q "$E2E_TMP/d" 'length') $(recv_q "$E2E_TMP/d" 'all(.sig_ok)')" "1 true" \
+	"with the master key in the HSM, D's delivery verifies with its secret"
+assert_eq "$(sql "$DATA2" "SELECT substr(secret, 1, 4) || ' ' || sealed FROM webhooks WHERE id = '$HOOK_D'")" \
+	"SGK2 1" "the row holds an SGK2 blob, sealed by the token's AES key"
+assert_fails "no master.key is created" test -e "$DATA2/master.key"
+DATA=$DATA2
+assert_eq "$(in_files "$SD")" "" "the secret is in no file of that data directory"
+stop_server
+require "signetd starts again with the master key in the HSM" start_hsm_server "$DATA2" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_MASTER_KEY=hsm "${START_ENV[@]}"
+sign_once
+wait_recv "$E2E_TMP/d" 'length >= 2' 30
+assert_eq "$(recv_q "$E2E_TMP/d" 'length') $(recv_q "$E2E_TMP/d" 'all(.sig_ok)')" "2 true" \
+	"after a restart the token opens D's secret again"
+check_pin_not_logged
+
 for f in "${SERVER_LOGS[@]}"; do
-	for s in "$SA" "$SB" "$SC"; do
+	for s in "$SA" "$SB" "$SC" "$SD"; do
 		if grep -qaF -- "$s" "$f"; then
 			fail "no webhook secret in any server log" "one is in $f"
 		fi
