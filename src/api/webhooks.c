@@ -3,7 +3,9 @@
  *
  * A webhook belongs to the caller's tenant and is managed by its admins;
  * another tenant's webhook is NOT_FOUND.  The secret (an HMAC key for the
- * Signet-Signature header) is taken once and never shown or logged again.
+ * Signet-Signature header) is taken once, sealed under the server's master
+ * key custody before it is stored (src/notify/secrets.c), and never shown or
+ * logged again.
  * Sending is not done here: src/notify's dispatcher turns audit entries
  * into deliveries and sends them, off the signing path.
  */
@@ -94,8 +96,14 @@ api_webhooks_create(api_req *req, api_resp *resp)
 	}
 	sg_strlcpy(w.tenant_id, req->tenant.id, sizeof(w.tenant_id));
 	sg_strlcpy(w.url, url, sizeof(w.url));
-	w.secret_len = strlen(secret);
-	memcpy(w.secret, secret, w.secret_len);
+	/* Only the sealed blob reaches the store; a server that cannot seal stores nothing. */
+	r = sg_notify_seal_secret(req->svc->soft, &w, (const uint8_t *)secret, strlen(secret));
+	if (r != SG_OK) {
+		sg_error("webhook: cannot seal the secret of a new webhook: %s", sg_err_str(r));
+		api_error(req, resp, r == SG_ERR_PRECONDITION ? SG_ERR_UNAVAILABLE : r,
+		    "cannot seal the webhook secret under the server's master key");
+		goto out;
+	}
 	w.created_at = sg_now_ms();
 	if ((r = s->ops->webhook_create(s, &w)) != SG_OK) {
 		api_error(req, resp, r, "cannot create webhook");

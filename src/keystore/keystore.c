@@ -1,5 +1,6 @@
 /* keystore.c - dispatch through a keystore's table of functions (see sg_keystore.h). */
 #include <stdio.h>
+#include <string.h>
 #include "sg_keystore.h"
 
 void
@@ -33,4 +34,35 @@ sg_keystore_close(sg_keystore *ks)
 {
 	if (ks != NULL)
 		ks->ops->close(ks);
+}
+
+static int
+secret_args_ok(sg_keystore *ks, const char *aad, const uint8_t *in, size_t in_len)
+{
+	if (ks == NULL || aad == NULL || in == NULL || in_len == 0)
+		return 0;
+	size_t n = strnlen(aad, SG_SECRET_AAD_MAX + 1);
+	return n > 0 && n <= SG_SECRET_AAD_MAX;
+}
+
+int
+sg_keystore_seal_secret(sg_keystore *ks, const char *aad, const uint8_t *plain,
+    size_t plain_len, uint8_t **blob, size_t *blob_len)
+{
+	if (!secret_args_ok(ks, aad, plain, plain_len) || blob == NULL || blob_len == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if (ks->ops->seal_secret == NULL)
+		return SG_ERR_PRECONDITION;
+	return ks->ops->seal_secret(ks, aad, plain, plain_len, blob, blob_len);
+}
+
+int
+sg_keystore_open_secret(sg_keystore *ks, const char *aad, const uint8_t *blob,
+    size_t blob_len, uint8_t **plain, size_t *plain_len)
+{
+	if (!secret_args_ok(ks, aad, blob, blob_len) || plain == NULL || plain_len == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if (ks->ops->open_secret == NULL)
+		return SG_ERR_PRECONDITION;
+	return ks->ops->open_secret(ks, aad, blob, blob_len, plain, plain_len);
 }

@@ -71,6 +71,16 @@ typedef struct sg_keystore_ops {
 
 	/* Free everything (wipes cached keys). */
 	void (*close)(sg_keystore *ks);
+
+	/*
+	 * Seal / open a secret that is not a key (a webhook's HMAC key) under
+	 * the keystore's master key: see sg_keystore_seal_secret.  NULL in a
+	 * keystore that has no master key of its own to seal with.
+	 */
+	int (*seal_secret)(sg_keystore *ks, const char *aad, const uint8_t *plain,
+	    size_t plain_len, uint8_t **blob, size_t *blob_len);
+	int (*open_secret)(sg_keystore *ks, const char *aad, const uint8_t *blob,
+	    size_t blob_len, uint8_t **plain, size_t *plain_len);
 } sg_keystore_ops;
 
 struct sg_keystore {
@@ -85,6 +95,42 @@ int sg_keystore_sign(sg_keystore *ks, const sg_key_ref *ref, const sg_sign_param
     const uint8_t *digest, size_t digest_len, uint8_t **sig, size_t *siglen) SG_WUR;
 int sg_keystore_destroy(sg_keystore *ks, const sg_key_ref *ref) SG_WUR;
 void sg_keystore_close(sg_keystore *ks);
+
+/* Longest aad sg_keystore_seal_secret takes (characters, without the NUL). */
+#define SG_SECRET_AAD_MAX 160
+
+/*
+ * Seal plain_len (1..SG_SEALER_MAX_PLAIN) bytes of a secret the server must
+ * later use in clear (a webhook's HMAC key) under the same master key
+ * custody as the keystore's private keys, so that it rests only sealed.
+ * aad (a NUL-terminated string of 1..SG_SECRET_AAD_MAX characters naming
+ * the row the blob belongs to, e.g. "webhook:<tenant id>/<webhook id>") is
+ * bound into the seal, not stored: the same string must be given to open.
+ * The keystore keeps secrets apart from private keys in what it binds, so
+ * a sealed key handle never opens as a secret nor the reverse.  On success
+ * *blob (malloc'd, not secret) starts with its sealer's magic.  Returns
+ * SG_ERR_PRECONDITION when this keystore cannot seal secrets (it has no
+ * master key of its own), SG_ERR_INVALID_ARGUMENT for bad sizes,
+ * SG_ERR_UNAVAILABLE when the sealer's token is away; outputs are written
+ * only on success.
+ */
+int sg_keystore_seal_secret(sg_keystore *ks, const char *aad, const uint8_t *plain,
+    size_t plain_len, uint8_t **blob, size_t *blob_len) SG_WUR;
+
+/*
+ * Open a blob made by sg_keystore_seal_secret (by this keystore or one
+ * holding the same master key; also a former master key the keystore
+ * still opens with) with the aad it was sealed with.  On success *plain is
+ * malloc'd and secret: the caller wipes and frees it with
+ * sg_free_secret(*plain, *plain_len) as soon as it is used.
+ * SG_ERR_CRYPTO when the blob does not authenticate (tampered, another
+ * aad, another master key), SG_ERR_KEY_NOT_ACTIVE for a blob in no format
+ * of ours, SG_ERR_UNAVAILABLE when its sealer is missing or away,
+ * SG_ERR_PRECONDITION when this keystore cannot open secrets.  Nothing
+ * secret is left behind on failure.
+ */
+int sg_keystore_open_secret(sg_keystore *ks, const char *aad, const uint8_t *blob,
+    size_t blob_len, uint8_t **plain, size_t *plain_len) SG_WUR;
 
 /*
  * The software keystore.  Private keys are sealed with AES-256-GCM under a

@@ -9,6 +9,10 @@
  * key inside a PKCS#11 token ("SGK2").  One sealer seals new keys; a second
  * one may be kept to open blobs sealed before a change of master key.
  *
+ * The same sealers keep secrets that are not keys but must rest sealed
+ * (webhook HMAC keys: sg_keystore_seal_secret), under associated data of
+ * their own so that a key and a secret can never be swapped.
+ *
  * Serves storage "DISK", and (with the PKCS#11 sealer and no cache, behind
  * the routing keystore of hsm.c) the HSM storage of algorithms no token
  * holds.
@@ -90,26 +94,28 @@ seal(const soft_ks *s, const char *version_id, sg_key_alg alg,
 }
 
 /*
- * The sealer for a blob.  A blob in a format of ours whose sealer this
- * server does not have (master.key gone, no token configured) is an
- * operator's matter, not the request's: SG_ERR_UNAVAILABLE, logged.
+ * The sealer for a blob (of the thing named what, for the log).  A blob in
+ * a format of ours whose sealer this server does not have (master.key
+ * gone, no token configured) is an operator's matter, not the request's:
+ * SG_ERR_UNAVAILABLE, logged.
  */
 static int
-sealer_for(const soft_ks *s, const sg_key_ref *ref, sg_sealer **out)
+sealer_for(const soft_ks *s, const char *what, const uint8_t *blob, size_t blob_len,
+    sg_sealer **out)
 {
-	if (sg_sealer_owns(s->sealer, ref->handle, ref->handle_len)) {
+	if (sg_sealer_owns(s->sealer, blob, blob_len)) {
 		*out = s->sealer;
 		return SG_OK;
 	}
-	if (sg_sealer_owns(s->also_open, ref->handle, ref->handle_len)) {
+	if (sg_sealer_owns(s->also_open, blob, blob_len)) {
 		*out = s->also_open;
 		return SG_OK;
 	}
-	if (ref->handle != NULL && ref->handle_len >= 4 && memcmp(ref->handle, "SGK", 3) == 0) {
-		sg_error("keystore: key version %s is sealed by a master key this server does not "
-		    "have (%s)", ref->version_id,
-		    ref->handle[3] == '1' ? "SGK1: master.key is missing" :
-		    ref->handle[3] == '2' ? "SGK2: no PKCS#11 token is configured" :
+	if (blob != NULL && blob_len >= 4 && memcmp(blob, "SGK", 3) == 0) {
+		sg_error("keystore: %s is sealed by a master key this server does not have (%s)",
+		    what,
+		    blob[3] == '1' ? "SGK1: master.key is missing" :
+		    blob[3] == '2' ? "SGK2: no PKCS#11 token is configured" :
 		    "a format this version does not know");
 		return SG_ERR_UNAVAILABLE;
 	}
@@ -126,7 +132,9 @@ unseal(const soft_ks *s, const sg_key_ref *ref, sg_privkey **out)
 	uint8_t *plain = NULL;
 	sg_sealer *sl;
 
-	if ((r = sealer_for(s, ref, &sl)) != SG_OK)
+	char what[SG_KEY_VERSION_ID_MAX + 16];
+	snprintf(what, sizeof(what), "key version %s", ref->version_id);
+	if ((r = sealer_for(s, what, ref->handle, ref->handle_len, &sl)) != SG_OK)
 		return r;
 	if ((r = make_aad(ref->version_id, ref->alg, aad, sizeof(aad), &aad_len)) != SG_OK)
 		return r;
@@ -281,12 +289,66 @@ soft_close(sg_keystore *ks)
 	free(ks);
 }
 
+/*
+ * Secrets that are not keys (sg_keystore_seal_secret): the caller's aad
+ * behind a prefix of their own, so that no key handle opens as a secret
+ * and no sealed secret as a key ("signet-key|..." above).
+ */
+static int
+make_secret_aad(const char *aad, char *out, size_t cap, size_t *len)
+{
+	size_t n = (size_t)snprintf(out, cap, "signet-secret|%s", aad);
+	if (n >= cap)
+		return SG_ERR_INVALID_ARGUMENT;
+	*len = n;
+	return SG_OK;
+}
+
+static int
+soft_seal_secret(sg_keystore *ks, const char *aad, const uint8_t *plain, size_t plain_len,
+    uint8_t **blob, size_t *blob_len)
+{
+	soft_ks *s = ks->impl;
+	char full[SG_SECRET_AAD_MAX + 32];
+	size_t full_len;
+	int r;
+
+	if ((r = make_secret_aad(aad, full, sizeof(full), &full_len)) != SG_OK)
+		return r;
+	return sg_sealer_seal(s->sealer, (const uint8_t *)full, full_len, plain, plain_len, blob,
+	    blob_len);
+}
+
+static int
+soft_open_secret(sg_keystore *ks, const char *aad, const uint8_t *blob, size_t blob_len,
+    uint8_t **plain, size_t *plain_len)
+{
+	soft_ks *s = ks->impl;
+	char full[SG_SECRET_AAD_MAX + 32], what[SG_SECRET_AAD_MAX + 16];
+	size_t full_len;
+	sg_sealer *sl;
+	int r;
+
+	if ((r = make_secret_aad(aad, full, sizeof(full), &full_len)) != SG_OK)
+		return r;
+	snprintf(what, sizeof(what), "secret %s", aad);
+	if ((r = sealer_for(s, what, blob, blob_len, &sl)) != SG_OK)
+		return r;
+	r = sg_sealer_open(sl, (const uint8_t *)full, full_len, blob, blob_len, plain, plain_len);
+	if (r == SG_ERR_CRYPTO)
+		sg_error("keystore: sealed secret %s does not open (wrong master key, tampered blob "
+		    "or a blob of another row)", aad);
+	return r;
+}
+
 static const sg_keystore_ops soft_ops = {
 	.storage = "DISK",
 	.generate = soft_generate,
 	.sign = soft_sign,
 	.destroy = soft_destroy,
 	.close = soft_close,
+	.seal_secret = soft_seal_secret,
+	.open_secret = soft_open_secret,
 };
 
 int

@@ -270,7 +270,16 @@ send_webhook(sg_notify *n, const sg_delivery *d, int *status, char *err, size_t 
 		return r;
 	}
 	size_t blen = strlen(d->body);
-	r = sg_notify_sign(w.secret, w.secret_len, (int64_t)time(NULL), d->body, blen, sig);
+	/* The HMAC key is in clear only from here to the signature. */
+	uint8_t *key = NULL;
+	size_t key_len = 0;
+	r = sg_notify_open_secret(n->svc->soft, &w, &key, &key_len);
+	if (r != SG_OK) {
+		snprintf(err, errlen, "cannot open the webhook's sealed secret");
+		goto out;
+	}
+	r = sg_notify_sign(key, key_len, (int64_t)time(NULL), d->body, blen, sig);
+	sg_free_secret(key, key_len);
 	if (r != SG_OK) {
 		snprintf(err, errlen, "cannot sign the delivery");
 		goto out;
@@ -484,6 +493,10 @@ sg_notify_start(const sg_service *svc, const sg_notify_config *cfg, sg_notify **
 	while (pl > 0 && n->public_url[pl - 1] == '/')
 		n->public_url[--pl] = '\0';
 	n->cfg.smtp_url = n->cfg.smtp_from = n->cfg.public_url = NULL;  /* the copies above are used */
+	if ((r = sg_notify_seal_stored_secrets(svc)) != SG_OK) {
+		free(n);
+		return r;
+	}
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cv, NULL);
 	/* Before any thread uses libcurl (signetd calls this from main, before the senders). */

@@ -16,7 +16,9 @@
  * deduplicate by the delivery id.
  *
  * Webhook deliveries carry Signet-Signature: t=<unix seconds>,v1=<hex
- * HMAC-SHA256(secret, t "." body)>, computed afresh for every attempt.
+ * HMAC-SHA256(secret, t "." body)>, computed afresh for every attempt.  The
+ * secret rests only sealed under the master key custody (secrets.c) and is
+ * in clear only while a signature is computed.
  */
 #ifndef SG_NOTIFY_H
 #define SG_NOTIFY_H
@@ -59,6 +61,38 @@ int sg_notify_sign(const uint8_t *secret, size_t secret_len, int64_t t, const ch
  */
 int sg_notify_url_ok(const char *url);
 
+/*
+ * Seal a webhook's secret (secret_len bytes, 1..SG_WEBHOOK_SECRET_MAX) with
+ * ks (the DISK keystore: the server's master key custody) for webhook w,
+ * whose id and tenant_id must be set: they are bound into the seal as
+ * "webhook:<tenant id>/<webhook id>".  On success w->secret holds the
+ * sealed blob and w->secret_sealed is 1; the caller still owns, and
+ * wipes, its clear copy.  SG_ERR_PRECONDITION when ks cannot seal secrets
+ * (then nothing is to be stored), SG_ERR_UNAVAILABLE when its token is
+ * away; w is changed only on success.
+ */
+int sg_notify_seal_secret(sg_keystore *ks, sg_webhook *w, const uint8_t *secret,
+    size_t secret_len) SG_WUR;
+
+/*
+ * Open w's sealed secret with ks.  On success *secret (malloc'd, secret)
+ * is the HMAC key: wipe and free it with sg_free_secret(*secret,
+ * *secret_len) right after use.  SG_ERR_PRECONDITION for a secret still
+ * in clear (not sealed at start yet), SG_ERR_CRYPTO when the blob does not
+ * open for this webhook (tampered, copied from another row, other master
+ * key); nothing secret is left behind on failure.
+ */
+int sg_notify_open_secret(sg_keystore *ks, const sg_webhook *w, uint8_t **secret,
+    size_t *secret_len) SG_WUR;
+
+/*
+ * Seal the secrets of svc's webhooks that an earlier version stored in
+ * clear, with svc->soft, one webhook per transaction (a crash halfway
+ * loses none; a repeat does nothing), leaving no clear copy in the
+ * database files.  sg_notify_start calls it before its threads start.
+ */
+int sg_notify_seal_stored_secrets(const sg_service *svc) SG_WUR;
+
 typedef struct sg_notify_config {
 	int64_t retry_base_ms;      /* first retry delay, doubled each attempt; default 1000, >= 100 */
 	int64_t retry_max_ms;       /* cap of the delay; default 60000 */
@@ -75,9 +109,12 @@ typedef struct sg_notify_config {
 typedef struct sg_notify sg_notify;
 
 /*
- * Start the scanner and the senders over svc->store.  cfg fields left 0 or
- * NULL take the defaults; the strings are copied.  SG_ERR_INVALID_ARGUMENT
- * for smtp_url without smtp_from.
+ * Start the scanner and the senders over svc->store, after sealing any
+ * webhook secret still stored in clear (sg_notify_seal_stored_secrets;
+ * its failure is returned and nothing starts).  Webhook secrets are opened
+ * with svc->soft.  cfg fields left 0 or NULL take the defaults; the
+ * strings are copied.  SG_ERR_INVALID_ARGUMENT for smtp_url without
+ * smtp_from.
  */
 int sg_notify_start(const sg_service *svc, const sg_notify_config *cfg, sg_notify **out) SG_WUR;
 

@@ -219,19 +219,27 @@ typedef struct sg_signature {
 
 /*
  * A webhook of a tenant (SPEC §7): deliveries of the subscribed events are
- * POSTed to url, signed with HMAC-SHA256 under secret.  The secret is an
- * HMAC key Signet must use in clear for every delivery; callers wipe their
- * copies (sg_webhook_clear) and never return or log it.
+ * POSTed to url, signed with HMAC-SHA256 under its secret.  Signet must use
+ * that HMAC key in clear for every delivery, so it is kept sealed under the
+ * master key custody (sg_keystore_seal_secret, bound to
+ * "webhook:<tenant id>/<webhook id>"; src/notify seals and opens it) and
+ * the store holds only the sealed blob: secret holds it with secret_sealed
+ * = 1.  A row written by a version that did not seal secrets still holds
+ * the key in clear, read back with secret_sealed = 0 until the server
+ * seals it at start (webhook_list_unsealed, webhook_seal).  Callers
+ * wipe their copies (sg_webhook_clear) and never return or log them.
  */
 #define SG_WEBHOOK_URL_MAX 2049     /* 2048 characters + NUL */
-#define SG_WEBHOOK_SECRET_MAX 256   /* bytes */
+#define SG_WEBHOOK_SECRET_MAX 256   /* bytes of the HMAC key in clear */
+#define SG_WEBHOOK_SEALED_MAX (SG_WEBHOOK_SECRET_MAX + 128)  /* room for any sealer's overhead */
 typedef struct sg_webhook {
 	char id[SG_ID_MAX];
 	char tenant_id[SG_ID_MAX];
 	char url[SG_WEBHOOK_URL_MAX];
 	unsigned events;                    /* SG_EVENT_* bits (sg_notify.h) */
-	uint8_t secret[SG_WEBHOOK_SECRET_MAX];
+	uint8_t secret[SG_WEBHOOK_SEALED_MAX]; /* the sealed blob; in clear only when !secret_sealed */
 	size_t secret_len;
+	int secret_sealed;                  /* 1: secret is a sealed blob */
 	int64_t created_at;
 } sg_webhook;
 
@@ -418,13 +426,35 @@ typedef struct sg_store_ops {
 
 	/* ---- notifications (issue 15): webhooks and the outbox ---- */
 
-	/* id unique; the tenant must exist (SG_ERR_NOT_FOUND). */
+	/*
+	 * id unique; the tenant must exist (SG_ERR_NOT_FOUND).  The secret must
+	 * be sealed (secret_sealed = 1): a clear one is SG_ERR_INVALID_ARGUMENT
+	 * and never written.
+	 */
 	int (*webhook_create)(sg_store *s, const sg_webhook *w);
 	/* The tenant's webhooks, oldest first, secrets included (callers wipe them). */
 	int (*webhook_list)(sg_store *s, const char *tenant_id, sg_webhook **out, size_t *n);
 	int (*webhook_get)(sg_store *s, const char *tenant_id, const char *id, sg_webhook *out);
 	/* Deletes the webhook and its deliveries, pending ones included, in one transaction. */
 	int (*webhook_delete)(sg_store *s, const char *tenant_id, const char *id);
+	/*
+	 * Every tenant's webhooks whose secret is still in clear (written
+	 * before secrets were sealed), with that secret: to be sealed at start.
+	 * *n is 0 once all are sealed.  Callers wipe the list
+	 * (sg_webhook_list_free).
+	 */
+	int (*webhook_list_unsealed)(sg_store *s, sg_webhook **out, size_t *n);
+	/*
+	 * Replace a webhook's clear secret by blob (blob_len bytes, 1 ..
+	 * SG_WEBHOOK_SEALED_MAX, made by sg_keystore_seal_secret), in one
+	 * transaction and only while it is still in clear: SG_ERR_NOT_FOUND
+	 * when the webhook is gone or its secret is sealed already, so a repeat
+	 * changes nothing.  Afterwards no copy of the clear secret remains in
+	 * the database files: freed content is zeroed (secure_delete) and the
+	 * write-ahead log is checkpointed into the database and truncated.
+	 */
+	int (*webhook_seal)(sg_store *s, const char *tenant_id, const char *id,
+	    const uint8_t *blob, size_t blob_len);
 	/*
 	 * Tenants whose audit log has entries past the dispatcher's cursor (the
 	 * service chain "" excluded); a tenant never read has cursor 0.

@@ -12,6 +12,9 @@
  * by the migrations below, in order, inside one transaction.  Freed pages
  * are zeroed (secure_delete) and a destroyed key handle is overwritten
  * before it is dropped, so private-key material does not linger in the file.
+ * Webhook secrets arrive sealed (src/notify/secrets.c); one an earlier
+ * version stored in clear is replaced by its sealed blob at start, with a
+ * checkpoint that truncates the write-ahead log (sq_webhook_seal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +56,7 @@
 	"approval_timeout_seconds, required_metadata, allow_legacy_hashes, timestamp, created_at"
 #define SQ_APPROVAL_COLS "request_id, tenant_id, approver_id, decision, comment, created_at"
 #define SQ_AUDIT_COLS "seq, tenant_id, ts, actor, action, object, details, prev_hash, hash"
-#define SQ_WEBHOOK_COLS "id, tenant_id, url, events, secret, created_at"
+#define SQ_WEBHOOK_COLS "id, tenant_id, url, events, secret, sealed, created_at"
 #define SQ_DELIVERY_COLS "id, tenant_id, webhook_id, recipient, event, request_id, key_id, " \
 	"audit_seq, body, status, attempts, last_status, last_error, next_attempt_at, created_at, " \
 	"updated_at"
@@ -271,6 +274,15 @@ static const char *const sq_migrations[] = {
 	 * query that needs it.
 	 */
 	"DROP INDEX IF EXISTS signatures_request; DROP INDEX IF EXISTS signatures_tenant;",
+
+	/*
+	 * Webhook secrets sealed at rest: from now on the secret column holds
+	 * a blob sealed under the master key custody (sealed = 1).  Rows
+	 * written before keep their clear secret (sealed = 0) until the server
+	 * seals them at start (webhook_seal), which also leaves no clear copy
+	 * in the files.
+	 */
+	"ALTER TABLE webhooks ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0 CHECK (sealed IN (0, 1));",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -343,6 +355,8 @@ enum sq_stmt_id {
 	SQ_WEBHOOK_GET,
 	SQ_WEBHOOK_DELETE,
 	SQ_WEBHOOK_DELETE_DELIVERIES,
+	SQ_WEBHOOK_UNSEALED,
+	SQ_WEBHOOK_SEAL,
 	SQ_NOTIFY_BEHIND,
 	SQ_NOTIFY_SET_CURSOR,
 	SQ_DELIVERY_INSERT,
@@ -538,7 +552,7 @@ static const struct {
 	    " ORDER BY seq LIMIT ?" },
 	/* notifications (issue 15) */
 	[SQ_WEBHOOK_INSERT] = { "webhook_insert",
-	    "INSERT INTO webhooks (" SQ_WEBHOOK_COLS ") VALUES (?, ?, ?, ?, ?, ?)" },
+	    "INSERT INTO webhooks (" SQ_WEBHOOK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)" },
 	[SQ_WEBHOOK_LIST] = { "webhook_list",
 	    "SELECT " SQ_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = ? ORDER BY created_at, id" },
 	[SQ_WEBHOOK_GET] = { "webhook_get",
@@ -547,6 +561,10 @@ static const struct {
 	    "DELETE FROM webhooks WHERE tenant_id = ? AND id = ?" },
 	[SQ_WEBHOOK_DELETE_DELIVERIES] = { "webhook_delete_deliveries",
 	    "DELETE FROM deliveries WHERE tenant_id = ? AND webhook_id = ?" },
+	[SQ_WEBHOOK_UNSEALED] = { "webhook_unsealed",
+	    "SELECT " SQ_WEBHOOK_COLS " FROM webhooks WHERE sealed = 0 ORDER BY created_at, id" },
+	[SQ_WEBHOOK_SEAL] = { "webhook_seal",
+	    "UPDATE webhooks SET secret = ?, sealed = 1 WHERE tenant_id = ? AND id = ? AND sealed = 0" },
 	[SQ_NOTIFY_BEHIND] = { "notify_behind",
 	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM audit_heads h"
 	    " LEFT JOIN notify_cursors c ON c.tenant_id = h.tenant_id"
@@ -2728,6 +2746,7 @@ sq_row_webhook(sqlite3_stmt *st, void *out)
 	SQ_COL_FIELD(&w, h.url);
 	h.events = (unsigned)sq_col_int64(&w);
 	sq_col_blob_fixed(&w, h.secret, sizeof(h.secret), 0, &h.secret_len);
+	h.secret_sealed = sq_col_int(&w) != 0;
 	h.created_at = sq_col_int64(&w);
 	if (w.r == SG_OK)
 		*(sg_webhook *)out = h;
@@ -2795,10 +2814,10 @@ static int
 sq_webhook_create(sg_store *s, const sg_webhook *h)
 {
 	if (h == NULL || h->id[0] == '\0' || h->tenant_id[0] == '\0' || h->url[0] == '\0' ||
-	    h->secret_len == 0 || h->secret_len > sizeof(h->secret))
+	    h->secret_len == 0 || h->secret_len > sizeof(h->secret) || !h->secret_sealed)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { SQ_FIELD(h->id), SQ_FIELD(h->tenant_id), SQ_FIELD(h->url), sq_int(h->events),
-	    sq_blob(h->secret, h->secret_len), sq_int(h->created_at) };
+	    sq_blob(h->secret, h->secret_len), sq_int(1), sq_int(h->created_at) };
 	return sq_write1(s->impl, SQ_WEBHOOK_INSERT, a, SQ_NARGS(a), NULL);
 }
 
@@ -2819,6 +2838,51 @@ sq_webhook_get(sg_store *s, const char *tenant_id, const char *id, sg_webhook *o
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
 	return sq_get_one(s->impl, SQ_WEBHOOK_GET, a, SQ_NARGS(a), sq_row_webhook, out);
+}
+
+static int
+sq_webhook_list_unsealed(sg_store *s, sg_webhook **out, size_t *n)
+{
+	if (out == NULL || n == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	return sq_get_list(s->impl, SQ_WEBHOOK_UNSEALED, NULL, 0, sizeof(sg_webhook),
+	    sq_row_webhook, sq_webhook_clear_fn, (void **)out, n);
+}
+
+/*
+ * The UPDATE replaces the row's cell; secure_delete (set on every
+ * connection) zeroes the space the old cell leaves in its page, so the new
+ * page image holds no clear secret.  Older images of that page may still
+ * sit in the write-ahead log (and the database file until a checkpoint):
+ * a TRUNCATE checkpoint copies the new image into the database file and
+ * cuts the log to zero bytes.  It needs no reader in the way, which holds
+ * at start, where this runs; a busy one is logged and left to the
+ * automatic checkpoints, which overwrite those pages soon after.
+ */
+static int
+sq_webhook_seal(sg_store *s, const char *tenant_id, const char *id, const uint8_t *blob,
+    size_t blob_len)
+{
+	sq_db *q = s->impl;
+	int changes = 0, log_frames = 0, done_frames = 0;
+
+	if (sq_bad_str(tenant_id) || sq_bad_str(id) || blob == NULL || blob_len == 0 ||
+	    blob_len > SG_WEBHOOK_SEALED_MAX)
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { sq_blob(blob, blob_len), sq_str(tenant_id), sq_str(id) };
+	sq_conn *w = sq_write_begin(q);
+	int r = sq_run(w, SQ_WEBHOOK_SEAL, a, SQ_NARGS(a), &changes);
+	if (r == SG_OK && changes == 0)
+		r = SG_ERR_NOT_FOUND;
+	if (r == SG_OK) {
+		int rc = sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+		    &log_frames, &done_frames);
+		if (rc != SQLITE_OK)
+			sg_warn("store: cannot truncate the write-ahead log after sealing webhook %s's "
+			    "secret now (%s); later checkpoints overwrite it", id, sqlite3_errstr(rc));
+	}
+	sq_write_end(q);
+	return r;
 }
 
 static int
@@ -3017,6 +3081,8 @@ static const sg_store_ops sq_ops = {
 	.webhook_list = sq_webhook_list,
 	.webhook_get = sq_webhook_get,
 	.webhook_delete = sq_webhook_delete,
+	.webhook_list_unsealed = sq_webhook_list_unsealed,
+	.webhook_seal = sq_webhook_seal,
 	.notify_behind = sq_notify_behind,
 	.notify_enqueue = sq_notify_enqueue,
 	.delivery_claim = sq_delivery_claim,

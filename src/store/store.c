@@ -314,6 +314,7 @@ sg_webhook_clear(sg_webhook *w)
 		return;
 	sg_wipe(w->secret, sizeof(w->secret));
 	w->secret_len = 0;
+	w->secret_sealed = 0;
 }
 
 void

@@ -1731,7 +1731,13 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 5);
+	CHECK(version == 6);
+	/* Migration 6 marks which webhook secrets are sealed; rows from before are not. */
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('webhooks')"
+	    " WHERE name = 'sealed' AND dflt_value = '0' AND \"notnull\" = 1", -1, &stmt,
+	    NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
+	    sqlite3_column_int(stmt, 0) == 1);
+	sqlite3_finalize(stmt);
 	/* Migration 5 dropped the signature indexes no query used. */
 	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 	    " AND tbl_name = 'signatures' AND name NOT LIKE 'sqlite_autoindex_%'", -1, &stmt,
@@ -1782,8 +1788,10 @@ make_webhook(sg_webhook *w, const sg_tenant *t, const char *secret)
 	sg_strlcpy(w->tenant_id, t->id, sizeof(w->tenant_id));
 	sg_strlcpy(w->url, "http://127.0.0.1:9/hook", sizeof(w->url));
 	w->events = 3;
+	/* The store keeps the sealed blob as bytes; these stand in for one. */
 	w->secret_len = strlen(secret);
 	memcpy(w->secret, secret, w->secret_len);
+	w->secret_sealed = 1;
 	w->created_at = sg_now_ms();
 }
 
@@ -1843,12 +1851,22 @@ test_notify(sg_store *s)
 	make_tenant(&ghost, "ghost-hooks");
 	make_webhook(&bad, &ghost, "secret-ghost-0123456");
 	CHECK_RC(s->ops->webhook_create(s, &bad), SG_ERR_NOT_FOUND);
+	/* A secret in clear is never written. */
+	make_webhook(&bad, &tenant_a, "secret-clear-0123456");
+	bad.secret_sealed = 0;
+	CHECK_RC(s->ops->webhook_create(s, &bad), SG_ERR_INVALID_ARGUMENT);
+	CHECK_RC(s->ops->webhook_get(s, tenant_a.id, bad.id, &got), SG_ERR_NOT_FOUND);
+	/* Nothing in clear to seal; sealing a sealed secret again changes nothing. */
+	CHECK_RC(s->ops->webhook_list_unsealed(s, &hooks, &n), SG_OK);
+	CHECK(n == 0 && hooks == NULL);
+	CHECK_RC(s->ops->webhook_seal(s, tenant_a.id, w1.id, (const uint8_t *)"SGK1-other", 10),
+	    SG_ERR_NOT_FOUND);
 
 	CHECK_RC(s->ops->webhook_list(s, tenant_a.id, &hooks, &n), SG_OK);
 	CHECK(n == 2);
 	for (size_t i = 0; i < n; i++) {
 		const sg_webhook *want = strcmp(hooks[i].id, w1.id) == 0 ? &w1 : &w2;
-		CHECK(hooks[i].secret_len == want->secret_len &&
+		CHECK(hooks[i].secret_len == want->secret_len && hooks[i].secret_sealed &&
 		    memcmp(hooks[i].secret, want->secret, want->secret_len) == 0 && hooks[i].events == 3);
 	}
 	sg_webhook_list_free(hooks, n);
