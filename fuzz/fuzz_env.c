@@ -107,8 +107,21 @@ fz_env_get(void)
 	    sg_keystore_soft_open(path, 1, &e->svc.soft) != SG_OK ||
 	    sg_committer_start(e->svc.store, 64, &e->svc.committer) != SG_OK)
 		die("cannot open the store, keystore or committer");
-	sg_tsa_config tc = { .data_dir = e->dir };
-	if (sg_tsa_open(&tc, &e->svc.tsa) != SG_OK)
+	/* The TSA key is a keystore key, as signetd makes it on first start. */
+	uint8_t *tsa_handle = NULL;
+	size_t tsa_handle_len = 0;
+	char *tsa_cert = NULL;
+	if (sg_tsa_create_key(e->svc.soft, SG_TSA_KEY_EC_P256, &tsa_handle, &tsa_handle_len,
+	    &tsa_cert) != SG_OK)
+		die("cannot make the time-stamp authority's key");
+	sg_tsa_config tc = { .data_dir = e->dir, .keystore = e->svc.soft,
+		.keystore_key = { .alg = SG_KEY_EC_P256, .handle = tsa_handle,
+		    .handle_len = tsa_handle_len },
+		.keystore_cert_pem = tsa_cert };
+	int tsa_r = sg_tsa_open(&tc, &e->svc.tsa);
+	free(tsa_handle);
+	free(tsa_cert);
+	if (tsa_r != SG_OK)
 		die("cannot open the time-stamp authority");
 	e->svc.started_at = sg_now_ms();
 	e->svc.idempotency_ttl_ms = 86400000;

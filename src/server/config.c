@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "config.h"
+#include "sg_crypto.h"
 #include "sg_log.h"
 #include "sg_secret.h"
 #include "sg_util.h"
@@ -25,6 +27,8 @@ sg_config_defaults(sg_config *c)
 	c->idempotency_ttl_seconds = 86400;
 	c->pkcs11_sessions = 8;
 	sg_strlcpy(c->master_key, "file", sizeof(c->master_key));
+	sg_strlcpy(c->tsa_storage, "DISK", sizeof(c->tsa_storage));
+	sg_strlcpy(c->tsa_key_type, "EC-P256", sizeof(c->tsa_key_type));
 	sg_strlcpy(c->master_key_label, "signet-master-key", sizeof(c->master_key_label));
 	sg_strlcpy(c->log_format, "text", sizeof(c->log_format));
 	sg_strlcpy(c->transit_mount, "transit", sizeof(c->transit_mount));
@@ -123,6 +127,19 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		return set_str(c->tsa_policy, sizeof(c->tsa_policy), v);
 	if (strcmp(key, "tsa_accuracy_ms") == 0)
 		return sg_parse_int64(v, 1, 60000, &c->tsa_accuracy_ms);
+	if (strcmp(key, "tsa_storage") == 0) {
+		if (strcasecmp(v, "DISK") == 0)
+			return set_str(c->tsa_storage, sizeof(c->tsa_storage), "DISK");
+		if (strcasecmp(v, "HSM") == 0)
+			return set_str(c->tsa_storage, sizeof(c->tsa_storage), "HSM");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if (strcmp(key, "tsa_key_type") == 0) {
+		sg_key_alg a = sg_key_alg_from_name(v);
+		if (a != SG_KEY_EC_P256 && a != SG_KEY_RSA_3072)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->tsa_key_type, sizeof(c->tsa_key_type), sg_key_alg_name(a));
+	}
 	if (strcmp(key, "pkcs11_module") == 0)
 		return set_str(c->pkcs11_module, sizeof(c->pkcs11_module), v);
 	if (strcmp(key, "pkcs11_token") == 0)
@@ -269,6 +286,7 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_TSA_CERT", "tsa_cert" }, { "SIGNET_TSA_KEY", "tsa_key" },
 		{ "SIGNET_TSA_CHAIN", "tsa_chain" }, { "SIGNET_TSA_POLICY", "tsa_policy" },
 		{ "SIGNET_TSA_ACCURACY_MS", "tsa_accuracy_ms" },
+		{ "SIGNET_TSA_STORAGE", "tsa_storage" }, { "SIGNET_TSA_KEY_TYPE", "tsa_key_type" },
 		{ "SIGNET_PKCS11_MODULE", "pkcs11_module" }, { "SIGNET_PKCS11_TOKEN", "pkcs11_token" },
 		{ "SIGNET_PKCS11_PIN", "pkcs11_pin" }, { "SIGNET_PKCS11_PIN_FILE", "pkcs11_pin_file" },
 		{ "SIGNET_PKCS11_SESSIONS", "pkcs11_sessions" },

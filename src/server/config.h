@@ -18,8 +18,13 @@
  *   max_attempts    SIGNET_MAX_ATTEMPTS    5       then DEAD_LETTER
  *   retry_base_ms   SIGNET_RETRY_BASE_MS   500     first retry delay (doubles)
  *   idempotency_ttl_seconds  SIGNET_IDEMPOTENCY_TTL_SECONDS  86400
- *   tsa_cert        SIGNET_TSA_CERT        (none: generated tsa.crt in data_dir)
- *   tsa_key         SIGNET_TSA_KEY         (none: generated tsa.key in data_dir)
+ *   tsa_cert        SIGNET_TSA_CERT        (none: a keystore key, docs/tsa.md) issued
+ *                                          TSA certificate, PEM
+ *   tsa_key         SIGNET_TSA_KEY         its private key (PEM file); with tsa_cert
+ *   tsa_storage     SIGNET_TSA_STORAGE     DISK    where the generated TSA key lives:
+ *                                                  DISK (sealed by the master key, in
+ *                                                  the store) or HSM (in the token)
+ *   tsa_key_type    SIGNET_TSA_KEY_TYPE    EC-P256 or RSA-3072, of a generated TSA key
  *   tsa_chain       SIGNET_TSA_CHAIN       (none) issuing CA chain of tsa_cert
  *   tsa_policy      SIGNET_TSA_POLICY      sg_tsa.h's placeholder OID
  *   tsa_accuracy_ms SIGNET_TSA_ACCURACY_MS 1000
@@ -82,6 +87,8 @@ typedef struct sg_config {
 	char tsa_chain[1024];
 	char tsa_policy[128];
 	int64_t tsa_accuracy_ms;
+	char tsa_storage[8];         /* "DISK" or "HSM" */
+	char tsa_key_type[16];       /* "EC-P256" or "RSA-3072" */
 	char pkcs11_module[1024];
 	char pkcs11_token[128];
 	char pkcs11_pin[256];        /* secret: wiped by sg_config_wipe */

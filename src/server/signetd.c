@@ -6,7 +6,8 @@
  * (open_keystores: the software keystore, sealed by master.key in the data
  * directory or by an AES key in the HSM, and with a PKCS#11 module the HSM
  * keystore), start the group committer, open the time-stamp authority (its
- * key and certificate are created in the data directory on first start),
+ * key is a keystore key made on first start and recorded in the store:
+ * tsa_key.h),
  * create the bootstrap principal on first start, start the signing
  * workers, then serve HTTP until SIGTERM or SIGINT, and shut down in
  * reverse order so that every signature already answered is on disk.
@@ -35,6 +36,7 @@
 #include "sg_secret.h"
 #include "sg_store.h"
 #include "sg_util.h"
+#include "tsa_key.h"
 
 #define PEM_MAX (1024u * 1024u)
 
@@ -243,6 +245,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if (strcmp(cfg.tsa_storage, "HSM") == 0 && !cfg.pkcs11_module[0] && !cfg.tsa_cert[0]) {
+		sg_error("tsa_storage = HSM needs the HSM: set pkcs11_module, pkcs11_token and "
+		    "pkcs11_pin_file (see docs/hsm.md)");
+		status = 2;
+		goto out;
+	}
+
 	if (cfg.smtp_url[0] && !cfg.smtp_from[0]) {
 		sg_error("smtp_url needs smtp_from, the sender address of approval mail");
 		return 2;
@@ -271,13 +280,7 @@ main(int argc, char **argv)
 		sg_error("cannot start the committer");
 		goto out;
 	}
-	sg_tsa_config tcfg = { .data_dir = cfg.data_dir,
-		.cert_path = cfg.tsa_cert[0] ? cfg.tsa_cert : NULL,
-		.key_path = cfg.tsa_key[0] ? cfg.tsa_key : NULL,
-		.chain_path = cfg.tsa_chain[0] ? cfg.tsa_chain : NULL,
-		.policy_oid = cfg.tsa_policy[0] ? cfg.tsa_policy : NULL,
-		.accuracy_ms = (unsigned)cfg.tsa_accuracy_ms };
-	if (sg_tsa_open(&tcfg, &svc.tsa) != SG_OK) {
+	if (sg_server_tsa_open(&cfg, &svc, &svc.tsa) != SG_OK) {
 		sg_error("cannot open the time-stamp authority (see above)");
 		goto out;
 	}

@@ -244,6 +244,22 @@ typedef struct sg_webhook {
 } sg_webhook;
 
 /*
+ * The time-stamp authority's own key (SPEC §6): one per installation, a
+ * keystore key like any other, so every node that shares the store stamps
+ * with the same certificate.  The handle is what the keystore of storage
+ * gave for the key version id "tsa/1" (sg_tsa.h): a sealed blob for DISK,
+ * a CKA_ID for HSM; it holds no private key in clear.
+ */
+typedef struct sg_tsa_key_record {
+	char alg[24];             /* sg_key_alg_name, e.g. "EC-P256" */
+	char storage[8];          /* "DISK" | "HSM" */
+	uint8_t *handle;          /* keystore handle */
+	size_t handle_len;
+	char *cert_pem;           /* the TSA certificate (self-signed), PEM */
+	int64_t created_at;
+} sg_tsa_key_record;
+
+/*
  * One notification in the outbox: a webhook delivery (webhook_id set) or an
  * e-mail (recipient set).  One row per (tenant, audit entry, webhook or
  * recipient), so turning an audit entry into deliveries twice adds nothing.
@@ -485,6 +501,16 @@ typedef struct sg_store_ops {
 	int (*delivery_list)(sg_store *s, const char *tenant_id, const char *webhook_id,
 	    int64_t limit, sg_delivery **out, size_t *n);
 
+	/* ---- the time-stamp authority's key (SPEC §6) ---- */
+
+	/* The one TSA key; SG_ERR_NOT_FOUND before one was put. */
+	int (*tsa_key_get)(sg_store *s, sg_tsa_key_record *out);
+	/*
+	 * Record the TSA key; SG_ERR_CONFLICT when one is already recorded (it is
+	 * never replaced: another node won the race, use its key).
+	 */
+	int (*tsa_key_put)(sg_store *s, const sg_tsa_key_record *k);
+
 	/* Liveness of the database, for /readyz. */
 	int (*ping)(sg_store *s);
 	void (*close)(sg_store *s);
@@ -548,6 +574,8 @@ void sg_webhook_clear(sg_webhook *w);
 /* Wipe every secret of a webhook list and free it. */
 void sg_webhook_list_free(sg_webhook *w, size_t n);
 void sg_delivery_clear(sg_delivery *d);
+/* Free the handle and certificate of a TSA key record. */
+void sg_tsa_key_record_clear(sg_tsa_key_record *k);
 void sg_delivery_list_free(sg_delivery *d, size_t n);
 
 /*

@@ -276,13 +276,26 @@ static const char *const sq_migrations[] = {
 	"DROP INDEX IF EXISTS signatures_request; DROP INDEX IF EXISTS signatures_tenant;",
 
 	/*
-	 * Webhook secrets sealed at rest: from now on the secret column holds
+	 * 6: webhook secrets sealed at rest: from now on the secret column holds
 	 * a blob sealed under the master key custody (sealed = 1).  Rows
 	 * written before keep their clear secret (sealed = 0) until the server
 	 * seals them at start (webhook_seal), which also leaves no clear copy
 	 * in the files.
 	 */
 	"ALTER TABLE webhooks ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0 CHECK (sealed IN (0, 1));",
+
+	/*
+	 * 7: the time-stamp authority's key is a keystore key (SPEC §6): one
+	 * row at most, never replaced, holding the keystore handle (a sealed
+	 * blob or a CKA_ID, never a clear key) and the certificate.
+	 */
+	"CREATE TABLE tsa_key ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" alg TEXT NOT NULL,"
+	" storage TEXT NOT NULL CHECK (storage IN ('DISK', 'HSM')),"
+	" handle BLOB NOT NULL,"
+	" cert_pem TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -364,6 +377,8 @@ enum sq_stmt_id {
 	SQ_DELIVERY_CLAIM,
 	SQ_DELIVERY_FINISH,
 	SQ_DELIVERY_LIST,
+	SQ_TSA_KEY_GET,
+	SQ_TSA_KEY_INSERT,
 	SQ_STMT_COUNT
 };
 
@@ -589,6 +604,11 @@ static const struct {
 	[SQ_DELIVERY_LIST] = { "delivery_list",
 	    "SELECT " SQ_DELIVERY_COLS " FROM deliveries WHERE tenant_id = ? AND webhook_id = ?"
 	    " ORDER BY created_at DESC, audit_seq DESC LIMIT ?" },
+	[SQ_TSA_KEY_GET] = { "tsa_key_get",
+	    "SELECT alg, storage, handle, cert_pem, created_at FROM tsa_key WHERE id = 1" },
+	[SQ_TSA_KEY_INSERT] = { "tsa_key_insert",
+	    "INSERT INTO tsa_key (id, alg, storage, handle, cert_pem, created_at)"
+	    " VALUES (1, ?, ?, ?, ?, ?)" },
 };
 
 /* ---- connections ---- */
@@ -3033,6 +3053,46 @@ sq_delivery_list(sg_store *s, const char *tenant_id, const char *webhook_id, int
 	    sq_row_delivery, sq_delivery_clear_fn, (void **)out, n);
 }
 
+static int
+sq_row_tsa_key(sqlite3_stmt *st, void *out)
+{
+	sq_row w = { st, 0, SG_OK };
+	sg_tsa_key_record k;
+	memset(&k, 0, sizeof(k));
+	SQ_COL_FIELD(&w, k.alg);
+	SQ_COL_FIELD(&w, k.storage);
+	k.handle = sq_col_blob_dup(&w, &k.handle_len);
+	k.cert_pem = sq_col_strdup(&w);
+	k.created_at = sq_col_int64(&w);
+	if (w.r == SG_OK && (k.handle == NULL || k.cert_pem == NULL))
+		w.r = SG_ERR_STORE;
+	if (w.r == SG_OK) {
+		*(sg_tsa_key_record *)out = k;
+		return SG_OK;
+	}
+	sg_tsa_key_record_clear(&k);
+	return w.r;
+}
+
+static int
+sq_tsa_key_get(sg_store *s, sg_tsa_key_record *out)
+{
+	if (out == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	return sq_get_one(s->impl, SQ_TSA_KEY_GET, NULL, 0, sq_row_tsa_key, out);
+}
+
+static int
+sq_tsa_key_put(sg_store *s, const sg_tsa_key_record *k)
+{
+	if (k == NULL || k->alg[0] == '\0' || k->storage[0] == '\0' || k->handle == NULL ||
+	    k->handle_len == 0 || k->cert_pem == NULL || k->cert_pem[0] == '\0')
+		return SG_ERR_INVALID_ARGUMENT;
+	sq_arg a[] = { SQ_FIELD(k->alg), SQ_FIELD(k->storage), sq_blob(k->handle, k->handle_len),
+	    sq_str(k->cert_pem), sq_int(k->created_at) };
+	return sq_write1(s->impl, SQ_TSA_KEY_INSERT, a, SQ_NARGS(a), NULL);
+}
+
 static const sg_store_ops sq_ops = {
 	.name = "sqlite",
 	.tenant_create = sq_tenant_create,
@@ -3088,6 +3148,8 @@ static const sg_store_ops sq_ops = {
 	.delivery_claim = sq_delivery_claim,
 	.delivery_finish = sq_delivery_finish,
 	.delivery_list = sq_delivery_list,
+	.tsa_key_get = sq_tsa_key_get,
+	.tsa_key_put = sq_tsa_key_put,
 	.ping = sq_ping,
 	.close = sq_close,
 };

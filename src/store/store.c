@@ -328,6 +328,18 @@ sg_webhook_list_free(sg_webhook *w, size_t n)
 }
 
 void
+sg_tsa_key_record_clear(sg_tsa_key_record *k)
+{
+	if (k == NULL)
+		return;
+	free(k->handle);
+	free(k->cert_pem);
+	k->handle = NULL;
+	k->handle_len = 0;
+	k->cert_pem = NULL;
+}
+
+void
 sg_delivery_clear(sg_delivery *d)
 {
 	if (d == NULL)

@@ -5,9 +5,24 @@
  * request being answered, so one cannot be shared between threads; building
  * it is cheap next to the signature), with our key, certificate, policy,
  * accepted hashes and accuracy, and a serial callback into the only shared
- * mutable state, the serial counter behind a mutex.  Everything else here
- * is the life cycle of the key and certificate on disk and the checks that
- * keep a misconfigured TSA from starting at all.
+ * mutable state, the serial counter behind a mutex.
+ *
+ * A keystore key (the default in signetd) never reaches this process.
+ * TS_RESP_CTX wants an EVP_PKEY and a certificate that matches it, so it
+ * gets a stand-in made once at open: a throw-away key of the same family
+ * and a copy of our certificate carrying the throw-away public key (same
+ * subject, issuer and serial, so the TSA name and the SignerInfo's
+ * issuerAndSerialNumber come out as ours).  Once OpenSSL has built the
+ * token, the three things that depend on the stand-in are put right: the
+ * stand-in certificate in the token is replaced by ours, the
+ * ESSCertIDv2 attribute is made again over our certificate, and the DER of
+ * the signed attributes (what PKCS7_SIGNER_INFO_sign signs) is signed
+ * through the keystore, replacing the throw-away signature.  The
+ * self-signed certificate of a keystore key is made the way
+ * src/api/certs.c makes key certificates.
+ *
+ * Everything else here is the life cycle of the key and certificate and
+ * the checks that keep a misconfigured TSA from starting at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +38,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/ess.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
@@ -31,6 +47,7 @@
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "sg_keystore.h"
 #include "sg_log.h"
 #include "sg_secret.h"
 #include "sg_tsa.h"
@@ -46,7 +63,12 @@
 #define SELF_SIGNED_BACKDATE_SECONDS 300
 
 struct sg_tsa {
-	EVP_PKEY *key;
+	EVP_PKEY *key;             /* ours, or a throw-away one beside a keystore key */
+	sg_keystore *ks;           /* NULL unless the key is a keystore key */
+	X509 *stand_in;            /* with ks: cert with key's public key, for TS_RESP_CTX */
+	sg_key_ref ref;            /* the keystore key; its strings point into t */
+	char ref_vid[SG_KEY_VERSION_ID_MAX];
+	uint8_t *ref_handle;
 	X509 *cert;
 	STACK_OF(X509) *chain;     /* CA certificates after ours; may be empty */
 	const EVP_MD *sign_md;     /* digest of the CMS signature */
@@ -255,6 +277,161 @@ chain_to_pem(X509 *x, STACK_OF(X509) *chain)
 	return s;
 }
 
+/* ---- signatures through a keystore ---- */
+
+static sg_hash_alg
+hash_of_md(const EVP_MD *md)
+{
+	switch (EVP_MD_get_type(md)) {
+	case NID_sha256: return SG_HASH_SHA256;
+	case NID_sha384: return SG_HASH_SHA384;
+	case NID_sha512: return SG_HASH_SHA512;
+	default: return SG_HASH_NONE;
+	}
+}
+
+static int
+is_rsa(sg_key_alg alg)
+{
+	return alg == SG_KEY_RSA_2048 || alg == SG_KEY_RSA_3072 || alg == SG_KEY_RSA_4096;
+}
+
+static int
+is_ec(sg_key_alg alg)
+{
+	return alg == SG_KEY_EC_P256 || alg == SG_KEY_EC_P384 || alg == SG_KEY_EC_P521;
+}
+
+/* The digest of the CMS signature for a key: as strong as the curve, SHA-256 for RSA. */
+static const EVP_MD *
+sign_md_for(int base_id, int bits)
+{
+	if (base_id == EVP_PKEY_EC && bits > 384)
+		return EVP_sha512();
+	if (base_id == EVP_PKEY_EC && bits > 256)
+		return EVP_sha384();
+	return EVP_sha256();
+}
+
+/*
+ * Have the keystore sign data hashed with md: RSA PKCS#1 v1.5, or ECDSA
+ * with a DER signature, as X.509 and CMS want them.  *sig is malloc'd.
+ */
+static int
+keystore_sign_data(sg_keystore *ks, const sg_key_ref *ref, const EVP_MD *md,
+    const uint8_t *data, size_t len, uint8_t **sig, size_t *siglen)
+{
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	sg_sign_params p = { .pss_salt_len = -1 };
+	int r;
+
+	p.hash = hash_of_md(md);
+	p.scheme = is_rsa(ref->alg) ? SG_SCHEME_RSA_PKCS1 : SG_SCHEME_ECDSA;
+	p.format = is_rsa(ref->alg) ? SG_FORMAT_DEFAULT : SG_FORMAT_DER;
+	if (p.hash == SG_HASH_NONE || EVP_Digest(data, len, digest, &dlen, md, NULL) != 1)
+		return SG_ERR_CRYPTO;
+	if ((r = sg_sign_params_check(ref->alg, &p)) != SG_OK)
+		return r;
+	return sg_keystore_sign(ks, ref, &p, digest, dlen, sig, siglen);
+}
+
+/* A throw-away key of alg's family: it only fills in algorithm identifiers. */
+static EVP_PKEY *
+throwaway_key(sg_key_alg alg)
+{
+	if (is_rsa(alg))
+		return EVP_RSA_gen(2048);
+	if (alg == SG_KEY_EC_P384)
+		return EVP_EC_gen("P-384");
+	if (alg == SG_KEY_EC_P521)
+		return EVP_EC_gen("P-521");
+	return EVP_EC_gen("P-256");
+}
+
+/*
+ * The ESSCertIDv2 attribute over our certificate, replacing the one
+ * TS_RESP_CTX made over the stand-in: SHA-256, no issuerSerial, as
+ * TS_RESP_CTX_set_ess_cert_id_digest(EVP_sha256()) makes it.
+ */
+static int
+put_ess_cert_id(sg_tsa *t, PKCS7_SIGNER_INFO *si)
+{
+	ESS_SIGNING_CERT_V2 *sc = NULL;
+	ASN1_STRING *seq = NULL;
+	unsigned char *der = NULL;
+	int len, r = SG_ERR_CRYPTO;
+
+	if (PKCS7_get_signed_attribute(si, NID_id_smime_aa_signingCertificateV2) == NULL) {
+		sg_error("tsa: the token has no ESSCertIDv2 attribute to put right");
+		return SG_ERR_INTERNAL;
+	}
+	if ((sc = OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), t->cert, NULL, 0)) == NULL ||
+	    (len = i2d_ESS_SIGNING_CERT_V2(sc, &der)) <= 0 ||
+	    (seq = ASN1_STRING_new()) == NULL || ASN1_STRING_set(seq, der, len) != 1)
+		goto out;
+	/* Replaces the attribute of the same type; owns seq on success. */
+	if (PKCS7_add_signed_attribute(si, NID_id_smime_aa_signingCertificateV2,
+	    V_ASN1_SEQUENCE, seq) != 1)
+		goto out;
+	seq = NULL;
+	r = SG_OK;
+out:
+	ASN1_STRING_free(seq);
+	OPENSSL_free(der);
+	ESS_SIGNING_CERT_V2_free(sc);
+	return r;
+}
+
+/*
+ * Make the token p7, built by OpenSSL with the stand-in, ours: our
+ * certificate in place of the stand-in's (when certReq put it there), the
+ * ESSCertIDv2 over it, and the keystore's signature over the signed
+ * attributes, whose DER as a SET is exactly what OpenSSL's
+ * PKCS7_SIGNER_INFO_sign hands to EVP_DigestSign.
+ */
+static int
+keystore_resign_token(sg_tsa *t, PKCS7 *p7)
+{
+	STACK_OF(PKCS7_SIGNER_INFO) *infos = PKCS7_get_signer_info(p7);
+	PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_num(infos) == 1 ?
+	    sk_PKCS7_SIGNER_INFO_value(infos, 0) : NULL;
+	STACK_OF(X509) *certs = PKCS7_type_is_signed(p7) ? p7->d.sign->cert : NULL;
+	unsigned char *attrs = NULL;
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	int alen, r;
+
+	if (si == NULL || si->auth_attr == NULL || si->enc_digest == NULL) {
+		sg_error("tsa: the token has no signer with signed attributes");
+		return SG_ERR_INTERNAL;
+	}
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		X509 *c = sk_X509_value(certs, i);
+		if (X509_cmp(c, t->stand_in) != 0)
+			continue;
+		if (X509_up_ref(t->cert) != 1)
+			return SG_ERR_CRYPTO;
+		(void)sk_X509_set(certs, i, t->cert);
+		X509_free(c);
+	}
+	if ((r = put_ess_cert_id(t, si)) != SG_OK)
+		return r;
+	alen = ASN1_item_i2d((ASN1_VALUE *)si->auth_attr, &attrs, ASN1_ITEM_rptr(PKCS7_ATTR_SIGN));
+	if (alen <= 0)
+		return SG_ERR_CRYPTO;
+	r = keystore_sign_data(t->ks, &t->ref, t->sign_md, attrs, (size_t)alen, &sig, &siglen);
+	OPENSSL_free(attrs);
+	if (r != SG_OK) {
+		sg_error("tsa: the keystore could not sign the token: %s", sg_err_str(r));
+		return r;
+	}
+	if (siglen > INT32_MAX || ASN1_STRING_set(si->enc_digest, sig, (int)siglen) != 1)
+		r = SG_ERR_NOMEM;
+	free(sig);
+	return r;
+}
+
 /* ---- the self-signed certificate ---- */
 
 static int
@@ -272,8 +449,43 @@ add_ext(X509 *x, int nid, const char *value)
 	return ok;
 }
 
+/* Replace the signature of x (signed by a throw-away key) by the keystore's over the TBS. */
 static int
-self_signed_cert(EVP_PKEY *key, X509 **out)
+keystore_sign_cert(X509 *x, sg_keystore *ks, const sg_key_ref *ref)
+{
+	unsigned char *tbs = NULL;
+	const ASN1_BIT_STRING *cur = NULL;
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	int len, r;
+
+	if ((len = i2d_re_X509_tbs(x, &tbs)) <= 0)
+		return SG_ERR_CRYPTO;
+	r = keystore_sign_data(ks, ref, EVP_sha256(), tbs, (size_t)len, &sig, &siglen);
+	OPENSSL_free(tbs);
+	if (r != SG_OK) {
+		sg_error("tsa: the keystore could not sign the TSA certificate: %s", sg_err_str(r));
+		return r;
+	}
+	/* OpenSSL 3.0 hands out only a const pointer to the signature inside x. */
+	X509_get0_signature(&cur, NULL, x);
+	r = siglen <= INT32_MAX && ASN1_STRING_set((ASN1_BIT_STRING *)cur, sig, (int)siglen) ?
+	    SG_OK : SG_ERR_NOMEM;
+	((ASN1_BIT_STRING *)cur)->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	((ASN1_BIT_STRING *)cur)->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	free(sig);
+	return r;
+}
+
+/*
+ * The self-signed TSA certificate for the public key pub.  It is signed by
+ * signer, or, with ks set, signed by signer first (for the algorithm
+ * identifiers) and then by the keystore key ref, whose signature replaces
+ * signer's.
+ */
+static int
+self_signed_cert(EVP_PKEY *pub, EVP_PKEY *signer, sg_keystore *ks, const sg_key_ref *ref,
+    X509 **out)
 {
 	X509 *x = X509_new();
 	X509_NAME *name = X509_NAME_new();
@@ -299,7 +511,7 @@ self_signed_cert(EVP_PKEY *key, X509 **out)
 		(const unsigned char *)"Signet TSA", -1, -1, 0) != 1 ||
 	    X509_set_subject_name(x, name) != 1 ||
 	    X509_set_issuer_name(x, name) != 1 ||
-	    X509_set_pubkey(x, key) != 1)
+	    X509_set_pubkey(x, pub) != 1)
 		goto out;
 	/* RFC 3161 2.3: the only EKU is timeStamping and it is critical. */
 	if (!add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
@@ -308,13 +520,15 @@ self_signed_cert(EVP_PKEY *key, X509 **out)
 	    !add_ext(x, NID_subject_key_identifier, "hash") ||
 	    !add_ext(x, NID_authority_key_identifier, "keyid:always"))
 		goto out;
-	if (X509_sign(x, key, EVP_sha256()) <= 0)
+	if (X509_sign(x, signer, EVP_sha256()) <= 0)
+		goto out;
+	if (ks != NULL && (r = keystore_sign_cert(x, ks, ref)) != SG_OK)
 		goto out;
 	*out = x;
 	x = NULL;
 	r = SG_OK;
 out:
-	if (r != SG_OK)
+	if (r == SG_ERR_CRYPTO)
 		log_openssl("cannot build the self-signed TSA certificate");
 	X509_free(x);
 	X509_NAME_free(name);
@@ -332,41 +546,6 @@ write_cert(const char *path, X509 *x)
 	if (bio != NULL && PEM_write_bio_X509(bio, x) == 1 &&
 	    BIO_get_mem_ptr(bio, &mem) == 1)
 		r = sg_write_file(path, mem->data, mem->length, 0644);
-	BIO_free(bio);
-	return r;
-}
-
-static int
-generate_key(sg_tsa_key_type type, const char *path, EVP_PKEY **out)
-{
-	EVP_PKEY *key = NULL;
-	BIO *bio = NULL;
-	BUF_MEM *mem = NULL;
-	int r = SG_ERR_CRYPTO;
-
-	if (type == SG_TSA_KEY_RSA_3072)
-		key = EVP_RSA_gen(3072);
-	else if (type == SG_TSA_KEY_EC_P256)
-		key = EVP_EC_gen("P-256");
-	else
-		return SG_ERR_INVALID_ARGUMENT;
-	if (key == NULL || (bio = BIO_new(BIO_s_mem())) == NULL)
-		goto out;
-	if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    BIO_get_mem_ptr(bio, &mem) != 1)
-		goto out;
-	r = sg_write_file(path, mem->data, mem->length, 0600);
-	sg_wipe(mem->data, mem->length);
-	if (r == SG_OK)
-		r = fsync_parent(path);
-	if (r != SG_OK)
-		goto out;
-	*out = key;
-	key = NULL;
-out:
-	if (r == SG_ERR_CRYPTO)
-		log_openssl("cannot generate the TSA key");
-	EVP_PKEY_free(key);
 	BIO_free(bio);
 	return r;
 }
@@ -411,9 +590,8 @@ check_tsa_cert(X509 *cert, EVP_PKEY *key, const char *path)
 		goto out;
 	}
 	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
-		sg_error("tsa: certificate %s has expired; install a new one (or remove "
-		    "the generated %s and %s to create a fresh self-signed one)", path,
-		    SG_TSA_KEY_FILE, SG_TSA_CERT_FILE);
+		sg_error("tsa: certificate %s has expired; install a new one (docs/tsa.md "
+		    "says how to replace a generated one)", path);
 		goto out;
 	}
 	if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
@@ -578,7 +756,7 @@ new_resp_ctx(sg_tsa *t, struct tsa_call *call, TS_RESP_CTX **out)
 
 	if (ctx == NULL)
 		return SG_ERR_NOMEM;
-	ok = TS_RESP_CTX_set_signer_cert(ctx, t->cert) &&
+	ok = TS_RESP_CTX_set_signer_cert(ctx, t->ks != NULL ? t->stand_in : t->cert) &&
 	    TS_RESP_CTX_set_signer_key(ctx, t->key) &&
 	    TS_RESP_CTX_set_signer_digest(ctx, t->sign_md) &&
 	    TS_RESP_CTX_set_ess_cert_id_digest(ctx, EVP_sha256()) &&
@@ -664,6 +842,9 @@ create_response(sg_tsa *t, const uint8_t *query, size_t qlen, TS_RESP **out)
 		r = SG_ERR_CRYPTO;
 		goto out;
 	}
+	if (status == TS_STATUS_GRANTED && t->ks != NULL &&
+	    (r = keystore_resign_token(t, TS_RESP_get_token(resp))) != SG_OK)
+		goto out;
 	if (status != TS_STATUS_GRANTED) {
 		const STACK_OF(ASN1_UTF8STRING) *text = TS_STATUS_INFO_get0_text(si);
 		const ASN1_UTF8STRING *first = sk_ASN1_UTF8STRING_value(text, 0);
@@ -823,9 +1004,12 @@ out:
 
 /* ---- life cycle ---- */
 
-/* The generated key and certificate in data_dir, created when absent. */
+/*
+ * The clear key and certificate an older signetd generated in data_dir
+ * (SG_TSA_KEY_FILE, SG_TSA_CERT_FILE); no key is generated here any more.
+ */
 static int
-open_generated(sg_tsa *t, const sg_tsa_config *cfg)
+open_legacy(sg_tsa *t, const sg_tsa_config *cfg)
 {
 	char *key_path = path_join(cfg->data_dir, SG_TSA_KEY_FILE);
 	char *cert_path = path_join(cfg->data_dir, SG_TSA_CERT_FILE);
@@ -835,22 +1019,15 @@ open_generated(sg_tsa *t, const sg_tsa_config *cfg)
 	if (key_path == NULL || cert_path == NULL)
 		goto out;
 	if (!file_exists(key_path)) {
-		if (file_exists(cert_path)) {
-			sg_error("tsa: %s exists without its key %s; restore the key or remove "
-			    "the certificate to create a new pair", cert_path, key_path);
-			r = SG_ERR_INVALID_ARGUMENT;
-			goto out;
-		}
-		if ((r = generate_key(cfg->key_type, key_path, &t->key)) != SG_OK) {
-			sg_error("tsa: cannot create %s: %s", key_path, sg_err_str(r));
-			goto out;
-		}
-		sg_info("tsa: created key %s", key_path);
-	} else if ((r = load_key(key_path, 1, &t->key)) != SG_OK) {
+		sg_error("tsa: no TSA key: %s does not exist and no keystore key or issued "
+		    "certificate is configured", key_path);
+		r = SG_ERR_NOT_FOUND;
 		goto out;
 	}
+	if ((r = load_key(key_path, 1, &t->key)) != SG_OK)
+		goto out;
 	if (!file_exists(cert_path)) {
-		if ((r = self_signed_cert(t->key, &t->cert)) != SG_OK)
+		if ((r = self_signed_cert(t->key, t->key, NULL, NULL, &t->cert)) != SG_OK)
 			goto out;
 		if ((r = write_cert(cert_path, t->cert)) != SG_OK ||
 		    (r = fsync_parent(cert_path)) != SG_OK) {
@@ -868,6 +1045,185 @@ out:
 	sk_X509_pop_free(certs, X509_free);
 	free(key_path);
 	free(cert_path);
+	return r;
+}
+
+/*
+ * Prove that the keystore key is the certificate's: one signature over
+ * random bytes, made by the keystore, must verify with the certificate's
+ * public key.  This also finds a keystore that cannot sign (a token that is
+ * away, a master key that does not open the blob) before the first query.
+ */
+static int
+check_keystore_key(sg_tsa *t)
+{
+	uint8_t msg[32], *sig = NULL;
+	size_t siglen = 0;
+	EVP_MD_CTX *mctx = NULL;
+	int r;
+
+	if (RAND_bytes(msg, sizeof(msg)) != 1)
+		return SG_ERR_CRYPTO;
+	r = keystore_sign_data(t->ks, &t->ref, t->sign_md, msg, sizeof(msg), &sig, &siglen);
+	if (r != SG_OK) {
+		sg_error("tsa: the keystore cannot sign with the TSA key (%s): %s", t->ref_vid,
+		    sg_err_str(r));
+		return r;
+	}
+	r = SG_ERR_INVALID_ARGUMENT;
+	if ((mctx = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(mctx, NULL, t->sign_md, NULL, X509_get0_pubkey(t->cert)) == 1 &&
+	    EVP_DigestVerify(mctx, sig, siglen, msg, sizeof(msg)) == 1)
+		r = SG_OK;
+	else
+		sg_error("tsa: the TSA certificate does not belong to the keystore key %s",
+		    t->ref_vid);
+	ERR_clear_error();
+	EVP_MD_CTX_free(mctx);
+	free(sig);
+	return r;
+}
+
+/* Write the certificate to data_dir for operators when it is missing or another. */
+static int
+publish_cert(const sg_tsa_config *cfg, X509 *cert)
+{
+	char *path = path_join(cfg->data_dir, SG_TSA_CERT_FILE);
+	STACK_OF(X509) *certs = NULL;
+	int r = SG_ERR_NOMEM, exists;
+
+	if (path == NULL)
+		return r;
+	exists = file_exists(path);
+	if (exists && load_certs(path, &certs) == SG_OK &&
+	    X509_cmp(sk_X509_value(certs, 0), cert) == 0) {
+		r = SG_OK;
+		goto out;
+	}
+	if ((r = write_cert(path, cert)) != SG_OK || (r = fsync_parent(path)) != SG_OK) {
+		sg_error("tsa: cannot write %s: %s", path, sg_err_str(r));
+		goto out;
+	}
+	if (exists)
+		sg_warn("tsa: %s held another certificate; it now holds the certificate of the "
+		    "TSA key in the store", path);
+out:
+	ERR_clear_error();
+	sk_X509_pop_free(certs, X509_free);
+	free(path);
+	return r;
+}
+
+/* A keystore key with its certificate (cfg->keystore). */
+static int
+open_keystore(sg_tsa *t, const sg_tsa_config *cfg)
+{
+	const sg_key_ref *k = &cfg->keystore_key;
+	BIO *bio = NULL;
+	int r = SG_ERR_INVALID_ARGUMENT;
+
+	if (!is_rsa(k->alg) && !is_ec(k->alg)) {
+		sg_error("tsa: a TSA key must be RSA or EC, not %s", sg_key_alg_name(k->alg));
+		return SG_ERR_UNSUPPORTED_ALGORITHM;
+	}
+	if (k->handle == NULL || k->handle_len == 0 || cfg->keystore_cert_pem == NULL) {
+		sg_error("tsa: the keystore key needs its handle and its certificate");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if ((t->ref_handle = malloc(k->handle_len)) == NULL)
+		return SG_ERR_NOMEM;
+	memcpy(t->ref_handle, k->handle, k->handle_len);
+	sg_strlcpy(t->ref_vid, k->version_id != NULL ? k->version_id : SG_TSA_KEY_VERSION_ID,
+	    sizeof(t->ref_vid));
+	t->ref.version_id = t->ref_vid;
+	t->ref.alg = k->alg;
+	t->ref.handle = t->ref_handle;
+	t->ref.handle_len = k->handle_len;
+	t->ks = cfg->keystore;
+
+	if ((bio = BIO_new_mem_buf(cfg->keystore_cert_pem, -1)) == NULL)
+		return SG_ERR_NOMEM;
+	t->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (t->cert == NULL) {
+		ERR_clear_error();
+		sg_error("tsa: the certificate of the TSA key is not a PEM certificate");
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	/* The certificate's own public key stands in for the key in the checks. */
+	if ((r = check_tsa_cert(t->cert, X509_get0_pubkey(t->cert), "of the TSA key")) != SG_OK)
+		return r;
+	t->sign_md = sign_md_for(EVP_PKEY_get_base_id(X509_get0_pubkey(t->cert)),
+	    EVP_PKEY_get_bits(X509_get0_pubkey(t->cert)));
+	if ((t->key = throwaway_key(k->alg)) == NULL || (t->stand_in = X509_dup(t->cert)) == NULL ||
+	    X509_set_pubkey(t->stand_in, t->key) != 1 ||
+	    X509_sign(t->stand_in, t->key, EVP_sha256()) <= 0) {
+		log_openssl("cannot make the stand-in key and certificate");
+		return SG_ERR_CRYPTO;
+	}
+	if ((r = check_keystore_key(t)) != SG_OK)
+		return r;
+	return publish_cert(cfg, t->cert);
+}
+
+int
+sg_tsa_create_key(sg_keystore *ks, sg_tsa_key_type type, uint8_t **handle, size_t *handle_len,
+    char **cert_pem)
+{
+	sg_key_ref ref = { SG_TSA_KEY_VERSION_ID, SG_KEY_NONE, NULL, 0 };
+	uint8_t *h = NULL, *spki = NULL;
+	size_t hlen = 0, spki_len = 0;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL, *throwaway = NULL;
+	X509 *cert = NULL;
+	char *pem = NULL;
+	int r;
+
+	if (ks == NULL || handle == NULL || handle_len == NULL || cert_pem == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	if (type == SG_TSA_KEY_EC_P256)
+		ref.alg = SG_KEY_EC_P256;
+	else if (type == SG_TSA_KEY_RSA_3072)
+		ref.alg = SG_KEY_RSA_3072;
+	else
+		return SG_ERR_INVALID_ARGUMENT;
+	if ((r = sg_keystore_generate(ks, SG_TSA_KEY_VERSION_ID, ref.alg, &h, &hlen, &spki,
+	    &spki_len)) != SG_OK) {
+		sg_error("tsa: the %s keystore cannot generate the TSA key: %s", ks->ops->storage,
+		    sg_err_str(r));
+		return r;
+	}
+	ref.handle = h;
+	ref.handle_len = hlen;
+	r = SG_ERR_CRYPTO;
+	p = spki;
+	if (spki_len > INT32_MAX || (pub = d2i_PUBKEY(NULL, &p, (long)spki_len)) == NULL ||
+	    (throwaway = throwaway_key(ref.alg)) == NULL) {
+		log_openssl("cannot read the public key of the new TSA key");
+		goto out;
+	}
+	if ((r = self_signed_cert(pub, throwaway, ks, &ref, &cert)) != SG_OK)
+		goto out;
+	if ((r = check_tsa_cert(cert, pub, "of the new TSA key")) != SG_OK)
+		goto out;
+	if ((pem = chain_to_pem(cert, NULL)) == NULL) {
+		r = SG_ERR_NOMEM;
+		goto out;
+	}
+	*handle = h;
+	*handle_len = hlen;
+	*cert_pem = pem;
+	h = NULL;
+	r = SG_OK;
+out:
+	if (h != NULL && sg_keystore_destroy(ks, &ref) != SG_OK)
+		sg_warn("tsa: could not destroy the unused key %s", SG_TSA_KEY_VERSION_ID);
+	ERR_clear_error();
+	free(h);
+	free(spki);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(throwaway);
+	X509_free(cert);
 	return r;
 }
 
@@ -912,8 +1268,8 @@ sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out)
 		sg_error("tsa: an issued certificate needs both its certificate and its key");
 		return SG_ERR_INVALID_ARGUMENT;
 	}
-	if (cfg->key_type != SG_TSA_KEY_EC_P256 && cfg->key_type != SG_TSA_KEY_RSA_3072) {
-		sg_error("tsa: unknown key type %d", (int)cfg->key_type);
+	if (cfg->keystore != NULL && cfg->cert_path != NULL) {
+		sg_error("tsa: either a keystore key or an issued certificate, not both");
 		return SG_ERR_INVALID_ARGUMENT;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
@@ -950,7 +1306,12 @@ sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out)
 	/* The lock first: it also keeps two processes from generating keys at once. */
 	if ((r = serial_open(t)) != SG_OK)
 		goto fail;
-	r = cfg->cert_path != NULL ? open_issued(t, cfg) : open_generated(t, cfg);
+	if (cfg->keystore != NULL)
+		r = open_keystore(t, cfg);
+	else if (cfg->cert_path != NULL)
+		r = open_issued(t, cfg);
+	else
+		r = open_legacy(t, cfg);
 	if (r != SG_OK)
 		goto fail;
 	if (cfg->chain_path != NULL) {
@@ -966,18 +1327,15 @@ sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out)
 		sk_X509_free(extra);
 		extra = NULL;
 	}
-	if (EVP_PKEY_get_base_id(t->key) == EVP_PKEY_EC && EVP_PKEY_get_bits(t->key) > 384)
-		t->sign_md = EVP_sha512();
-	else if (EVP_PKEY_get_base_id(t->key) == EVP_PKEY_EC && EVP_PKEY_get_bits(t->key) > 256)
-		t->sign_md = EVP_sha384();
-	else
-		t->sign_md = EVP_sha256();
+	if (t->ks == NULL)
+		t->sign_md = sign_md_for(EVP_PKEY_get_base_id(t->key), EVP_PKEY_get_bits(t->key));
 	if ((t->chain_pem = chain_to_pem(t->cert, t->chain)) == NULL) {
 		r = SG_ERR_NOMEM;
 		goto fail;
 	}
-	sg_info("tsa: ready; policy %s, accuracy %u ms, %d CA certificate(s), serials from %llu",
-	    t->policy_txt, t->accuracy_ms, sk_X509_num(t->chain),
+	sg_info("tsa: ready; key %s, policy %s, accuracy %u ms, %d CA certificate(s), "
+	    "serials from %llu", t->ks != NULL ? t->ks->ops->storage : cfg->cert_path != NULL ?
+	    "issued" : "clear file", t->policy_txt, t->accuracy_ms, sk_X509_num(t->chain),
 	    (unsigned long long)t->next_serial);
 	*out = t;
 	return SG_OK;
@@ -1006,6 +1364,8 @@ sg_tsa_close(sg_tsa *t)
 	if (t == NULL)
 		return;
 	EVP_PKEY_free(t->key);
+	free(t->ref_handle);
+	X509_free(t->stand_in);
 	X509_free(t->cert);
 	sk_X509_pop_free(t->chain, X509_free);
 	ASN1_OBJECT_free(t->policy);

@@ -7,8 +7,18 @@
 # connection; serial numbers keep increasing across a restart;
 # `timestamp: true` on /v1/sign stamps the hash of the signature bytes;
 # and `signet verify-file` checks such a stamp offline when it can.
+#
+# The TSA key is a keystore key (issue 8, item 3): no tsa.key and no
+# "PRIVATE KEY" anywhere in the data directory or the database dump, the
+# store row keeps the same key and certificate across a restart; with
+# SIGNET_TSA_STORAGE=HSM the key is a SoftHSM2 token object (pkcs11-tool)
+# and tokens still verify; RSA-3072 works too; a data directory of an
+# older version keeps its clear tsa.key (with a warning) until the
+# operator deletes it, and then gets a keystore key; a tsa.crt without a
+# store row, or HSM storage without an HSM, stops the start.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" || exit 2
+. "$(dirname "${BASH_SOURCE[0]}")/hsm.sh" || exit 2
 
 W=$E2E_TMP/work
 mkdir -p "$W"
@@ -62,6 +72,30 @@ assert_eq "$(openssl x509 -in "$W/tsa.pem" -noout -subject -nameopt RFC2253)" "s
 assert_eq "$(openssl x509 -in "$W/tsa.pem" -outform DER | to_hex)" \
 	"$(openssl x509 -in "$DATA/tsa.crt" -outform DER | to_hex)" "it is the tsa.crt of the data directory"
 TSA_FP=$(openssl x509 -in "$W/tsa.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+
+# ---------------------------------------------------------------- the key is in the keystore
+
+# no_clear_key DATA WHAT: no tsa.key, no PEM private key in any file of
+# DATA, none in the database dump; the store has the TSA key row.
+no_clear_key() {
+	local data=$1 what=$2 hits
+	assert_fails "$what: there is no tsa.key in the data directory" test -e "$data/tsa.key"
+	hits=$(grep -rla 'PRIVATE KEY' "$data" 2>/dev/null)
+	assert_eq "$hits" "" "$what: no file of the data directory holds a PEM private key"
+	sqlite3 "$data/signet.db" .dump >"$W/dump.sql"
+	assert_not_contains "$(cat "$W/dump.sql")" "PRIVATE KEY" "$what: the database dump holds no PEM private key"
+	assert_contains "$(cat "$W/dump.sql")" "BEGIN CERTIFICATE" "$what: ... but the dump does hold the TSA certificate"
+}
+no_clear_key "$DATA" "first start"
+assert_eq "$(sqlite3 "$DATA/signet.db" 'SELECT alg || " " || storage FROM tsa_key')" "EC-P256 DISK" \
+	"the store records the TSA key: EC-P256 in storage DISK"
+sqlite3 "$DATA/signet.db" 'SELECT cert_pem FROM tsa_key' >"$W/row.pem"
+assert_eq "$(openssl x509 -in "$W/row.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)" "$TSA_FP" \
+	"the store row's certificate is the served one"
+assert_match "$(sqlite3 "$DATA/signet.db" 'SELECT hex(substr(handle, 1, 3)) FROM tsa_key')" '^53474B$' \
+	"the row's handle is a sealed blob (SGK...)"
+assert_eq "$(openssl verify -check_ss_sig -CAfile "$W/tsa.pem" "$W/tsa.pem" 2>&1 | tail -n1)" "$W/tsa.pem: OK" \
+	"openssl verify -check_ss_sig: the keystore's self-signature on the TSA certificate is good"
 
 # ---------------------------------------------------------------- a query
 
@@ -238,5 +272,134 @@ else
 fi
 assert_eq "$(openssl ts -verify -in "$W/ec256.tsd" -token_in -data "$W/ec256.sig" -CAfile "$W/tsa2.pem" 2>&1 | tail -n1)" \
 	"Verification: OK" "a token from before the restart verifies with the certificate served after it"
+no_clear_key "$DATA" "after the restart"
+assert_eq "$(sqlite3 "$DATA/signet.db" 'SELECT count(*) FROM tsa_key')" 1 "the store still has one TSA key"
+stop_server
+
+# ---------------------------------------------------------------- helpers for more servers
+
+# stamp_both NAME CERT-FILE: a /tsa reply and a `timestamp: true` token from
+# the current server, each verified by openssl against CERT-FILE.  Needs
+# ADMIN_KEY; makes a signer and an EC key on the server.
+stamp_both() {
+	local name=$1 cert=$2 signer key
+	openssl ts -query -data "$W/file.bin" -sha256 -cert -out "$W/$name.tsq" 2>/dev/null
+	tsa_post "$W/$name.tsq" "$W/$name.tsr"
+	assert_eq "$(reply_field "$W/$name.tsr" Status)" "Granted." "$name: a /tsa query is granted"
+	assert_eq "$(openssl ts -verify -in "$W/$name.tsr" -queryfile "$W/$name.tsq" -CAfile "$cert" 2>&1 | tail -n1)" \
+		"Verification: OK" "$name: openssl ts -verify accepts the /tsa reply"
+	new_principal "$ADMIN_KEY" "$name-signer" '["signer"]'
+	signer=$P_KEY
+	new_key "$ADMIN_KEY" "$name-key" EC-P256
+	key=$K_ID
+	digest_file SHA-256 "$W/art.bin" "$W/$name.d"
+	api "$signer" POST /v1/sign "$(sign_body "$key" "$(b64 "$W/$name.d")" SHA-256 '{"timestamp":true}')"
+	assert_status 200 "$name: sign with timestamp: true"
+	b64_decode_to "$(jget .signature)" "$W/$name.sig"
+	b64_decode_to "$(jget '.timestamp_token // ""')" "$W/$name.tsd"
+	assert_eq "$(openssl ts -verify -in "$W/$name.tsd" -token_in -data "$W/$name.sig" -CAfile "$cert" 2>&1 | tail -n1)" \
+		"Verification: OK" "$name: openssl ts -verify accepts the timestamp: true token"
+}
+
+# start_fails WHAT PATTERN DATA [VAR=VALUE...]: signetd must not start, and its log must match PATTERN
+start_fails() {
+	local what=$1 pattern=$2 data=$3
+	shift 3
+	if start_server "$data" SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" "$@" 2>/dev/null; then
+		fail "$what: signetd must not start"
+		stop_server
+		return
+	fi
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_EXIT=$?
+	SERVER_PID=""
+	assert_ne "$SERVER_EXIT" 0 "$what: signetd exits non-zero"
+	assert_match "$(cat "$SERVER_LOG")" "$pattern" "$what: the log says why"
+}
+
+# ---------------------------------------------------------------- storage HSM
+
+require "a fresh SoftHSM2 token" hsm_init custody-tsa
+HDATA=$E2E_TMP/data-hsm
+require "signetd starts with SIGNET_TSA_STORAGE=HSM" start_hsm_server "$HDATA" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_TSA_STORAGE=HSM
+curl -s -o "$W/tsa-hsm.pem" "$BASE_URL/tsa/certificate"
+HSM_FP=$(openssl x509 -in "$W/tsa-hsm.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+assert_ne "$HSM_FP" "$TSA_FP" "the HSM-backed TSA has a certificate of its own"
+OBJS=$(hsm_objects)
+assert_match "$OBJS" $'(^|\n)Private\|tsa/1\|' "pkcs11-tool lists the TSA key as a private key object labelled tsa/1"
+assert_match "$(grep -F 'Private|tsa/1|' <<<"$OBJS")" 'sensitive' "... which is sensitive"
+assert_match "$(grep -F 'Private|tsa/1|' <<<"$OBJS")" 'never extractable' "... and was never extractable"
+assert_eq "$(sqlite3 "$HDATA/signet.db" 'SELECT storage FROM tsa_key')" HSM "the store records storage HSM"
+no_clear_key "$HDATA" "storage HSM"
+stamp_both hsm "$W/tsa-hsm.pem"
+stop_server
+require "signetd restarts on the HSM data" start_hsm_server "$HDATA" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_TSA_STORAGE=HSM
+curl -s -o "$W/tsa-hsm2.pem" "$BASE_URL/tsa/certificate"
+assert_eq "$(openssl x509 -in "$W/tsa-hsm2.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)" "$HSM_FP" \
+	"the HSM-backed TSA keeps its certificate across a restart"
+assert_eq "$(openssl ts -verify -in "$W/hsm.tsd" -token_in -data "$W/hsm.sig" -CAfile "$W/tsa-hsm2.pem" 2>&1 | tail -n1)" \
+	"Verification: OK" "a token from before the restart verifies with the certificate served after it"
+assert_eq "$(hsm_objects | grep -c '^Private|tsa/1|')" 1 "the restart made no second TSA key in the token"
+stop_server
+start_fails "the TSA key in the HSM, no HSM configured" 'storage HSM.*not configured' "$HDATA"
+start_fails "SIGNET_TSA_STORAGE=HSM without an HSM" 'tsa_storage = HSM needs the HSM' "$E2E_TMP/data-nohsm" \
+	SIGNET_TSA_STORAGE=HSM
+start_fails "SIGNET_TSA_STORAGE=USB" 'SIGNET_TSA_STORAGE' "$E2E_TMP/data-usb" SIGNET_TSA_STORAGE=USB
+
+# ---------------------------------------------------------------- RSA-3072
+
+RDATA=$E2E_TMP/data-rsa
+require "signetd starts with SIGNET_TSA_KEY_TYPE=RSA-3072" start_server "$RDATA" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY" SIGNET_TSA_KEY_TYPE=RSA-3072
+curl -s -o "$W/tsa-rsa.pem" "$BASE_URL/tsa/certificate"
+assert_contains "$(openssl x509 -in "$W/tsa-rsa.pem" -noout -text)" "Public-Key: (3072 bit)" \
+	"the TSA certificate has an RSA-3072 key"
+assert_eq "$(sqlite3 "$RDATA/signet.db" 'SELECT alg FROM tsa_key')" RSA-3072 "the store records RSA-3072"
+no_clear_key "$RDATA" "RSA-3072"
+stamp_both rsa "$W/tsa-rsa.pem"
+stop_server
+
+# ---------------------------------------------------------------- a data directory of an older version
+
+ODATA=$E2E_TMP/data-old
+mkdir -m 700 "$ODATA"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$ODATA/tsa.key" 2>/dev/null
+chmod 600 "$ODATA/tsa.key"
+openssl req -x509 -new -key "$ODATA/tsa.key" -out "$ODATA/tsa.crt" -subj "/CN=Signet TSA" -days 30 \
+	-addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
+	-addext "extendedKeyUsage=critical,timeStamping" 2>/dev/null
+OLD_FP=$(openssl x509 -in "$ODATA/tsa.crt" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+require "signetd starts on an older data directory" start_server "$ODATA" SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY"
+curl -s -o "$W/tsa-old.pem" "$BASE_URL/tsa/certificate"
+assert_eq "$(openssl x509 -in "$W/tsa-old.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)" "$OLD_FP" \
+	"an older install keeps its TSA certificate (never changed silently)"
+assert_match "$(cat "$SERVER_LOG")" 'WARN.*tsa\.key made by an older signetd.*delete tsa\.key and tsa\.crt' \
+	"the log warns that the key is a clear file and says how to move to a keystore key"
+assert_eq "$(sqlite3 "$ODATA/signet.db" 'SELECT count(*) FROM tsa_key')" 0 "no keystore key was made behind the operator's back"
+stamp_both old "$W/tsa-old.pem"
+stop_server
+rm "$ODATA/tsa.key" "$ODATA/tsa.crt"
+require "signetd starts after the operator deleted tsa.key and tsa.crt" start_server "$ODATA" \
+	SIGNET_BOOTSTRAP_API_KEY="$ADMIN_KEY"
+curl -s -o "$W/tsa-new.pem" "$BASE_URL/tsa/certificate"
+assert_ne "$(openssl x509 -in "$W/tsa-new.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)" "$OLD_FP" \
+	"... it has a new TSA certificate"
+assert_eq "$(sqlite3 "$ODATA/signet.db" 'SELECT storage FROM tsa_key')" DISK "... of a keystore key in storage DISK"
+assert_not_contains "$(cat "$SERVER_LOG")" "older signetd" "... and no longer warns"
+no_clear_key "$ODATA" "after the move"
+stamp_both moved "$W/tsa-new.pem"
+assert_fails "a token of the old key does not verify with the new certificate" \
+	openssl ts -verify -in "$W/old.tsd" -token_in -data "$W/old.sig" -CAfile "$W/tsa-new.pem"
+stop_server
+
+# A certificate without a store row (another install's database?) is not silently replaced.
+XDATA=$E2E_TMP/data-orphan
+mkdir -m 700 "$XDATA"
+cp "$W/tsa.pem" "$XDATA/tsa.crt"
+start_fails "tsa.crt without a TSA key in the store" 'tsa\.crt exists but the store has no TSA key' "$XDATA"
+assert_eq "$(openssl x509 -in "$XDATA/tsa.crt" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)" "$TSA_FP" \
+	"... and tsa.crt is left as it was"
 
 e2e_finish

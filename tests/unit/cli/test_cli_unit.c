@@ -711,11 +711,36 @@ cert_pem(X509 *x)
 	return out;
 }
 
+/* A TSA in dir whose key is a keystore key of ks, made as signetd makes one. */
+static int
+open_keystore_tsa(sg_keystore *ks, const char *dir, sg_tsa **out)
+{
+	uint8_t *handle = NULL;
+	size_t handle_len = 0;
+	char *pem = NULL;
+	sg_tsa_config cfg;
+	int r;
+
+	if ((r = sg_tsa_create_key(ks, SG_TSA_KEY_EC_P256, &handle, &handle_len, &pem)) != SG_OK)
+		return r;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.data_dir = dir;
+	cfg.keystore = ks;
+	cfg.keystore_key.alg = SG_KEY_EC_P256;
+	cfg.keystore_key.handle = handle;
+	cfg.keystore_key.handle_len = handle_len;
+	cfg.keystore_cert_pem = pem;
+	r = sg_tsa_open(&cfg, out);
+	free(handle);
+	free(pem);
+	return r;
+}
+
 static void
 test_timestamps(void)
 {
-	char dir1[256], dir2[256], gen_time[64], subject[256];
-	sg_tsa_config cfg;
+	char dir1[256], dir2[256], mk[256], gen_time[64], subject[256];
+	sg_keystore *ks = NULL;
 	sg_tsa *tsa = NULL, *other = NULL;
 	uint8_t sig[100], digest[32], *query = NULL, *reply = NULL, *token = NULL;
 	size_t qlen = 0, rlen = 0, toklen = 0;
@@ -726,12 +751,10 @@ test_timestamps(void)
 	SHA256(sig, sizeof(sig), digest);
 	path_in_tmp(dir1, sizeof(dir1), "tsa1");
 	path_in_tmp(dir2, sizeof(dir2), "tsa2");
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.data_dir = dir1;
-	if (sg_tsa_open(&cfg, &tsa) != SG_OK)
-		exit(2);
-	cfg.data_dir = dir2;
-	if (sg_tsa_open(&cfg, &other) != SG_OK)
+	path_in_tmp(mk, sizeof(mk), "master.key");
+	/* No key cache: both TSA keys have the version id "tsa/1" in this one keystore. */
+	if (sg_keystore_soft_open(mk, 0, &ks) != SG_OK || open_keystore_tsa(ks, dir1, &tsa) != SG_OK ||
+	    open_keystore_tsa(ks, dir2, &other) != SG_OK)
 		exit(2);
 
 	/* The query: version 1, the digest, certReq, the nonce - as OpenSSL reads it. */
@@ -813,6 +836,7 @@ test_timestamps(void)
 	free(query);
 	sg_tsa_close(tsa);
 	sg_tsa_close(other);
+	sg_keystore_close(ks);
 }
 
 /* ---- certificate chains ---- */

@@ -1691,6 +1691,64 @@ test_ids(void)
 	close(fds[1]);
 }
 
+/* The TSA's key: absent at first, recorded once, never replaced, kept across a reopen. */
+static void
+test_tsa_key(sg_store *s)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+	uint8_t handle[40];
+	sg_tsa_key_record k, got, other;
+
+	memset(&got, 0, sizeof(got));
+	CHECK_RC(s->ops->tsa_key_get(s, &got), SG_ERR_NOT_FOUND);
+	CHECK(got.handle == NULL && got.cert_pem == NULL);
+	for (size_t i = 0; i < sizeof(handle); i++)
+		handle[i] = (uint8_t)(i * 7 + 1);
+	memset(&k, 0, sizeof(k));
+	snprintf(k.alg, sizeof(k.alg), "EC-P256");
+	snprintf(k.storage, sizeof(k.storage), "DISK");
+	k.handle = handle;
+	k.handle_len = sizeof(handle);
+	k.cert_pem = (char *)pem;
+	k.created_at = 1234;
+	/* Bad records change nothing. */
+	other = k;
+	other.handle_len = 0;
+	CHECK_RC(s->ops->tsa_key_put(s, &other), SG_ERR_INVALID_ARGUMENT);
+	other = k;
+	snprintf(other.storage, sizeof(other.storage), "USB");
+	CHECK_RC(s->ops->tsa_key_put(s, &other), SG_ERR_INVALID_ARGUMENT);
+	CHECK_RC(s->ops->tsa_key_get(s, &got), SG_ERR_NOT_FOUND);
+
+	CHECK_RC(s->ops->tsa_key_put(s, &k), SG_OK);
+	/* A second key (another node's) is refused; the first stays. */
+	other = k;
+	snprintf(other.storage, sizeof(other.storage), "HSM");
+	CHECK_RC(s->ops->tsa_key_put(s, &other), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->tsa_key_get(s, &got), SG_OK);
+	CHECK(strcmp(got.alg, "EC-P256") == 0 && strcmp(got.storage, "DISK") == 0);
+	CHECK(got.handle_len == sizeof(handle) && got.handle != NULL &&
+	    memcmp(got.handle, handle, sizeof(handle)) == 0);
+	CHECK(got.cert_pem != NULL && strcmp(got.cert_pem, pem) == 0);
+	CHECK(got.created_at == 1234);
+	sg_tsa_key_record_clear(&got);
+	CHECK(got.handle == NULL && got.cert_pem == NULL);
+	sg_tsa_key_record_clear(NULL);
+}
+
+static void
+test_tsa_key_reopened(void)
+{
+	sg_store *s = open_store();
+	sg_tsa_key_record got;
+
+	memset(&got, 0, sizeof(got));
+	CHECK_RC(s->ops->tsa_key_get(s, &got), SG_OK);
+	CHECK(strcmp(got.storage, "DISK") == 0 && got.handle_len == 40);
+	sg_tsa_key_record_clear(&got);
+	sg_store_close(s);
+}
+
 static void
 test_reopen(void)
 {
@@ -1731,7 +1789,7 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 6);
+	CHECK(version == 7);
 	/* Migration 6 marks which webhook secrets are sealed; rows from before are not. */
 	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('webhooks')"
 	    " WHERE name = 'sealed' AND dflt_value = '0' AND \"notnull\" = 1", -1, &stmt,
@@ -1974,10 +2032,12 @@ main(void)
 	test_idempotency(s);
 	test_approvals(s);
 	test_notify(s);
+	test_tsa_key(s);
 	test_cache(s);
 	sg_store_close(s);
 	test_audit_chain();
 	test_committer_isolates_failures();
+	test_tsa_key_reopened();
 	test_reopen();
 	test_memory();
 	remove_dir();

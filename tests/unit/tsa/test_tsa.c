@@ -10,8 +10,13 @@
  * that must fail.  Malformed queries must earn a readable rejection and
  * never a crash (the suite also runs under ASan/UBSan); serial numbers are
  * read back from tokens and must be unique and increasing across threads and
- * reopenings.  Everything happens in a fresh temporary directory.  Exit
- * status 0 only when every check passed.
+ * reopenings.  The TSA key is a keystore key of the software keystore
+ * (sealed under a master.key in the temporary directory), as in signetd:
+ * no file the TSA writes may hold a private key, the handle must be bound
+ * to its key version id, and a certificate that is not the key's is
+ * refused.  The clear tsa.key of older versions and issued certificates
+ * with PEM keys are tested too.  Everything happens in a fresh temporary
+ * directory.  Exit status 0 only when every check passed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,11 +30,14 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include "sg_keystore.h"
+#include "sg_log.h"
 #include "sg_tsa.h"
 #include "sg_util.h"
 
@@ -39,6 +47,12 @@
 
 static int checks, failures;
 static char tmpdir[64];
+
+/* The software keystore and the EC TSA key made in it for the "gen" directory. */
+static sg_keystore *soft;
+static uint8_t *gen_handle;
+static size_t gen_handle_len;
+static char *gen_cert;
 
 #define CHECK(cond) do { \
 	checks++; \
@@ -195,6 +209,47 @@ config_in(const char *dir)
 	return cfg;
 }
 
+/* config_in(dir) with a keystore key. */
+static sg_tsa_config
+keystore_config_in(const char *dir, sg_key_alg alg, const uint8_t *handle, size_t handle_len,
+    const char *cert_pem)
+{
+	sg_tsa_config cfg = config_in(dir);
+	cfg.keystore = soft;
+	cfg.keystore_key.alg = alg;
+	cfg.keystore_key.handle = handle;
+	cfg.keystore_key.handle_len = handle_len;
+	cfg.keystore_cert_pem = cert_pem;
+	return cfg;
+}
+
+/* The TSA of the "gen" directory: the EC key in the software keystore. */
+static sg_tsa_config
+gen_config(void)
+{
+	return keystore_config_in("gen", SG_KEY_EC_P256, gen_handle, gen_handle_len, gen_cert);
+}
+
+/* 1 when some file directly in tmpdir/dir holds needle (binary-safe). */
+static int
+dir_has(const char *dir, const char *needle)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "grep -rqa -- '%s' '%s/%s'", needle, tmpdir, dir);
+	return system(cmd) == 0;
+}
+
+static int
+has_bytes(const uint8_t *p, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (size_t i = 0; i + k <= n; i++) {
+		if (memcmp(p + i, needle, k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Respond to the query file `q` and write the reply to `r`; SG_OK or the error. */
 static int
 respond_file(sg_tsa *t, const char *q, const char *r)
@@ -246,13 +301,25 @@ static void
 test_generated_files(sg_tsa *t)
 {
 	struct stat st;
-	char path[256];
+	char path[256], vid[SG_KEY_VERSION_ID_MAX];
 	char *crt;
 
+	/* The key is in the keystore: nothing in the data directory holds it. */
 	path_of(path, sizeof(path), "gen/tsa.key");
-	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(stat(path, &st) != 0);
 	path_of(path, sizeof(path), "gen/tsa.crt");
-	CHECK(stat(path, &st) == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+	CHECK(!dir_has("gen", "PRIVATE KEY"));
+	CHECK(dir_has("gen", "BEGIN CERTIFICATE"));   /* the control: dir_has finds things */
+	/* The handle is a sealed blob, not a key in any clear encoding. */
+	CHECK(gen_handle_len > 0 && !has_bytes(gen_handle, gen_handle_len, "PRIVATE"));
+	CHECK(gen_handle_len > 4 && memcmp(gen_handle, "SGK", 3) == 0);
+	sg_key_version_id(SG_TSA_KEY_ID, SG_TSA_KEY_VERSION, vid);
+	CHECK(strcmp(vid, SG_TSA_KEY_VERSION_ID) == 0);
+	/* The keystore's signature on the self-signed certificate is right. */
+	CHECK(OSSL("ss.txt", "verify", "-check_ss_sig", "-CAfile", "gen/tsa.crt",
+	    "gen/tsa.crt") == 0);
+	CHECK_HAS("ss.txt", "gen/tsa.crt: OK");
 
 	CHECK(OSSL("x509.txt", "x509", "-in", "gen/tsa.crt", "-noout", "-text") == 0);
 	CHECK_HAS("x509.txt", "X509v3 Extended Key Usage: critical\n                Time Stamping\n");
@@ -621,7 +688,7 @@ stamps_increase(sg_tsa *t, int n, uint64_t after, uint64_t *last)
 static void
 test_serials(sg_tsa **tp)
 {
-	sg_tsa_config cfg = config_in("gen");
+	sg_tsa_config cfg = gen_config();
 	struct stamper st[4];
 	pthread_t th[4];
 	uint64_t all[100], last = 0, last2 = 0, stored = 0;
@@ -724,6 +791,19 @@ test_stamp(sg_tsa *t)
 	CHECK_HAS("token.txt", "Nonce: 0x");
 	CHECK_HAS("token.txt", "Accuracy: 0x01 seconds");
 
+	/* The token carries our certificate, not the stand-in OpenSSL signed with. */
+	if (tok != NULL) {
+		const unsigned char *p = tok;
+		PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)toklen);
+		BIO *bio = BIO_new_mem_buf(gen_cert, -1);
+		X509 *ours = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+		STACK_OF(X509) *in = p7 != NULL && PKCS7_type_is_signed(p7) ? p7->d.sign->cert : NULL;
+		CHECK(ours != NULL && sk_X509_num(in) == 1 &&
+		    X509_cmp(sk_X509_value(in, 0), ours) == 0);
+		X509_free(ours);
+		BIO_free(bio);
+		PKCS7_free(p7);
+	}
 	if (tok != NULL) {
 		CHECK_RC(sg_tsa_verify_token(tok, toklen, sig, sizeof(sig), pem, err, sizeof(err)),
 		    SG_OK);
@@ -877,26 +957,34 @@ test_issued(sg_tsa *gen)
 	CHECK(bad == NULL);
 }
 
-/* ---- configuration and the life cycle of generated files ---- */
+/* ---- keystore keys: RSA, refusals ---- */
 
 static void
-test_config(void)
+test_keystore_keys(void)
 {
-	sg_tsa_config cfg = config_in("rsa");
+	uint8_t *h = NULL, *h2 = NULL;
+	size_t hl = 0, hl2 = 0;
+	char *pem = NULL, *pem2 = NULL;
+	sg_tsa_config cfg;
 	sg_tsa *t = NULL;
-	size_t n1 = 0, n2 = 0;
-	uint8_t *k1, *k2, *c1, *c2;
+	char *c1, *c2;
 
 	/* RSA-3072, a policy of the operator's and sub-second accuracy. */
-	cfg.key_type = SG_TSA_KEY_RSA_3072;
+	CHECK_RC(sg_tsa_create_key(soft, SG_TSA_KEY_RSA_3072, &h, &hl, &pem), SG_OK);
+	if (h == NULL || pem == NULL)
+		return;
+	cfg = keystore_config_in("rsa", SG_KEY_RSA_3072, h, hl, pem);
 	cfg.policy_oid = "1.3.6.1.4.1.55555.7.1";
 	cfg.accuracy_ms = 500;
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_OK);
 	if (t == NULL)
-		return;
+		goto out;
 	CHECK(OSSL("x509.txt", "x509", "-in", "rsa/tsa.crt", "-noout", "-text") == 0);
 	CHECK_HAS("x509.txt", "Public-Key: (3072 bit)");
+	CHECK_HAS("x509.txt", "Signature Algorithm: sha256WithRSAEncryption");
 	CHECK_HAS("x509.txt", "X509v3 Extended Key Usage: critical");
+	CHECK(OSSL(NULL, "verify", "-check_ss_sig", "-CAfile", "rsa/tsa.crt", "rsa/tsa.crt") == 0);
+	CHECK(!dir_has("rsa", "PRIVATE KEY"));
 	CHECK(OSSL(NULL, "ts", "-query", "-data", "data.txt", "-sha256", "-cert", "-out",
 	    "rsa.tsq") == 0);
 	CHECK_RC(respond_file(t, "rsa.tsq", "rsa.tsr"), SG_OK);
@@ -912,59 +1000,157 @@ test_config(void)
 	CHECK(OSSL("verify.txt", "ts", "-verify", "-in", "rsa.tsr", "-queryfile", "rsa.tsq",
 	    "-CAfile", "rsa/tsa.crt") == 0);
 	CHECK_HAS("verify.txt", "Verification: OK");
+	/* The EC TSA's certificate does not vouch for the RSA key's tokens. */
+	CHECK(OSSL(NULL, "ts", "-verify", "-in", "rsa.tsr", "-queryfile", "rsa.tsq",
+	    "-CAfile", "gen/tsa.crt") != 0);
+	sg_tsa_close(t);
+	t = NULL;
+
+	/* Reopening keeps the certificate, and tsa.crt is rewritten when it differs. */
+	c1 = (char *)read_all("rsa/tsa.crt", NULL);
+	CHECK(write_bytes("rsa/tsa.crt", "stale\n", 6));
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_OK);
+	c2 = (char *)read_all("rsa/tsa.crt", NULL);
+	CHECK(c1 != NULL && c2 != NULL && strcmp(c1, c2) == 0 && strcmp(c1, pem) == 0);
+	CHECK(t != NULL && strcmp(sg_tsa_cert_chain_pem(t), pem) == 0);
+	free(c1);
+	free(c2);
+	sg_tsa_close(t);
+	t = NULL;
+
+	/* A second EC key: its handle does not go with the first key's certificate. */
+	CHECK_RC(sg_tsa_create_key(soft, SG_TSA_KEY_EC_P256, &h2, &hl2, &pem2), SG_OK);
+	CHECK(pem2 != NULL && strcmp(pem2, gen_cert) != 0);
+	cfg = keystore_config_in("mix", SG_KEY_EC_P256, h2, hl2, gen_cert);
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
+	CHECK(t == NULL);
+	/* An RSA handle under the EC certificate: refused too. */
+	cfg = keystore_config_in("mix", SG_KEY_RSA_3072, h, hl, gen_cert);
+	CHECK(sg_tsa_open(&cfg, &t) != SG_OK);
+	CHECK(t == NULL);
+	/* The seal binds the handle to "tsa/1": under another version id it does not open. */
+	cfg = keystore_config_in("mix", SG_KEY_EC_P256, h2, hl2, pem2);
+	cfg.keystore_key.version_id = "tsa/2";
+	CHECK(sg_tsa_open(&cfg, &t) != SG_OK);
+	CHECK(t == NULL);
+	/* A handle that is not a sealed key. */
+	cfg = keystore_config_in("mix", SG_KEY_EC_P256, (const uint8_t *)"SGK1garbage", 11, pem2);
+	CHECK(sg_tsa_open(&cfg, &t) != SG_OK);
+	CHECK(t == NULL);
+	/* The control: the right handle with its certificate opens. */
+	cfg = keystore_config_in("mix", SG_KEY_EC_P256, h2, hl2, pem2);
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_OK);
+	sg_tsa_close(t);
+	t = NULL;
+	/* Algorithms that make no RFC 3161 token here, junk certificates, mixed sources. */
+	cfg.keystore_key.alg = SG_KEY_ED25519;
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_UNSUPPORTED_ALGORITHM);
+	cfg.keystore_key.alg = SG_KEY_EC_P256;
+	cfg.keystore_cert_pem = "not a certificate";
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
+	cfg.keystore_cert_pem = NULL;
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
+	cfg.keystore_cert_pem = pem2;
+	cfg.cert_path = "x.crt";
+	cfg.key_path = "x.key";
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
+	CHECK(t == NULL);
+	{
+		uint8_t *hx = NULL;
+		size_t hlx = 0;
+		char *px = NULL;
+		CHECK_RC(sg_tsa_create_key(soft, (sg_tsa_key_type)42, &hx, &hlx, &px),
+		    SG_ERR_INVALID_ARGUMENT);
+		CHECK_RC(sg_tsa_create_key(NULL, SG_TSA_KEY_EC_P256, &hx, &hlx, &px),
+		    SG_ERR_INVALID_ARGUMENT);
+		CHECK(hx == NULL && px == NULL);
+	}
+out:
+	free(h);
+	free(pem);
+	free(h2);
+	free(pem2);
+}
+
+/* ---- the clear tsa.key of older versions, and bad configurations ---- */
+
+static void
+test_legacy_and_config(void)
+{
+	sg_tsa_config cfg = config_in("legacy");
+	sg_tsa *t = NULL;
+	size_t n1 = 0, n2 = 0;
+	uint8_t *k1, *k2, *c1, *c2;
+	char path[256];
+
+	/* Without any key, nothing is generated in clear. */
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_NOT_FOUND);
+	CHECK(t == NULL);
+	path_of(path, sizeof(path), "legacy/tsa.key");
+	CHECK(access(path, F_OK) != 0);
+
+	/* A key an older version left behind (no certificate yet) is used. */
+	CHECK(OSSL(NULL, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+	    "-out", "legacy/tsa.key") == 0);
+	CHECK(chmod(path, 0600) == 0);
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_OK);
+	if (t == NULL)
+		return;
+	CHECK(OSSL(NULL, "ts", "-query", "-data", "data.txt", "-sha256", "-cert", "-out",
+	    "legacy.tsq") == 0);
+	CHECK_RC(respond_file(t, "legacy.tsq", "legacy.tsr"), SG_OK);
+	CHECK(OSSL("verify.txt", "ts", "-verify", "-in", "legacy.tsr", "-queryfile", "legacy.tsq",
+	    "-CAfile", "legacy/tsa.crt") == 0);
+	CHECK_HAS("verify.txt", "Verification: OK");
 	sg_tsa_close(t);
 	t = NULL;
 
 	/* Reopening keeps the key and certificate. */
-	k1 = read_all("rsa/tsa.key", &n1);
-	c1 = read_all("rsa/tsa.crt", NULL);
+	k1 = read_all("legacy/tsa.key", &n1);
+	c1 = read_all("legacy/tsa.crt", NULL);
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_OK);
 	sg_tsa_close(t);
 	t = NULL;
-	c2 = read_all("rsa/tsa.crt", NULL);
+	c2 = read_all("legacy/tsa.crt", NULL);
 	CHECK(c1 != NULL && c2 != NULL && strcmp((char *)c1, (char *)c2) == 0);
 	free(c2);
 
-	/* A generated key others can read is refused, as master.key is. */
-	char path[256];
-	path_of(path, sizeof(path), "rsa/tsa.key");
+	/* A key others can read is refused, as master.key is. */
 	CHECK(chmod(path, 0644) == 0);
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_PERMISSION_DENIED);
 	CHECK(t == NULL);
 	CHECK(chmod(path, 0600) == 0);
 
 	/* A key without its certificate gets a new certificate for the same key. */
-	path_of(path, sizeof(path), "rsa/tsa.crt");
+	path_of(path, sizeof(path), "legacy/tsa.crt");
 	CHECK(unlink(path) == 0);
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_OK);
 	sg_tsa_close(t);
 	t = NULL;
-	k2 = read_all("rsa/tsa.key", &n2);
-	c2 = read_all("rsa/tsa.crt", NULL);
+	k2 = read_all("legacy/tsa.key", &n2);
+	c2 = read_all("legacy/tsa.crt", NULL);
 	CHECK(k1 != NULL && k2 != NULL && n1 == n2 && memcmp(k1, k2, n1) == 0);
 	CHECK(c2 != NULL && c1 != NULL && strcmp((char *)c1, (char *)c2) != 0);
-	CHECK(OSSL(NULL, "x509", "-in", "rsa/tsa.crt", "-noout", "-checkend", "86400") == 0);
+	CHECK(OSSL(NULL, "x509", "-in", "legacy/tsa.crt", "-noout", "-checkend", "86400") == 0);
 	free(k1);
 	free(k2);
 	free(c1);
 	free(c2);
 
-	/* A certificate without its key is refused, not silently replaced. */
-	path_of(path, sizeof(path), "rsa/tsa.key");
+	/* A certificate without its key is refused, and no key is made. */
+	path_of(path, sizeof(path), "legacy/tsa.key");
 	CHECK(unlink(path) == 0);
-	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
+	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_NOT_FOUND);
 	CHECK(t == NULL);
 	CHECK(access(path, F_OK) != 0);
 
 	/* Bad configurations. */
-	cfg = config_in("cfg");
+	cfg = gen_config();
 	cfg.policy_oid = "not-an-oid";
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
 	cfg.policy_oid = "";
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
 	cfg.policy_oid = NULL;
-	cfg.key_type = (sg_tsa_key_type)42;
-	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
 	cfg.data_dir = NULL;
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_ERR_INVALID_ARGUMENT);
 	CHECK(t == NULL);
@@ -982,7 +1168,18 @@ main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	cfg = config_in("gen");
+	sg_log_set_level(SG_LOG_ERROR);
+	snprintf(cmd, sizeof(cmd), "%s/master.key", tmpdir);
+	/*
+	 * No cache: the tests make several TSA keys under the one version id
+	 * "tsa/1" in this keystore, which a server never does.
+	 */
+	CHECK_RC(sg_keystore_soft_open(cmd, 0, &soft), SG_OK);
+	if (soft == NULL)
+		return 1;
+	CHECK_RC(sg_tsa_create_key(soft, SG_TSA_KEY_EC_P256, &gen_handle, &gen_handle_len,
+	    &gen_cert), SG_OK);
+	cfg = gen_config();
 	CHECK_RC(sg_tsa_open(&cfg, &t), SG_OK);
 	if (t != NULL) {
 		test_generated_files(t);
@@ -994,9 +1191,13 @@ main(void)
 	}
 	if (t != NULL) {
 		test_issued(t);
-		test_config();
+		test_keystore_keys();
+		test_legacy_and_config();
 	}
 	sg_tsa_close(t);
+	sg_keystore_close(soft);
+	free(gen_handle);
+	free(gen_cert);
 
 	if (failures == 0) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
