@@ -186,7 +186,7 @@ load_signing(api_req *req, api_resp *resp, const char *version_text, sg_key *k, 
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "version must be a positive integer");
 		return -1;
 	}
-	if ((r = s->ops->key_version_get(s, k->id, (int)version, v)) != SG_OK) {
+	if ((r = s->ops->key_version_get(s, req->tenant.id, k->id, (int)version, v)) != SG_OK) {
 		api_error(req, resp, r, "key '%s' has no version %lld", k->alias, (long long)version);
 		return -1;
 	}
@@ -364,7 +364,7 @@ api_keys_self_signed(api_req *req, api_resp *resp)
 		api_error(req, resp, SG_ERR_CRYPTO, "cannot build the certificate");
 		goto out;
 	}
-	if ((r = s->ops->key_version_set_cert(s, k.id, v.version, pem)) != SG_OK) {
+	if ((r = s->ops->key_version_set_cert(s, req->tenant.id, k.id, v.version, pem)) != SG_OK) {
 		api_error(req, resp, r, "cannot store the certificate");
 		goto out;
 	}
@@ -475,7 +475,7 @@ api_keys_upload_cert(api_req *req, api_resp *resp)
 		goto out;
 	if ((clean = check_chain(req, resp, pem, v.spki, v.spki_len)) == NULL)
 		goto out;
-	if ((r = s->ops->key_version_set_cert(s, k.id, v.version, clean)) != SG_OK) {
+	if ((r = s->ops->key_version_set_cert(s, req->tenant.id, k.id, v.version, clean)) != SG_OK) {
 		api_error(req, resp, r, "cannot store the certificate chain");
 		goto out;
 	}

@@ -176,7 +176,7 @@ keys_read(api_req *req, api_resp *resp)
 	size_t n = 0;
 	if (load_key(req, resp, req->params[0], &k) != 0)
 		return;
-	int r = s->ops->key_version_list(s, k.id, &vs, &n);
+	int r = s->ops->key_version_list(s, req->tenant.id, k.id, &vs, &n);
 	if (r != SG_OK) {
 		api_error(req, resp, r, "cannot read the key's versions");
 		return;

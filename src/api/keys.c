@@ -52,7 +52,7 @@ api_key_json(api_req *req, const sg_key *k)
 	sg_time_format(k->created_at, cts);
 	sg_time_format(k->updated_at, uts);
 	json_t *versions = json_array();
-	if (s->ops->key_version_list(s, k->id, &vs, &n) == SG_OK) {
+	if (s->ops->key_version_list(s, req->tenant.id, k->id, &vs, &n) == SG_OK) {
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(versions, version_json(&vs[i]));
 		sg_key_version_list_free(vs, n);

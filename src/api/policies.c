@@ -45,7 +45,7 @@ api_policy_json(api_req *req, const sg_policy *p, int with_key)
 		json_object_set_new(j, "key_alias", json_string(k.alias));
 		json_object_set_new(j, "key_algorithm", json_string(sg_key_alg_name(k.alg)));
 		json_object_set_new(j, "key_version", json_integer(k.current_version));
-		if (s->ops->key_version_get(s, k.id, k.current_version, &v) == SG_OK) {
+		if (s->ops->key_version_get(s, req->tenant.id, k.id, k.current_version, &v) == SG_OK) {
 			char *pem = NULL;
 			if (sg_spki_to_pem(v.spki, v.spki_len, &pem) == SG_OK)
 				json_object_set_new(j, "public_key_pem", json_string(pem));

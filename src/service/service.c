@@ -304,7 +304,7 @@ sg_svc_key_destroy_version(sg_service *svc, const sg_caller *c, const char *id_o
 	memset(&v, 0, sizeof(v));
 	if ((r = sg_svc_key_get(svc, c, id_or_alias, &k, p)) != SG_OK)
 		return r;
-	if ((r = s->ops->key_version_get(s, k.id, version, &v)) != SG_OK)
+	if ((r = s->ops->key_version_get(s, c->tenant->id, k.id, version, &v)) != SG_OK)
 		return say(p, r, "key '%s' has no version %d", k.alias, version);
 	/* Destroying a destroyed version changes nothing: no keystore call, no audit entry. */
 	if (sg_version_state_of(&v) != SG_VERSION_DESTROYED) {
@@ -317,7 +317,7 @@ sg_svc_key_destroy_version(sg_service *svc, const sg_caller *c, const char *id_o
 			goto out;
 		}
 		if ((r = sg_keystore_destroy(ks, &ref)) != SG_OK ||
-		    (r = s->ops->key_version_destroy(s, k.id, v.version, sg_now_ms())) != SG_OK) {
+		    (r = s->ops->key_version_destroy(s, c->tenant->id, k.id, v.version, sg_now_ms())) != SG_OK) {
 			r = say(p, r, "cannot destroy version");
 			goto out;
 		}
@@ -325,7 +325,7 @@ sg_svc_key_destroy_version(sg_service *svc, const sg_caller *c, const char *id_o
 		audit_stored(svc, c, "key.version_destroyed", k.id, json_pack("{s:i}", "version", v.version));
 	}
 	sg_key_version_clear(&v);
-	if ((r = s->ops->key_version_get(s, k.id, version, &v)) != SG_OK) {
+	if ((r = s->ops->key_version_get(s, c->tenant->id, k.id, version, &v)) != SG_OK) {
 		r = say(p, r, "cannot reload version");
 		goto out;
 	}
@@ -427,7 +427,7 @@ resolve(sg_service *svc, const sg_caller *c, const resolve_in *in, int for_signi
 		    out->key.alias, sg_key_alg_name(out->key.alg),
 		    sg_scheme_name(sg_scheme_default(out->key.alg), out->key.alg));
 	int version = in->key_version > 0 ? in->key_version : out->key.current_version;
-	if ((r = s->ops->key_version_get(s, out->key.id, version, &out->version)) != SG_OK)
+	if ((r = s->ops->key_version_get(s, c->tenant->id, out->key.id, version, &out->version)) != SG_OK)
 		return say(p, r, "key '%s' has no version %d", out->key.alias, version);
 	unsigned obstacles = for_signing ? sg_signing_obstacles(&out->key, &out->version) : 0;
 	if (obstacles & SG_SIGNING_VERSION_DESTROYED) {
@@ -875,7 +875,7 @@ sg_svc_key_version_get(sg_service *svc, const sg_caller *c, const sg_key *key, i
 	if (strcmp(key->tenant_id, c->tenant->id) != 0)
 		return say(p, SG_ERR_NOT_FOUND, "no key '%.128s'", key->alias);
 	int v = version > 0 ? version : key->current_version;
-	int r = s->ops->key_version_get(s, key->id, v, out);
+	int r = s->ops->key_version_get(s, c->tenant->id, key->id, v, out);
 	if (r != SG_OK)
 		return say(p, r, "key '%s' has no version %d", key->alias, v);
 	return SG_OK;

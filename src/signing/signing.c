@@ -168,7 +168,7 @@ sg_signing_execute(const sg_service *svc, const sg_request *rq, sg_signature *si
 		return SG_ERR_KEY_NOT_ACTIVE;
 	}
 	int want = rq->key_version > 0 ? rq->key_version : key.current_version;
-	if ((r = s->ops->key_version_get(s, key.id, want, &version)) != SG_OK) {
+	if ((r = s->ops->key_version_get(s, rq->tenant_id, key.id, want, &version)) != SG_OK) {
 		*errmsg = "the key version does not exist";
 		return r;
 	}

@@ -398,21 +398,23 @@ sc_key_get(sg_store *s, const char *tenant_id, const char *id_or_alias, sg_key *
 }
 
 static int
-sc_key_version_get(sg_store *s, const char *key_id, int version, sg_key_version *out)
+sc_key_version_get(sg_store *s, const char *tenant_id, const char *key_id, int version,
+    sg_key_version *out)
 {
 	sc_store *c = sc_of(s);
 	char vtext[16];
 	char k[SC_KEY_MAX];
 
-	if (key_id == NULL || out == NULL)
-		return c->inner->ops->key_version_get(c->inner, key_id, version, out);
+	if (tenant_id == NULL || key_id == NULL || out == NULL)
+		return c->inner->ops->key_version_get(c->inner, tenant_id, key_id, version, out);
 	snprintf(vtext, sizeof(vtext), "%d", version);
-	size_t kl = sc_key(k, SC_VERSION, key_id, vtext, NULL);
+	/* The tenant is part of the entry's key: another tenant's lookup misses and asks the store. */
+	size_t kl = sc_key(k, SC_VERSION, tenant_id, key_id, vtext);
 	if (kl != 0 && sc_lookup(c, SC_VERSION, k, kl, out))
 		return SG_OK;
 	uint64_t g = atomic_load(&c->gen);
 	sg_key_version got;
-	int r = c->inner->ops->key_version_get(c->inner, key_id, version, &got);
+	int r = c->inner->ops->key_version_get(c->inner, tenant_id, key_id, version, &got);
 	if (r != SG_OK)
 		return r;
 	if (kl != 0)
@@ -504,19 +506,21 @@ sc_key_add_version(sg_store *s, const char *tenant_id, const sg_key_version *v)
 }
 
 static int
-sc_key_version_destroy(sg_store *s, const char *key_id, int version, int64_t when)
+sc_key_version_destroy(sg_store *s, const char *tenant_id, const char *key_id, int version,
+    int64_t when)
 {
 	sc_store *c = sc_of(s);
-	int r = c->inner->ops->key_version_destroy(c->inner, key_id, version, when);
+	int r = c->inner->ops->key_version_destroy(c->inner, tenant_id, key_id, version, when);
 	sc_invalidate(c);
 	return r;
 }
 
 static int
-sc_key_version_set_cert(sg_store *s, const char *key_id, int version, const char *pem)
+sc_key_version_set_cert(sg_store *s, const char *tenant_id, const char *key_id, int version,
+    const char *pem)
 {
 	sc_store *c = sc_of(s);
-	int r = c->inner->ops->key_version_set_cert(c->inner, key_id, version, pem);
+	int r = c->inner->ops->key_version_set_cert(c->inner, tenant_id, key_id, version, pem);
 	sc_invalidate(c);
 	return r;
 }

@@ -338,15 +338,24 @@ typedef struct sg_store_ops {
 	    const char *status, int64_t when);
 	/* Adds version v->version, which must be current_version + 1, and makes it current. */
 	int (*key_add_version)(sg_store *s, const char *tenant_id, const sg_key_version *v);
-	int (*key_version_get)(sg_store *s, const char *key_id, int version, sg_key_version *out);
-	int (*key_version_list)(sg_store *s, const char *key_id, sg_key_version **out, size_t *n);
+	/*
+	 * The key_version_* functions, like key_add_version, find only versions
+	 * of tenant_id's keys: another tenant's key id is SG_ERR_NOT_FOUND for
+	 * get, destroy and set_cert (nothing changes) and an empty list for list.
+	 */
+	int (*key_version_get)(sg_store *s, const char *tenant_id, const char *key_id, int version,
+	    sg_key_version *out);
+	int (*key_version_list)(sg_store *s, const char *tenant_id, const char *key_id,
+	    sg_key_version **out, size_t *n);
 	/*
 	 * Marks DESTROYED and drops the handle (overwritten first); spki and
 	 * records stay.  Destroying a destroyed version succeeds and changes nothing.
 	 */
-	int (*key_version_destroy)(sg_store *s, const char *key_id, int version, int64_t when);
+	int (*key_version_destroy)(sg_store *s, const char *tenant_id, const char *key_id,
+	    int version, int64_t when);
 	/* pem NULL removes the certificate chain. */
-	int (*key_version_set_cert)(sg_store *s, const char *key_id, int version, const char *pem);
+	int (*key_version_set_cert)(sg_store *s, const char *tenant_id, const char *key_id,
+	    int version, const char *pem);
 
 	/* requests and signatures */
 	int (*request_get)(sg_store *s, const char *tenant_id, const char *id, sg_request *out);

@@ -41,6 +41,13 @@
 #define SQ_CERT_COLS "id, principal_id, tenant_id, fingerprint, subject, created_at"
 #define SQ_KEY_COLS "id, tenant_id, alias, alg, storage, type, status, current_version, " \
 	"created_at, updated_at"
+/*
+ * The last condition of every key_versions statement: the key is the
+ * tenant's (bound last).  A correlated EXISTS probes keys by primary key; an
+ * "IN (SELECT id FROM keys WHERE tenant_id = ?)" would list all the tenant's keys.
+ */
+#define SQ_VERSION_OF_TENANT \
+	" AND EXISTS (SELECT 1 FROM keys WHERE keys.id = key_versions.key_id AND keys.tenant_id = ?)"
 #define SQ_VERSION_COLS "key_id, version, state, spki, handle, cert_chain_pem, created_at, " \
 	"destroyed_at"
 #define SQ_REQUEST_COLS "id, tenant_id, principal_id, key_id, key_version, policy, hash_alg, " \
@@ -455,20 +462,28 @@ static const struct {
 	    "UPDATE keys SET current_version = ?, updated_at = ? WHERE id = ?" },
 	[SQ_VERSION_INSERT] = { "key_version_insert",
 	    "INSERT INTO key_versions (" SQ_VERSION_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
+	/*
+	 * Versions belong to their key's tenant: each statement below ends in
+	 * SQ_VERSION_OF_TENANT, so another tenant's key id matches no row,
+	 * exactly like a missing one.
+	 */
 	[SQ_VERSION_GET] = { "key_version_get",
-	    "SELECT " SQ_VERSION_COLS " FROM key_versions WHERE key_id = ? AND version = ?" },
+	    "SELECT " SQ_VERSION_COLS " FROM key_versions WHERE key_id = ? AND version = ?"
+	    SQ_VERSION_OF_TENANT },
 	[SQ_VERSION_LIST] = { "key_version_list",
-	    "SELECT " SQ_VERSION_COLS " FROM key_versions WHERE key_id = ? ORDER BY version" },
+	    "SELECT " SQ_VERSION_COLS " FROM key_versions WHERE key_id = ?"
+	    SQ_VERSION_OF_TENANT " ORDER BY version" },
 	[SQ_VERSION_WIPE] = { "key_version_wipe",
 	    "UPDATE key_versions SET handle = zeroblob(length(handle))"
-	    " WHERE key_id = ? AND version = ? AND handle IS NOT NULL" },
+	    " WHERE key_id = ? AND version = ? AND handle IS NOT NULL" SQ_VERSION_OF_TENANT },
 	[SQ_VERSION_DESTROY] = { "key_version_destroy",
 	    "UPDATE key_versions SET handle = NULL, state = 'DESTROYED', destroyed_at = ?"
-	    " WHERE key_id = ? AND version = ? AND state <> 'DESTROYED'" },
+	    " WHERE key_id = ? AND version = ? AND state <> 'DESTROYED'" SQ_VERSION_OF_TENANT },
 	[SQ_VERSION_EXISTS] = { "key_version_exists",
-	    "SELECT 1 FROM key_versions WHERE key_id = ? AND version = ?" },
+	    "SELECT 1 FROM key_versions WHERE key_id = ? AND version = ?" SQ_VERSION_OF_TENANT },
 	[SQ_VERSION_SET_CERT] = { "key_version_set_cert",
-	    "UPDATE key_versions SET cert_chain_pem = ? WHERE key_id = ? AND version = ?" },
+	    "UPDATE key_versions SET cert_chain_pem = ? WHERE key_id = ? AND version = ?"
+	    SQ_VERSION_OF_TENANT },
 	/*
 	 * A request is re-written as it moves through its states; its tenant,
 	 * submitter, creation time and idempotency key never change.  An id that
@@ -1724,52 +1739,55 @@ sq_key_version_clear_fn(void *v)
 }
 
 static int
-sq_key_version_get(sg_store *s, const char *key_id, int version, sg_key_version *out)
+sq_key_version_get(sg_store *s, const char *tenant_id, const char *key_id, int version,
+    sg_key_version *out)
 {
-	if (sq_bad_str(key_id) || out == NULL)
+	if (sq_bad_str(tenant_id) || sq_bad_str(key_id) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	sq_arg a[] = { sq_str(key_id), sq_int(version) };
+	sq_arg a[] = { sq_str(key_id), sq_int(version), sq_str(tenant_id) };
 	return sq_get_one(s->impl, SQ_VERSION_GET, a, SQ_NARGS(a), sq_row_key_version, out);
 }
 
 static int
-sq_key_version_list(sg_store *s, const char *key_id, sg_key_version **out, size_t *n)
+sq_key_version_list(sg_store *s, const char *tenant_id, const char *key_id,
+    sg_key_version **out, size_t *n)
 {
-	if (sq_bad_str(key_id) || out == NULL || n == NULL)
+	if (sq_bad_str(tenant_id) || sq_bad_str(key_id) || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	sq_arg a[] = { sq_str(key_id) };
+	sq_arg a[] = { sq_str(key_id), sq_str(tenant_id) };
 	return sq_get_list(s->impl, SQ_VERSION_LIST, a, SQ_NARGS(a), sizeof(sg_key_version),
 	    sq_row_key_version, sq_key_version_clear_fn, (void **)out, n);
 }
 
 static int
-sq_version_exists(sq_conn *w, const char *key_id, int version)
+sq_version_exists(sq_conn *w, const char *tenant_id, const char *key_id, int version)
 {
 	int64_t one = 0;
-	sq_arg a[] = { sq_str(key_id), sq_int(version) };
+	sq_arg a[] = { sq_str(key_id), sq_int(version), sq_str(tenant_id) };
 	return sq_scalar_on(w, SQ_VERSION_EXISTS, a, SQ_NARGS(a), &one);
 }
 
 static int
-sq_key_version_destroy(sg_store *s, const char *key_id, int version, int64_t when)
+sq_key_version_destroy(sg_store *s, const char *tenant_id, const char *key_id, int version,
+    int64_t when)
 {
 	sq_db *q = s->impl;
 	int changes = 0;
 	int r = SG_ERR_INTERNAL;
 
-	if (sq_bad_str(key_id))
+	if (sq_bad_str(tenant_id) || sq_bad_str(key_id))
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_conn *w = sq_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	/* Zeros over the handle's bytes first, so its cell is not merely unlinked. */
-	sq_arg wipe[] = { sq_str(key_id), sq_int(version) };
+	sq_arg wipe[] = { sq_str(key_id), sq_int(version), sq_str(tenant_id) };
 	if ((r = sq_run(w, SQ_VERSION_WIPE, wipe, SQ_NARGS(wipe), NULL)) != SG_OK)
 		goto out;
-	sq_arg destroy[] = { sq_int(when), sq_str(key_id), sq_int(version) };
+	sq_arg destroy[] = { sq_int(when), sq_str(key_id), sq_int(version), sq_str(tenant_id) };
 	if ((r = sq_run(w, SQ_VERSION_DESTROY, destroy, SQ_NARGS(destroy), &changes)) != SG_OK)
 		goto out;
-	if (changes == 0 && (r = sq_version_exists(w, key_id, version)) != SG_OK)
+	if (changes == 0 && (r = sq_version_exists(w, tenant_id, key_id, version)) != SG_OK)
 		goto out;  /* already destroyed is fine; missing is not */
 	if ((r = sq_tx_commit(w)) != SG_OK)
 		goto out;
@@ -1790,14 +1808,15 @@ out:
 }
 
 static int
-sq_key_version_set_cert(sg_store *s, const char *key_id, int version, const char *pem)
+sq_key_version_set_cert(sg_store *s, const char *tenant_id, const char *key_id, int version,
+    const char *pem)
 {
 	int changes = 0;
 	int r;
 
-	if (sq_bad_str(key_id))
+	if (sq_bad_str(tenant_id) || sq_bad_str(key_id))
 		return SG_ERR_INVALID_ARGUMENT;
-	sq_arg a[] = { sq_str(pem), sq_str(key_id), sq_int(version) };
+	sq_arg a[] = { sq_str(pem), sq_str(key_id), sq_int(version), sq_str(tenant_id) };
 	if ((r = sq_write1(s->impl, SQ_VERSION_SET_CERT, a, SQ_NARGS(a), &changes)) != SG_OK)
 		return r;
 	return changes == 1 ? SG_OK : SG_ERR_NOT_FOUND;

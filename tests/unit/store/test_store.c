@@ -419,7 +419,7 @@ test_keys(sg_store *s)
 	CHECK_RC(s->ops->key_get(s, tenant_b.id, key_a.id, &got), SG_ERR_NOT_FOUND);
 	CHECK_RC(s->ops->key_get(s, tenant_b.id, "release", &got), SG_ERR_NOT_FOUND);
 
-	CHECK_RC(s->ops->key_version_get(s, key_a.id, 1, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 1, &vgot), SG_OK);
 	CHECK(vgot.spki_len == sizeof(spki_v1) && memcmp(vgot.spki, spki_v1, sizeof(spki_v1)) == 0);
 	CHECK(vgot.handle_len == sizeof(handle_v1) &&
 	    memcmp(vgot.handle, handle_v1, sizeof(handle_v1)) == 0);
@@ -427,20 +427,25 @@ test_keys(sg_store *s)
 	CHECK(strcmp(vgot.state, "ACTIVE") == 0 && vgot.destroyed_at == 0);
 	sg_key_version_clear(&vgot);
 	CHECK(vgot.handle == NULL && vgot.spki == NULL);
+	/* Another tenant does not find the version by the key's id, as for a missing key. */
+	memset(&vgot, 0x5a, sizeof(vgot));
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key_a.id, 1, &vgot), SG_ERR_NOT_FOUND);
+	CHECK(vgot.version == 0x5a5a5a5a);  /* outputs only on success */
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, "no-such-key", 1, &vgot), SG_ERR_NOT_FOUND);
 
 	/* The same alias in another tenant is another key. */
 	make_key(&other, &v, &tenant_b, "release", spki_v2, sizeof(spki_v2), NULL, 0);
 	CHECK_RC(s->ops->key_create(s, &other, &v), SG_OK);
 	CHECK_RC(s->ops->key_get(s, tenant_b.id, "release", &got), SG_OK);
 	CHECK(strcmp(got.id, other.id) == 0 && got.alg == SG_KEY_EC_P256);
-	CHECK_RC(s->ops->key_version_get(s, other.id, 1, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, other.id, 1, &vgot), SG_OK);
 	CHECK(vgot.handle == NULL && vgot.handle_len == 0);
 	sg_key_version_clear(&vgot);
 
 	/* A second "release" in tenant A is refused, and its version with it. */
 	make_key(&k, &v, &tenant_a, "release", spki_v2, sizeof(spki_v2), NULL, 0);
 	CHECK_RC(s->ops->key_create(s, &k, &v), SG_ERR_CONFLICT);
-	CHECK_RC(s->ops->key_version_get(s, k.id, 1, &vgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, k.id, 1, &vgot), SG_ERR_NOT_FOUND);
 
 	make_key(&k, &v, &tenant_a, "nightly", spki_v2, sizeof(spki_v2), NULL, 0);
 	k.created_at = key_a.created_at + 1;
@@ -485,27 +490,48 @@ test_rotation_and_destroy(sg_store *s)
 	CHECK_RC(s->ops->key_add_version(s, tenant_a.id, &v2), SG_ERR_CONFLICT);
 	CHECK_RC(s->ops->key_get(s, tenant_a.id, key_a.id, &got), SG_OK);
 	CHECK(got.current_version == 2 && got.updated_at == 777);
-	CHECK_RC(s->ops->key_version_get(s, key_a.id, 3, &vgot), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 3, &vgot), SG_ERR_NOT_FOUND);
 
-	CHECK_RC(s->ops->key_version_list(s, key_a.id, &list, &n), SG_OK);
+	CHECK_RC(s->ops->key_version_list(s, tenant_a.id, key_a.id, &list, &n), SG_OK);
 	CHECK(n == 2);
 	if (n == 2) {
 		CHECK(list[0].version == 1 && list[1].version == 2);
 		CHECK(list[1].handle_len == sizeof(handle_v2));
 	}
 	sg_key_version_list_free(list, n);
+	/* Another tenant lists no versions of the key, as for a missing key. */
+	list = NULL;
+	n = 99;
+	CHECK_RC(s->ops->key_version_list(s, tenant_b.id, key_a.id, &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
+	n = 99;
+	CHECK_RC(s->ops->key_version_list(s, tenant_a.id, "no-such-key", &list, &n), SG_OK);
+	CHECK(n == 0 && list == NULL);
 
-	CHECK_RC(s->ops->key_version_set_cert(s, key_a.id, 2, "-----BEGIN CERTIFICATE-----\n"),
+	/* Another tenant cannot put a certificate on the version: NOT_FOUND, nothing stored. */
+	CHECK_RC(s->ops->key_version_set_cert(s, tenant_b.id, key_a.id, 2, "-----BEGIN EVIL-----\n"),
+	    SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 2, &vgot), SG_OK);
+	CHECK(vgot.cert_chain_pem == NULL);
+	sg_key_version_clear(&vgot);
+
+	CHECK_RC(s->ops->key_version_set_cert(s, tenant_a.id, key_a.id, 2, "-----BEGIN CERTIFICATE-----\n"),
 	    SG_OK);
-	CHECK_RC(s->ops->key_version_get(s, key_a.id, 2, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 2, &vgot), SG_OK);
 	CHECK(vgot.cert_chain_pem != NULL &&
 	    strcmp(vgot.cert_chain_pem, "-----BEGIN CERTIFICATE-----\n") == 0);
 	sg_key_version_clear(&vgot);
-	CHECK_RC(s->ops->key_version_set_cert(s, key_a.id, 2, NULL), SG_OK);
-	CHECK_RC(s->ops->key_version_get(s, key_a.id, 2, &vgot), SG_OK);
+	/* ... nor remove one that is there. */
+	CHECK_RC(s->ops->key_version_set_cert(s, tenant_b.id, key_a.id, 2, NULL), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 2, &vgot), SG_OK);
+	CHECK(vgot.cert_chain_pem != NULL &&
+	    strcmp(vgot.cert_chain_pem, "-----BEGIN CERTIFICATE-----\n") == 0);
+	sg_key_version_clear(&vgot);
+	CHECK_RC(s->ops->key_version_set_cert(s, tenant_a.id, key_a.id, 2, NULL), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 2, &vgot), SG_OK);
 	CHECK(vgot.cert_chain_pem == NULL);
 	sg_key_version_clear(&vgot);
-	CHECK_RC(s->ops->key_version_set_cert(s, key_a.id, 9, "x"), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_version_set_cert(s, tenant_a.id, key_a.id, 9, "x"), SG_ERR_NOT_FOUND);
 
 	/* Before destruction the handle's bytes are in the database files. */
 	char wal[320];
@@ -513,20 +539,30 @@ test_rotation_and_destroy(sg_store *s)
 	CHECK(file_contains(db_path, HANDLE_PROBE, HANDLE_PROBE_LEN) ||
 	    file_contains(wal, HANDLE_PROBE, HANDLE_PROBE_LEN));
 
-	CHECK_RC(s->ops->key_version_destroy(s, key_a.id, 1, 4242), SG_OK);
-	CHECK_RC(s->ops->key_version_get(s, key_a.id, 1, &vgot), SG_OK);
+	/* Another tenant cannot destroy the version: NOT_FOUND, handle and state as they were. */
+	CHECK_RC(s->ops->key_version_destroy(s, tenant_b.id, key_a.id, 1, 4000), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 1, &vgot), SG_OK);
+	CHECK(strcmp(vgot.state, "ACTIVE") == 0 && vgot.destroyed_at == 0);
+	CHECK(vgot.handle_len == sizeof(handle_v1) &&
+	    memcmp(vgot.handle, handle_v1, sizeof(handle_v1)) == 0);
+	sg_key_version_clear(&vgot);
+	CHECK(file_contains(db_path, HANDLE_PROBE, HANDLE_PROBE_LEN) ||
+	    file_contains(wal, HANDLE_PROBE, HANDLE_PROBE_LEN));
+
+	CHECK_RC(s->ops->key_version_destroy(s, tenant_a.id, key_a.id, 1, 4242), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 1, &vgot), SG_OK);
 	CHECK(strcmp(vgot.state, "DESTROYED") == 0);
 	CHECK(vgot.handle == NULL && vgot.handle_len == 0);
 	CHECK(vgot.destroyed_at == 4242);
 	CHECK(vgot.spki_len == sizeof(spki_v1) && memcmp(vgot.spki, spki_v1, sizeof(spki_v1)) == 0);
 	sg_key_version_clear(&vgot);
-	CHECK_RC(s->ops->key_version_destroy(s, key_a.id, 1, 5000), SG_OK);
-	CHECK_RC(s->ops->key_version_get(s, key_a.id, 1, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_destroy(s, tenant_a.id, key_a.id, 1, 5000), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 1, &vgot), SG_OK);
 	CHECK(vgot.destroyed_at == 4242);
 	sg_key_version_clear(&vgot);
-	CHECK_RC(s->ops->key_version_destroy(s, key_a.id, 7, 5000), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->key_version_destroy(s, tenant_a.id, key_a.id, 7, 5000), SG_ERR_NOT_FOUND);
 	/* Version 2 keeps its handle. */
-	CHECK_RC(s->ops->key_version_get(s, key_a.id, 2, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key_a.id, 2, &vgot), SG_OK);
 	CHECK(vgot.handle != NULL && strcmp(vgot.state, "ACTIVE") == 0);
 	sg_key_version_clear(&vgot);
 
@@ -796,7 +832,7 @@ reader_thread(void *p)
 			a->failures++;
 		if (a->store->ops->principal_get(a->store, tenant_a.id, alice.id, &pr) != SG_OK)
 			a->failures++;
-		if (a->store->ops->key_version_get(a->store, key_a.id, 2, &v) != SG_OK)
+		if (a->store->ops->key_version_get(a->store, tenant_a.id, key_a.id, 2, &v) != SG_OK)
 			a->failures++;
 		else
 			sg_key_version_clear(&v);
@@ -1583,11 +1619,16 @@ test_cache(sg_store *s)
 	/* Another tenant still cannot see it, cached or not. */
 	CHECK_RC(s->ops->key_get(s, tenant_a.id, key.id, &got), SG_ERR_NOT_FOUND);
 
-	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 1, &vgot), SG_OK);
 	sg_key_version_clear(&vgot);
-	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK));
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 1, &vgot), SG_OK));
 	CHECK(strcmp(vgot.state, "ACTIVE") == 0 && vgot.handle_len == sizeof(handle_v1) &&
 	    vgot.handle != NULL && memcmp(vgot.handle, handle_v1, sizeof(handle_v1)) == 0);
+	/* The cached version is the tenant's: another tenant's lookup by the key id misses it. */
+	{
+		sg_key_version other;
+		CHECK_RC(s->ops->key_version_get(s, tenant_a.id, key.id, 1, &other), SG_ERR_NOT_FOUND);
+	}
 	sg_key_version_clear(&vgot);
 
 	memset(&v2, 0, sizeof(v2));
@@ -1602,27 +1643,27 @@ test_cache(sg_store *s)
 	CHECK_RC(s->ops->key_get(s, tenant_b.id, "cache-key", &got), SG_OK);
 	CHECK(got.current_version == 2);
 
-	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 1, &vgot), SG_OK);
 	sg_key_version_clear(&vgot);
-	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK));
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 1, &vgot), SG_OK));
 	sg_key_version_clear(&vgot);
-	CHECK_RC(s->ops->key_version_destroy(s, key.id, 1, 7000), SG_OK);
-	CHECK_RC(s->ops->key_version_get(s, key.id, 1, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_destroy(s, tenant_b.id, key.id, 1, 7000), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 1, &vgot), SG_OK);
 	CHECK(strcmp(vgot.state, "DESTROYED") == 0 && vgot.handle == NULL && vgot.destroyed_at == 7000);
 	sg_key_version_clear(&vgot);
 
-	CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 2, &vgot), SG_OK);
 	sg_key_version_clear(&vgot);
-	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK));
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 2, &vgot), SG_OK));
 	CHECK(vgot.cert_chain_pem == NULL);
 	sg_key_version_clear(&vgot);
-	CHECK_RC(s->ops->key_version_set_cert(s, key.id, 2, "-----BEGIN CERTIFICATE-----"), SG_OK);
-	CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK);
+	CHECK_RC(s->ops->key_version_set_cert(s, tenant_b.id, key.id, 2, "-----BEGIN CERTIFICATE-----"), SG_OK);
+	CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 2, &vgot), SG_OK);
 	CHECK(vgot.cert_chain_pem != NULL &&
 	    strcmp(vgot.cert_chain_pem, "-----BEGIN CERTIFICATE-----") == 0);
 	sg_key_version_clear(&vgot);
 	/* The caller's copy is its own: clearing it left the cached one intact. */
-	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, key.id, 2, &vgot), SG_OK));
+	CHECK_CACHED(s, CHECK_RC(s->ops->key_version_get(s, tenant_b.id, key.id, 2, &vgot), SG_OK));
 	CHECK(vgot.handle != NULL && vgot.handle_len == sizeof(handle_v2) &&
 	    memcmp(vgot.handle, handle_v2, sizeof(handle_v2)) == 0 && vgot.cert_chain_pem != NULL);
 	sg_key_version_clear(&vgot);
@@ -1767,7 +1808,7 @@ test_reopen(void)
 	CHECK(p.roles == SG_ROLE_APPROVER);
 	CHECK_RC(s->ops->key_get(s, tenant_a.id, "release", &k), SG_OK);
 	CHECK(k.current_version == 2 && k.alg == SG_KEY_MLDSA_65);
-	CHECK_RC(s->ops->key_version_list(s, key_a.id, &vl, &n), SG_OK);
+	CHECK_RC(s->ops->key_version_list(s, tenant_a.id, key_a.id, &vl, &n), SG_OK);
 	CHECK(n == 2);
 	if (n == 2)
 		CHECK(strcmp(vl[0].state, "DESTROYED") == 0 && vl[0].handle == NULL &&
