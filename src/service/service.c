@@ -551,7 +551,8 @@ idempotent_repeat(sg_service *svc, const sg_caller *c, const sg_submit *in, sg_o
 	sg_request prior;
 	if (in->idempotency_key == NULL)
 		return 0;
-	if (s->ops->request_find_idempotent(s, c->principal->id, in->idempotency_key, &prior) != SG_OK)
+	if (s->ops->request_find_idempotent(s, c->tenant->id, c->principal->id, in->idempotency_key,
+	    &prior) != SG_OK)
 		return 0;
 	if (!sg_ct_equal(prior.body_hash, in->body_hash, sizeof(prior.body_hash)))
 		*rc = say(p, SG_ERR_CONFLICT, "Idempotency-Key was already used with a different request body");

@@ -7,9 +7,15 @@
  * default; PostgreSQL will be a second table of the same functions.  Callers
  * never write SQL.
  *
- * Tenancy is enforced here as well as in the API: every lookup of a
- * tenant-owned object takes the tenant id and answers SG_ERR_NOT_FOUND for
- * another tenant's object, exactly as for a missing one.
+ * Tenancy is enforced here as well as in the API: every lookup or change of
+ * a tenant-owned object takes the tenant id (as an argument, or in the
+ * record passed in) and answers SG_ERR_NOT_FOUND for another tenant's
+ * object, exactly as for a missing one; a list answers empty.  The only
+ * exceptions are, by design, the credential lookups that find the tenant
+ * (api_key_find, client_cert_find) and the workers' operations across
+ * tenants (request_claim, request_count_by_status, idempotency_purge,
+ * request_expire_approvals, webhook_list_unsealed, notify_behind,
+ * delivery_claim), whose records carry their tenant.
  *
  * Records are plain structs.  Fixed-size text fields are NUL-terminated;
  * heap fields (blobs, JSON text) are owned by the record and released by the
@@ -407,9 +413,12 @@ typedef struct sg_store_ops {
 	/* Requests per status over all tenants (metrics); counts[i] for statuses[i]. */
 	int (*request_count_by_status)(sg_store *s, const char *const *statuses, size_t n,
 	    int64_t *counts);
-	/* The live request a principal submitted with this idempotency key, if any. */
-	int (*request_find_idempotent)(sg_store *s, const char *principal_id, const char *key,
-	    sg_request *out);
+	/*
+	 * The live request the principal of tenant_id submitted with this
+	 * idempotency key, if any (another tenant's: SG_ERR_NOT_FOUND).
+	 */
+	int (*request_find_idempotent)(sg_store *s, const char *tenant_id, const char *principal_id,
+	    const char *key, sg_request *out);
 	/* Forget idempotency keys of requests created before `before` (ms). */
 	int (*idempotency_purge)(sg_store *s, int64_t before);
 
@@ -503,7 +512,8 @@ typedef struct sg_store_ops {
 	/*
 	 * Record an attempt's outcome: status, attempts, last_status, last_error
 	 * and next_attempt_at of d are stored, updated_at = now.  SG_ERR_NOT_FOUND
-	 * when the delivery is gone (its webhook was deleted meanwhile).
+	 * when the delivery is gone (its webhook was deleted meanwhile) or is not
+	 * d->tenant_id's.
 	 */
 	int (*delivery_finish)(sg_store *s, const sg_delivery *d, int64_t now);
 	/* A webhook's deliveries, newest first, at most limit (1..1000). */

@@ -541,7 +541,8 @@ static const struct {
 	[SQ_REQUEST_COUNT] = { "request_count",
 	    "SELECT count(*) FROM requests WHERE status = ?" },
 	[SQ_REQUEST_FIND_IDEMPOTENT] = { "request_find_idempotent",
-	    "SELECT " SQ_REQUEST_COLS " FROM requests WHERE principal_id = ? AND idempotency_key = ?" },
+	    "SELECT " SQ_REQUEST_COLS " FROM requests"
+	    " WHERE principal_id = ? AND idempotency_key = ? AND tenant_id = ?" },
 	[SQ_IDEMPOTENCY_PURGE] = { "idempotency_purge",
 	    "UPDATE requests SET idempotency_key = NULL"
 	    " WHERE idempotency_key IS NOT NULL AND created_at < ?" },
@@ -615,7 +616,7 @@ static const struct {
 	    " RETURNING " SQ_DELIVERY_COLS },
 	[SQ_DELIVERY_FINISH] = { "delivery_finish",
 	    "UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,"
-	    " next_attempt_at = ?, updated_at = ? WHERE id = ?" },
+	    " next_attempt_at = ?, updated_at = ? WHERE id = ? AND tenant_id = ?" },
 	[SQ_DELIVERY_LIST] = { "delivery_list",
 	    "SELECT " SQ_DELIVERY_COLS " FROM deliveries WHERE tenant_id = ? AND webhook_id = ?"
 	    " ORDER BY created_at DESC, audit_seq DESC LIMIT ?" },
@@ -2374,12 +2375,12 @@ out:
 }
 
 static int
-sq_request_find_idempotent(sg_store *s, const char *principal_id, const char *key,
-    sg_request *out)
+sq_request_find_idempotent(sg_store *s, const char *tenant_id, const char *principal_id,
+    const char *key, sg_request *out)
 {
-	if (sq_bad_str(principal_id) || sq_bad_str(key) || out == NULL)
+	if (sq_bad_str(tenant_id) || sq_bad_str(principal_id) || sq_bad_str(key) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	sq_arg a[] = { sq_str(principal_id), sq_str(key) };
+	sq_arg a[] = { sq_str(principal_id), sq_str(key), sq_str(tenant_id) };
 	return sq_get_one(s->impl, SQ_REQUEST_FIND_IDEMPOTENT, a, SQ_NARGS(a), sq_row_request, out);
 }
 
@@ -3047,10 +3048,11 @@ static int
 sq_delivery_finish(sg_store *s, const sg_delivery *d, int64_t now)
 {
 	int changes = 0;
-	if (d == NULL || d->id[0] == '\0' || d->status[0] == '\0')
+	if (d == NULL || d->id[0] == '\0' || d->tenant_id[0] == '\0' || d->status[0] == '\0')
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { SQ_FIELD(d->status), sq_int(d->attempts), sq_int(d->last_status),
-	    SQ_FIELD(d->last_error), sq_int(d->next_attempt_at), sq_int(now), SQ_FIELD(d->id) };
+	    SQ_FIELD(d->last_error), sq_int(d->next_attempt_at), sq_int(now), SQ_FIELD(d->id),
+	    SQ_FIELD(d->tenant_id) };
 	sq_db *q = s->impl;
 	sq_conn *w = sq_lazy_write_begin(q);
 	int r = sq_run(w, SQ_DELIVERY_FINISH, a, SQ_NARGS(a), &changes);

@@ -1217,11 +1217,14 @@ test_idempotency(sg_store *s)
 	sg_strlcpy(q1.idempotency_key, "build-42", sizeof(q1.idempotency_key));
 	memset(q1.body_hash, 0xab, sizeof(q1.body_hash));
 	CHECK_RC(s->ops->request_create(s, &q1, NULL), SG_OK);
-	CHECK_RC(s->ops->request_find_idempotent(s, bob.id, "build-42", &got), SG_OK);
+	CHECK_RC(s->ops->request_find_idempotent(s, tenant_a.id, bob.id, "build-42", &got), SG_OK);
 	CHECK(strcmp(got.id, q1.id) == 0 && got.body_hash[31] == 0xab);
 	CHECK(strcmp(got.idempotency_key, "build-42") == 0);
 	sg_request_clear(&got);
-	CHECK_RC(s->ops->request_find_idempotent(s, alice.id, "build-42", &got), SG_ERR_NOT_FOUND);
+	/* Another tenant does not find it, as for a key never used. */
+	CHECK_RC(s->ops->request_find_idempotent(s, tenant_b.id, bob.id, "build-42", &got),
+	    SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->request_find_idempotent(s, tenant_a.id, alice.id, "build-42", &got), SG_ERR_NOT_FOUND);
 
 	/* The same key again from the same principal is refused, from another accepted. */
 	make_queued(&q2, "QUEUED", 2000);
@@ -1241,8 +1244,8 @@ test_idempotency(sg_store *s)
 
 	/* Once purged the key is free again; the request itself stays. */
 	CHECK_RC(s->ops->idempotency_purge(s, 1500), SG_OK);
-	CHECK_RC(s->ops->request_find_idempotent(s, bob.id, "build-42", &got), SG_ERR_NOT_FOUND);
-	CHECK_RC(s->ops->request_find_idempotent(s, alice.id, "build-42", &got), SG_OK);
+	CHECK_RC(s->ops->request_find_idempotent(s, tenant_a.id, bob.id, "build-42", &got), SG_ERR_NOT_FOUND);
+	CHECK_RC(s->ops->request_find_idempotent(s, tenant_a.id, alice.id, "build-42", &got), SG_OK);
 	sg_request_clear(&got);
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, q1.id, &got), SG_OK);
 	CHECK(got.idempotency_key[0] == '\0');
@@ -2016,6 +2019,18 @@ test_notify(sg_store *s)
 	first.attempts = 2;
 	first.last_status = 200;
 	first.next_attempt_at = 0;
+	/* The delivery is tenant A's: under tenant B's id it is not found and stays as it was. */
+	{
+		sg_delivery wrong = first;
+		sg_strlcpy(wrong.tenant_id, tenant_b.id, sizeof(wrong.tenant_id));
+		CHECK_RC(s->ops->delivery_finish(s, &wrong, 3500), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->delivery_list(s, tenant_a.id, first.webhook_id, 100, &list, &n), SG_OK);
+		CHECK(n == 1);
+		if (n == 1)
+			CHECK(strcmp(list[0].status, "PENDING") == 0 && list[0].attempts == 0 &&
+			    list[0].updated_at != 3500);
+		sg_delivery_list_free(list, n);
+	}
 	CHECK_RC(s->ops->delivery_finish(s, &first, 4000), SG_OK);
 	CHECK_RC(s->ops->delivery_list(s, tenant_a.id, first.webhook_id, 100, &list, &n), SG_OK);
 	CHECK(n == 1);
