@@ -9,6 +9,8 @@ PKGS=(
   libssl-dev openssl
   libmicrohttpd-dev libgnutls28-dev
   libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
+  # the PostgreSQL store (libpq) and the throwaway cluster its tests start
+  libpq-dev postgresql-15 postgresql-client-15
   libp11-kit-dev softhsm2 opensc
   curl jq xxd ca-certificates python3 python3-aiosmtpd
   # tests/e2e/signhash: the sign-hash document's examples hash with shasum (perl)

@@ -529,6 +529,12 @@ typedef struct sg_store_ops {
 	 * never replaced: another node won the race, use its key).
 	 */
 	int (*tsa_key_put)(sg_store *s, const sg_tsa_key_record *k);
+	/*
+	 * The next TSA serial number from the database (PostgreSQL: one sequence
+	 * shared by every node, no per-node caching; SPEC §6).  NULL when the
+	 * back-end has none (SQLite: one node, the TSA keeps its serial file).
+	 */
+	int (*tsa_serial_next)(sg_store *s, uint64_t *out);
 
 	/* Liveness of the database, for /readyz. */
 	int (*ping)(sg_store *s);
@@ -547,6 +553,14 @@ struct sg_store {
  * in the read cache (sg_store_cache_wrap, SG_STORE_CACHE_TTL_MS).
  */
 int sg_store_sqlite_open(const char *path, sg_store **out) SG_WUR;
+
+/*
+ * Open the PostgreSQL store at url, a libpq URI
+ * (postgresql://user:password@host:port/db) whose role owns the database;
+ * creates and migrates the schema (several nodes may do so at once).
+ * src/store/pg*.c.
+ */
+int sg_store_pg_open(const char *url, sg_store **out) SG_WUR;
 
 /*
  * How long a cached record may be served without asking the database, in
