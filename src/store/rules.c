@@ -95,6 +95,15 @@ sg_audit_link(sg_audit_entry *e, int64_t head_seq, const uint8_t head_hash[32])
 	return SG_OK;
 }
 
+sg_audit_head *
+sg_audit_head_find(sg_audit_head *heads, size_t n, const char *tenant_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(heads[i].tenant_id, tenant_id, sizeof(heads[i].tenant_id)) == 0)
+			return &heads[i];
+	return NULL;
+}
+
 int
 sg_request_cmp_age(const void *a, const void *b)
 {

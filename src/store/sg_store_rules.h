@@ -22,7 +22,10 @@
  *                   append sg_rule_expiry_audit for each, commit.
  *   every audit append: read the tenant's chain head (locked), then
  *                   sg_audit_link to number, chain and hash the entry, insert
- *                   it and move the head.
+ *                   it and move the head.  commit_batch keeps one
+ *                   sg_audit_head per tenant of the batch (sg_audit_head_find;
+ *                   read the head the first time a tenant appears), links
+ *                   each entry after it, and writes the heads before commit.
  *
  * src/store/rules.c.
  */
@@ -98,6 +101,20 @@ void sg_rule_expiry_audit(const sg_request *r, int64_t now, sg_audit_entry *out)
  * SG_ERR_INVALID_ARGUMENT (e untouched) when e has no action.
  */
 int sg_audit_link(sg_audit_entry *e, int64_t head_seq, const uint8_t head_hash[32]) SG_WUR;
+
+/*
+ * A chain head as a batch of appends moves it (commit_batch): read once per
+ * tenant the first time the batch meets the tenant, advanced by each
+ * sg_audit_link, written once before commit.
+ */
+typedef struct sg_audit_head {
+	char tenant_id[SG_ID_MAX];
+	int64_t seq;
+	uint8_t hash[32];
+} sg_audit_head;
+
+/* The entry of heads[0..n) for tenant_id, or NULL. */
+sg_audit_head *sg_audit_head_find(sg_audit_head *heads, size_t n, const char *tenant_id);
 
 /* Oldest first (created_at, then id): the order claims and sweeps return requests in. */
 int sg_request_cmp_age(const void *a, const void *b);

@@ -2127,13 +2127,6 @@ sq_signature_insert(sq_conn *w, const sg_signature *g)
 	return sq_run(w, SQ_SIGNATURE_INSERT, a, SQ_NARGS(a), NULL);
 }
 
-/* A chain head as a batch moves it: read once per tenant, written once at the end. */
-typedef struct sq_head {
-	char tenant_id[SG_ID_MAX];
-	int64_t seq;
-	uint8_t hash[32];
-} sq_head;
-
 /*
  * Append e to its chain inside a batch: the head comes from heads[] (read
  * from the database the first time the batch meets its tenant) and moves
@@ -2141,15 +2134,12 @@ typedef struct sq_head {
  * instead of n of each.  Every entry is still its own link in the chain.
  */
 static int
-sq_audit_append_batched(sq_conn *w, const sg_audit_entry *e, sq_head *heads, size_t *nheads,
+sq_audit_append_batched(sq_conn *w, const sg_audit_entry *e, sg_audit_head *heads, size_t *nheads,
     sq_link *link)
 {
-	sq_head *h = NULL;
+	sg_audit_head *h = sg_audit_head_find(heads, *nheads, e->tenant_id);
 	int r;
 
-	for (size_t i = 0; i < *nheads && h == NULL; i++)
-		if (strncmp(heads[i].tenant_id, e->tenant_id, sizeof(heads[i].tenant_id)) == 0)
-			h = &heads[i];
 	if (h == NULL) {
 		h = &heads[(*nheads)++];
 		sg_strlcpy(h->tenant_id, e->tenant_id, sizeof(h->tenant_id));
@@ -2171,7 +2161,7 @@ sq_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *
 {
 	sq_db *q = s->impl;
 	sq_link *links = NULL;
-	sq_head *heads = NULL;
+	sg_audit_head *heads = NULL;
 	size_t nheads = 0;
 	int r = SG_ERR_INTERNAL;
 
