@@ -174,7 +174,8 @@ pg_conn_open(pg_db *d, pg_conn *c)
 	    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options",
 	    "application_name", "client_encoding", "dbname", NULL };
 	const char *val[] = { "3", "1", "5", "2", "2", "9000",
-	    "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000",
+	    "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000"
+	    " -c client_min_messages=warning",
 	    "signetd", "UTF8", d->url, NULL };
 
 	pg_conn_drop(c);
