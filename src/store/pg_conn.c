@@ -163,6 +163,14 @@ pg_db_free(pg_db *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Server notices (a shutdown announced, ...) go to the log at debug level, not to stderr. */
+static void
+pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	sg_debug("store: PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /*
  * Open c.  Our defaults come before the URL in the keyword list, so a
  * setting the URL gives (connect_timeout=..., options=...) wins.
@@ -182,6 +190,7 @@ pg_conn_open(pg_db *d, pg_conn *c)
 	c->pc = PQconnectdbParams(kw, val, 1);
 	if (c->pc == NULL)
 		return SG_ERR_NOMEM;
+	PQsetNoticeProcessor(c->pc, pg_notice, NULL);
 	if (PQstatus(c->pc) != CONNECTION_OK) {
 		/* libpq's message names host and port, never the password. */
 		char msg[256];
