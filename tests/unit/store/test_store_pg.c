@@ -741,6 +741,28 @@ test_outage(const char *script, const char *workdir)
 	CHECK_RC(s->ops->tenant_create(s, &t), SG_OK);
 	CHECK_RC(s->ops->ping(s), SG_OK);
 
+	/*
+	 * A frozen server (every process stopped: the connections stay open and
+	 * nothing answers) still gives UNAVAILABLE in bounded time, and once it
+	 * thaws the same store works again.
+	 */
+	snprintf(cmd, sizeof(cmd), "P=$(head -1 '%s/outage/data/postmaster.pid') &&"
+	    " kill -STOP $P $(ps -o pid= --ppid $P)", workdir);
+	CHECK(system(cmd) == 0);
+	int64_t tf = sg_now_ms();
+	CHECK_RC(s->ops->ping(s), SG_ERR_UNAVAILABLE);
+	CHECK(sg_now_ms() - tf < 10000);
+	tf = sg_now_ms();
+	CHECK_RC(s->ops->tenant_get_by_name(s, "outage-frozen", &got), SG_ERR_UNAVAILABLE);
+	CHECK(sg_now_ms() - tf < 10000);
+	snprintf(cmd, sizeof(cmd), "P=$(head -1 '%s/outage/data/postmaster.pid') &&"
+	    " kill -CONT $P $(ps -o pid= --ppid $P)", workdir);
+	CHECK(system(cmd) == 0);
+	tf = sg_now_ms();
+	while (s->ops->ping(s) != SG_OK && sg_now_ms() - tf < 30000)
+		usleep(200 * 1000);
+	CHECK_RC(s->ops->tenant_get_by_name(s, "outage", &got), SG_OK);
+
 	snprintf(cmd, sizeof(cmd), "'%s' kill '%s/outage'", script, workdir);
 	CHECK(system(cmd) == 0);
 	/* Every call answers UNAVAILABLE promptly: no hang, no crash, no other error. */
