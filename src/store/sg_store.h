@@ -388,8 +388,6 @@ typedef struct sg_store_ops {
 	    sg_policy *out);
 	int (*policy_list)(sg_store *s, const char *tenant_id, sg_policy **out, size_t *n);
 
-	/* Insert a new request (PENDING_APPROVAL or QUEUED) with its audit entry. */
-	int (*request_create)(sg_store *s, const sg_request *r, sg_audit_entry *audit);
 	/* status NULL = all; newest first; at most limit (1..1000). */
 	int (*request_list)(sg_store *s, const char *tenant_id, const char *status, int64_t limit,
 	    sg_request **out, size_t *n);

@@ -107,7 +107,6 @@ static const sg_store_ops sq_ops = {
 	.policy_create = sq_policy_create,
 	.policy_get = sq_policy_get,
 	.policy_list = sq_policy_list,
-	.request_create = sq_request_create,
 	.request_list = sq_request_list,
 	.request_claim = sq_request_claim,
 	.request_transition = sq_request_transition,

@@ -360,11 +360,11 @@ int sq_policy_create(sg_store *s, const sg_policy *p, sg_audit_entry *audit);
 int sq_policy_get(sg_store *s, const char *tenant_id, const char *project, const char *slug,
     sg_policy *out);
 int sq_policy_list(sg_store *s, const char *tenant_id, sg_policy **out, size_t *n);
+int sq_request_write(sq_conn *w, enum sq_stmt_id id, const sg_request *q);
 int sq_request_get(sg_store *s, const char *tenant_id, const char *id, sg_request *out);
 int sq_signature_get(sg_store *s, const char *tenant_id, const char *id, sg_signature *out);
 int sq_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *const *sigs,
     sg_audit_entry *const *audits, size_t n);
-int sq_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit);
 int sq_request_list(sg_store *s, const char *tenant_id, const char *status, int64_t limit,
     sg_request **out, size_t *n);
 int sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_request **out,

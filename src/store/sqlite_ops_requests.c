@@ -87,7 +87,7 @@ sq_signature_get(sg_store *s, const char *tenant_id, const char *id, sg_signatur
 }
 
 /* Insert (SQ_REQUEST_INSERT) or upsert (SQ_REQUEST_UPSERT) request q on the writer. */
-static int
+int
 sq_request_write(sq_conn *w, enum sq_stmt_id id, const sg_request *q)
 {
 	int changes = 0;
@@ -218,27 +218,6 @@ static void
 sq_request_clear_fn(void *r)
 {
 	sg_request_clear(r);
-}
-
-int
-sq_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit)
-{
-	sq_db *q = s->impl;
-	int r = SG_ERR_INTERNAL;
-
-	if (rq == NULL)
-		return SG_ERR_INVALID_ARGUMENT;
-	sq_conn *w = sq_write_begin(q);
-	if ((r = sq_tx_begin(w)) != SG_OK)
-		goto out;
-	if ((r = sq_request_write(w, SQ_REQUEST_INSERT, rq)) != SG_OK)
-		goto out;
-	r = sq_commit_with_audit(w, audit);
-out:
-	if (r != SG_OK)
-		sq_tx_rollback(w);
-	sq_write_end(q);
-	return r;
 }
 
 int
