@@ -369,7 +369,9 @@ typedef struct sg_store_ops {
 	/*
 	 * Write n (request, signature) pairs in ONE transaction: each request is
 	 * inserted or, if its id exists, updated; each signature inserted.
-	 * sigs[i] may be NULL (a request without a signature, e.g. FAILED).
+	 * sigs[i] may be NULL (a request without a signature, e.g. FAILED);
+	 * one given must be reqs[i]'s (its request_id and tenant_id), else
+	 * SG_ERR_INVALID_ARGUMENT and nothing is written.
 	 * audits may be NULL, or audits[i] NULL; otherwise each entry is appended
 	 * to its tenant's chain in the same transaction.  All or nothing; a
 	 * duplicate (principal, idempotency_key) is SG_ERR_CONFLICT, and so is a

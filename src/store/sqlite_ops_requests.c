@@ -173,11 +173,8 @@ sq_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *
 
 	if (n == 0)
 		return SG_OK;
-	if (reqs == NULL)
-		return SG_ERR_INVALID_ARGUMENT;
-	for (size_t i = 0; i < n; i++)
-		if (reqs[i] == NULL)
-			return SG_ERR_INVALID_ARGUMENT;
+	if ((r = sg_rule_batch_valid(reqs, sigs, n)) != SG_OK)
+		return r;
 	if (audits != NULL && ((links = calloc(n, sizeof(*links))) == NULL ||
 	    (heads = calloc(n, sizeof(*heads))) == NULL)) {
 		free(links);
