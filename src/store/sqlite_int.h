@@ -15,6 +15,7 @@
 #include "sg_log.h"
 #include "sg_secret.h"
 #include "sg_store.h"
+#include "sg_store_records.h"
 #include "sg_store_rules.h"
 #include "sg_util.h"
 
@@ -229,10 +230,6 @@ typedef struct sq_row {
 
 #define SQ_COL_FIELD(w, f) sq_col_text((w), (f), sizeof(f))
 
-/* ---- one record per row; each writes *out only on success ---- */
-
-typedef int (*sq_row_fn)(sqlite3_stmt *st, void *out);
-
 /* ---- argument checks ---- */
 
 static inline int
@@ -280,28 +277,15 @@ void sq_lazy_write_end(sq_db *q, sq_conn *w);
 void sq_col_text(sq_row *w, char *dst, size_t size);
 int64_t sq_col_int64(sq_row *w);
 void sq_col_blob_fixed(sq_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len);
-int sq_row_tenant(sqlite3_stmt *st, void *out);
-int sq_row_principal(sqlite3_stmt *st, void *out);
-int sq_row_api_key(sqlite3_stmt *st, void *out);
-int sq_row_client_cert(sqlite3_stmt *st, void *out);
-int sq_row_key(sqlite3_stmt *st, void *out);
-int sq_row_key_version(sqlite3_stmt *st, void *out);
-int sq_row_request(sqlite3_stmt *st, void *out);
-int sq_row_signature(sqlite3_stmt *st, void *out);
-int sq_row_policy(sqlite3_stmt *st, void *out);
-int sq_row_approval(sqlite3_stmt *st, void *out);
-int sq_row_audit(sqlite3_stmt *st, void *out);
-int sq_get_one(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, sq_row_fn fn, void *out);
+int sq_read_record(sqlite3_stmt *st, const sg_record_desc *d, void *out);
+int sq_get_one(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, const sg_record_desc *d,
+    void *out);
 int sq_scalar_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, int64_t *out);
-int sq_list_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, size_t size,
-    sq_row_fn fn, void (*clear)(void *), void **out, size_t *count);
-int sq_get_list(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, size_t size,
-    sq_row_fn fn, void (*clear)(void *), void **out, size_t *count);
+int sq_list_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, const sg_record_desc *d,
+    void **out, size_t *count);
+int sq_get_list(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, const sg_record_desc *d,
+    void **out, size_t *count);
 int sq_write1(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, int *changes);
-int sq_row_webhook(sqlite3_stmt *st, void *out);
-int sq_row_delivery(sqlite3_stmt *st, void *out);
-int sq_row_cursor(sqlite3_stmt *st, void *out);
-int sq_row_tsa_key(sqlite3_stmt *st, void *out);
 
 /* ---- sqlite_ops_principals.c ---- */
 

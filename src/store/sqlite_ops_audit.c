@@ -144,12 +144,6 @@ out:
 	return r;
 }
 
-static void
-sq_audit_clear_fn(void *e)
-{
-	sg_audit_entry_clear(e);
-}
-
 int
 sq_audit_list(sg_store *s, const char *tenant_id, int64_t after, int64_t limit,
     sg_audit_entry **out, size_t *n)
@@ -157,8 +151,7 @@ sq_audit_list(sg_store *s, const char *tenant_id, int64_t after, int64_t limit,
 	if (tenant_id == NULL || limit < 1 || limit > 10000 || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_int(after), sq_int(limit) };
-	return sq_get_list(s->impl, SQ_AUDIT_LIST, a, SQ_NARGS(a), sizeof(sg_audit_entry),
-	    sq_row_audit, sq_audit_clear_fn, (void **)out, n);
+	return sq_get_list(s->impl, SQ_AUDIT_LIST, a, SQ_NARGS(a), &sg_rec_audit, (void **)out, n);
 }
 
 int

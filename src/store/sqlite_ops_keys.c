@@ -59,9 +59,9 @@ sq_key_get(sg_store *s, const char *tenant_id, const char *id_or_alias, sg_key *
 	if (sq_bad_str(tenant_id) || sq_bad_str(id_or_alias) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(id_or_alias) };
-	int r = sq_get_one(s->impl, SQ_KEY_GET, a, SQ_NARGS(a), sq_row_key, out);
+	int r = sq_get_one(s->impl, SQ_KEY_GET, a, SQ_NARGS(a), &sg_rec_key, out);
 	if (r == SG_ERR_NOT_FOUND)
-		r = sq_get_one(s->impl, SQ_KEY_GET_ALIAS, a, SQ_NARGS(a), sq_row_key, out);
+		r = sq_get_one(s->impl, SQ_KEY_GET_ALIAS, a, SQ_NARGS(a), &sg_rec_key, out);
 	return r;
 }
 
@@ -71,8 +71,7 @@ sq_key_list(sg_store *s, const char *tenant_id, sg_key **out, size_t *n)
 	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id) };
-	return sq_get_list(s->impl, SQ_KEY_LIST, a, SQ_NARGS(a), sizeof(sg_key), sq_row_key,
-	    NULL, (void **)out, n);
+	return sq_get_list(s->impl, SQ_KEY_LIST, a, SQ_NARGS(a), &sg_rec_key, (void **)out, n);
 }
 
 int
@@ -138,12 +137,6 @@ out:
 	return r;
 }
 
-static void
-sq_key_version_clear_fn(void *v)
-{
-	sg_key_version_clear(v);
-}
-
 int
 sq_key_version_get(sg_store *s, const char *tenant_id, const char *key_id, int version,
     sg_key_version *out)
@@ -151,7 +144,7 @@ sq_key_version_get(sg_store *s, const char *tenant_id, const char *key_id, int v
 	if (sq_bad_str(tenant_id) || sq_bad_str(key_id) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(key_id), sq_int(version), sq_str(tenant_id) };
-	return sq_get_one(s->impl, SQ_VERSION_GET, a, SQ_NARGS(a), sq_row_key_version, out);
+	return sq_get_one(s->impl, SQ_VERSION_GET, a, SQ_NARGS(a), &sg_rec_key_version, out);
 }
 
 int
@@ -161,8 +154,7 @@ sq_key_version_list(sg_store *s, const char *tenant_id, const char *key_id,
 	if (sq_bad_str(tenant_id) || sq_bad_str(key_id) || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(key_id), sq_str(tenant_id) };
-	return sq_get_list(s->impl, SQ_VERSION_LIST, a, SQ_NARGS(a), sizeof(sg_key_version),
-	    sq_row_key_version, sq_key_version_clear_fn, (void **)out, n);
+	return sq_get_list(s->impl, SQ_VERSION_LIST, a, SQ_NARGS(a), &sg_rec_key_version, (void **)out, n);
 }
 
 static int
@@ -233,7 +225,7 @@ sq_tsa_key_get(sg_store *s, sg_tsa_key_record *out)
 {
 	if (out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	return sq_get_one(s->impl, SQ_TSA_KEY_GET, NULL, 0, sq_row_tsa_key, out);
+	return sq_get_one(s->impl, SQ_TSA_KEY_GET, NULL, 0, &sg_rec_tsa_key, out);
 }
 
 int

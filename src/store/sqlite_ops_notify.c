@@ -8,18 +8,6 @@
 #include <string.h>
 #include "sqlite_int.h"
 
-static void
-sq_webhook_clear_fn(void *w)
-{
-	sg_webhook_clear(w);
-}
-
-static void
-sq_delivery_clear_fn(void *d)
-{
-	sg_delivery_clear(d);
-}
-
 int
 sq_webhook_create(sg_store *s, const sg_webhook *h)
 {
@@ -37,8 +25,7 @@ sq_webhook_list(sg_store *s, const char *tenant_id, sg_webhook **out, size_t *n)
 	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id) };
-	return sq_get_list(s->impl, SQ_WEBHOOK_LIST, a, SQ_NARGS(a), sizeof(sg_webhook),
-	    sq_row_webhook, sq_webhook_clear_fn, (void **)out, n);
+	return sq_get_list(s->impl, SQ_WEBHOOK_LIST, a, SQ_NARGS(a), &sg_rec_webhook, (void **)out, n);
 }
 
 int
@@ -47,7 +34,7 @@ sq_webhook_get(sg_store *s, const char *tenant_id, const char *id, sg_webhook *o
 	if (sq_bad_str(tenant_id) || sq_bad_str(id) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
-	return sq_get_one(s->impl, SQ_WEBHOOK_GET, a, SQ_NARGS(a), sq_row_webhook, out);
+	return sq_get_one(s->impl, SQ_WEBHOOK_GET, a, SQ_NARGS(a), &sg_rec_webhook, out);
 }
 
 int
@@ -55,8 +42,7 @@ sq_webhook_list_unsealed(sg_store *s, sg_webhook **out, size_t *n)
 {
 	if (out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	return sq_get_list(s->impl, SQ_WEBHOOK_UNSEALED, NULL, 0, sizeof(sg_webhook),
-	    sq_row_webhook, sq_webhook_clear_fn, (void **)out, n);
+	return sq_get_list(s->impl, SQ_WEBHOOK_UNSEALED, NULL, 0, &sg_rec_webhook, (void **)out, n);
 }
 
 /*
@@ -129,8 +115,7 @@ sq_notify_behind(sg_store *s, sg_notify_cursor **out, size_t *n)
 {
 	if (out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
-	return sq_get_list(s->impl, SQ_NOTIFY_BEHIND, NULL, 0, sizeof(sg_notify_cursor),
-	    sq_row_cursor, NULL, (void **)out, n);
+	return sq_get_list(s->impl, SQ_NOTIFY_BEHIND, NULL, 0, &sg_rec_notify_cursor, (void **)out, n);
 }
 
 int
@@ -197,8 +182,8 @@ sq_delivery_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_del
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	sq_arg a[] = { sq_int(now), sq_int(lease_ms), sq_int((int64_t)max) };
-	if ((r = sq_list_on(w, SQ_DELIVERY_CLAIM, a, SQ_NARGS(a), sizeof(sg_delivery),
-	    sq_row_delivery, sq_delivery_clear_fn, (void **)&list, &count)) != SG_OK)
+	if ((r = sq_list_on(w, SQ_DELIVERY_CLAIM, a, SQ_NARGS(a), &sg_rec_delivery,
+	    (void **)&list, &count)) != SG_OK)
 		goto out;
 	if ((r = sq_tx_commit(w)) != SG_OK)
 		goto out;
@@ -240,6 +225,5 @@ sq_delivery_list(sg_store *s, const char *tenant_id, const char *webhook_id, int
 	    out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(webhook_id), sq_int(limit) };
-	return sq_get_list(s->impl, SQ_DELIVERY_LIST, a, SQ_NARGS(a), sizeof(sg_delivery),
-	    sq_row_delivery, sq_delivery_clear_fn, (void **)out, n);
+	return sq_get_list(s->impl, SQ_DELIVERY_LIST, a, SQ_NARGS(a), &sg_rec_delivery, (void **)out, n);
 }

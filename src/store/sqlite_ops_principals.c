@@ -24,7 +24,7 @@ sq_tenant_get(sg_store *s, const char *id, sg_tenant *out)
 	if (sq_bad_str(id) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(id) };
-	return sq_get_one(s->impl, SQ_TENANT_GET, a, SQ_NARGS(a), sq_row_tenant, out);
+	return sq_get_one(s->impl, SQ_TENANT_GET, a, SQ_NARGS(a), &sg_rec_tenant, out);
 }
 
 int
@@ -33,7 +33,7 @@ sq_tenant_get_by_name(sg_store *s, const char *name, sg_tenant *out)
 	if (sq_bad_str(name) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(name) };
-	return sq_get_one(s->impl, SQ_TENANT_GET_BY_NAME, a, SQ_NARGS(a), sq_row_tenant, out);
+	return sq_get_one(s->impl, SQ_TENANT_GET_BY_NAME, a, SQ_NARGS(a), &sg_rec_tenant, out);
 }
 
 /* ---- principals and credentials ---- */
@@ -68,7 +68,7 @@ sq_principal_get(sg_store *s, const char *tenant_id, const char *id, sg_principa
 	if (sq_bad_str(tenant_id) || sq_bad_str(id) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
-	return sq_get_one(s->impl, SQ_PRINCIPAL_GET, a, SQ_NARGS(a), sq_row_principal, out);
+	return sq_get_one(s->impl, SQ_PRINCIPAL_GET, a, SQ_NARGS(a), &sg_rec_principal, out);
 }
 
 int
@@ -77,8 +77,7 @@ sq_principal_list(sg_store *s, const char *tenant_id, sg_principal **out, size_t
 	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id) };
-	return sq_get_list(s->impl, SQ_PRINCIPAL_LIST, a, SQ_NARGS(a), sizeof(sg_principal),
-	    sq_row_principal, NULL, (void **)out, n);
+	return sq_get_list(s->impl, SQ_PRINCIPAL_LIST, a, SQ_NARGS(a), &sg_rec_principal, (void **)out, n);
 }
 
 int
@@ -138,7 +137,7 @@ sq_api_key_find(sg_store *s, const char *prefix, sg_api_key *out)
 	if (sq_bad_str(prefix) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(prefix) };
-	return sq_get_one(s->impl, SQ_API_KEY_FIND, a, SQ_NARGS(a), sq_row_api_key, out);
+	return sq_get_one(s->impl, SQ_API_KEY_FIND, a, SQ_NARGS(a), &sg_rec_api_key, out);
 }
 
 int
@@ -149,8 +148,7 @@ sq_api_key_list(sg_store *s, const char *tenant_id, const char *principal_id,
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id),
 	    sq_str(principal_id != NULL && principal_id[0] != '\0' ? principal_id : NULL) };
-	return sq_get_list(s->impl, SQ_API_KEY_LIST, a, SQ_NARGS(a), sizeof(sg_api_key),
-	    sq_row_api_key, NULL, (void **)out, n);
+	return sq_get_list(s->impl, SQ_API_KEY_LIST, a, SQ_NARGS(a), &sg_rec_api_key, (void **)out, n);
 }
 
 int
@@ -190,5 +188,5 @@ sq_client_cert_find(sg_store *s, const uint8_t fingerprint[32], sg_client_cert *
 	if (fingerprint == NULL || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_blob(fingerprint, 32) };
-	return sq_get_one(s->impl, SQ_CERT_FIND, a, SQ_NARGS(a), sq_row_client_cert, out);
+	return sq_get_one(s->impl, SQ_CERT_FIND, a, SQ_NARGS(a), &sg_rec_client_cert, out);
 }

@@ -47,13 +47,7 @@ sq_policy_get(sg_store *s, const char *tenant_id, const char *project, const cha
 	if (sq_bad_str(tenant_id) || sq_bad_str(project) || sq_bad_str(slug) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(project), sq_str(slug) };
-	return sq_get_one(s->impl, SQ_POLICY_GET, a, SQ_NARGS(a), sq_row_policy, out);
-}
-
-static void
-sq_policy_clear_fn(void *p)
-{
-	sg_policy_clear(p);
+	return sq_get_one(s->impl, SQ_POLICY_GET, a, SQ_NARGS(a), &sg_rec_policy, out);
 }
 
 int
@@ -62,8 +56,7 @@ sq_policy_list(sg_store *s, const char *tenant_id, sg_policy **out, size_t *n)
 	if (sq_bad_str(tenant_id) || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id) };
-	return sq_get_list(s->impl, SQ_POLICY_LIST, a, SQ_NARGS(a), sizeof(sg_policy),
-	    sq_row_policy, sq_policy_clear_fn, (void **)out, n);
+	return sq_get_list(s->impl, SQ_POLICY_LIST, a, SQ_NARGS(a), &sg_rec_policy, (void **)out, n);
 }
 
 /* ---- requests and signatures ---- */
@@ -74,7 +67,7 @@ sq_request_get(sg_store *s, const char *tenant_id, const char *id, sg_request *o
 	if (sq_bad_str(tenant_id) || sq_bad_str(id) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
-	return sq_get_one(s->impl, SQ_REQUEST_GET, a, SQ_NARGS(a), sq_row_request, out);
+	return sq_get_one(s->impl, SQ_REQUEST_GET, a, SQ_NARGS(a), &sg_rec_request, out);
 }
 
 int
@@ -83,7 +76,7 @@ sq_signature_get(sg_store *s, const char *tenant_id, const char *id, sg_signatur
 	if (sq_bad_str(tenant_id) || sq_bad_str(id) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(id) };
-	return sq_get_one(s->impl, SQ_SIGNATURE_GET, a, SQ_NARGS(a), sq_row_signature, out);
+	return sq_get_one(s->impl, SQ_SIGNATURE_GET, a, SQ_NARGS(a), &sg_rec_signature, out);
 }
 
 /* Insert (SQ_REQUEST_INSERT) or upsert (SQ_REQUEST_UPSERT) request q on the writer. */
@@ -211,12 +204,6 @@ out:
 
 /* ---- the workflow: queue, approvals, idempotency ---- */
 
-static void
-sq_request_clear_fn(void *r)
-{
-	sg_request_clear(r);
-}
-
 int
 sq_request_list(sg_store *s, const char *tenant_id, const char *status, int64_t limit,
     sg_request **out, size_t *n)
@@ -225,8 +212,7 @@ sq_request_list(sg_store *s, const char *tenant_id, const char *status, int64_t 
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(status != NULL && status[0] != '\0' ? status : NULL),
 	    sq_int(limit) };
-	return sq_get_list(s->impl, SQ_REQUEST_LIST, a, SQ_NARGS(a), sizeof(sg_request),
-	    sq_row_request, sq_request_clear_fn, (void **)out, n);
+	return sq_get_list(s->impl, SQ_REQUEST_LIST, a, SQ_NARGS(a), &sg_rec_request, (void **)out, n);
 }
 
 int
@@ -249,8 +235,8 @@ sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	sq_arg a[] = { sq_int(now), sq_int(lease_ms), sq_int((int64_t)max) };
-	if ((r = sq_list_on(w, SQ_REQUEST_CLAIM, a, SQ_NARGS(a), sizeof(sg_request),
-	    sq_row_request, sq_request_clear_fn, (void **)&list, &count)) != SG_OK)
+	if ((r = sq_list_on(w, SQ_REQUEST_CLAIM, a, SQ_NARGS(a), &sg_rec_request,
+	    (void **)&list, &count)) != SG_OK)
 		goto out;
 	if ((r = sq_tx_commit(w)) != SG_OK)
 		goto out;
@@ -340,7 +326,7 @@ sq_request_find_idempotent(sg_store *s, const char *tenant_id, const char *princ
 	if (sq_bad_str(tenant_id) || sq_bad_str(principal_id) || sq_bad_str(key) || out == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(principal_id), sq_str(key), sq_str(tenant_id) };
-	return sq_get_one(s->impl, SQ_REQUEST_FIND_IDEMPOTENT, a, SQ_NARGS(a), sq_row_request, out);
+	return sq_get_one(s->impl, SQ_REQUEST_FIND_IDEMPOTENT, a, SQ_NARGS(a), &sg_rec_request, out);
 }
 
 int
@@ -438,8 +424,7 @@ sq_approval_list(sg_store *s, const char *tenant_id, const char *request_id,
 	if (sq_bad_str(tenant_id) || sq_bad_str(request_id) || out == NULL || n == NULL)
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { sq_str(tenant_id), sq_str(request_id) };
-	return sq_get_list(s->impl, SQ_APPROVAL_LIST, a, SQ_NARGS(a), sizeof(sg_approval),
-	    sq_row_approval, NULL, (void **)out, n);
+	return sq_get_list(s->impl, SQ_APPROVAL_LIST, a, SQ_NARGS(a), &sg_rec_approval, (void **)out, n);
 }
 
 int
@@ -456,8 +441,8 @@ sq_request_expire_approvals(sg_store *s, int64_t now, sg_request **out, size_t *
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	sq_arg a[] = { sq_int(now), sq_str(SG_RULE_EXPIRED_STATUS), sq_str(SG_RULE_EXPIRED_ERROR) };
-	if ((r = sq_list_on(w, SQ_REQUEST_EXPIRE, a, SQ_NARGS(a), sizeof(sg_request),
-	    sq_row_request, sq_request_clear_fn, (void **)&list, &count)) != SG_OK)
+	if ((r = sq_list_on(w, SQ_REQUEST_EXPIRE, a, SQ_NARGS(a), &sg_rec_request,
+	    (void **)&list, &count)) != SG_OK)
 		goto out;
 	if (count > 1)
 		qsort(list, count, sizeof(*list), sg_request_cmp_age);
