@@ -433,6 +433,8 @@ typedef struct sg_store_ops {
 	 * entry (if any) is appended; a second entry for the status change is
 	 * appended by the store when the status changes ("request.queued" or
 	 * "request.rejected", actor = the approver, object = the request id).
+	 * These rules are sg_store_rules.h's (sg_rule_vote_*), which every
+	 * back-end applies inside the vote's transaction.
 	 */
 	int (*approval_add)(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 	    char new_status[SG_STATUS_MAX]);
@@ -442,7 +444,8 @@ typedef struct sg_store_ops {
 	 * PENDING_APPROVAL requests whose approval_deadline passed become
 	 * REJECTED with error "approval window expired" (one audit entry each,
 	 * actor "", action "request.expired"); returns how many in *n (and the
-	 * requests, oldest first, if out is non-NULL).
+	 * requests, oldest first, if out is non-NULL).  The entry is
+	 * sg_rule_expiry_audit's (sg_store_rules.h).
 	 */
 	int (*request_expire_approvals)(sg_store *s, int64_t now, sg_request **out, size_t *n);
 
