@@ -29,6 +29,7 @@
 #include <string.h>
 #include "pg_int.h"
 #include "sg_log.h"
+#include "sg_store_records.h"
 #include "sg_store_rules.h"
 #include "sg_util.h"
 
@@ -385,336 +386,98 @@ pg_bad_str(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
-/* ---- one record per row; each writes *out only on success ---- */
-
+/*
+ * One record per row, read by the column tables of sg_store_records.h (the
+ * PG_*_COLS lists above are in their order); each writes *out only on success.
+ */
 static int
 pg_row_tenant(pg_row *w, void *out)
 {
-	sg_tenant t;
-	memset(&t, 0, sizeof(t));
-	PG_COL_FIELD(w, t.id);
-	PG_COL_FIELD(w, t.name);
-	t.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_tenant *)out = t;
-	return w->r;
+	return pg_read_record(w, &sg_rec_tenant, out);
 }
 
 static int
 pg_row_principal(pg_row *w, void *out)
 {
-	sg_principal p;
-	memset(&p, 0, sizeof(p));
-	PG_COL_FIELD(w, p.id);
-	PG_COL_FIELD(w, p.tenant_id);
-	PG_COL_FIELD(w, p.name);
-	p.roles = (unsigned)pg_col_int64(w);
-	p.created_at = pg_col_int64(w);
-	PG_COL_FIELD(w, p.default_policy);
-	PG_COL_FIELD(w, p.email);
-	if (w->r == SG_OK)
-		*(sg_principal *)out = p;
-	return w->r;
+	return pg_read_record(w, &sg_rec_principal, out);
 }
 
 static int
 pg_row_api_key(pg_row *w, void *out)
 {
-	sg_api_key k;
-	memset(&k, 0, sizeof(k));
-	PG_COL_FIELD(w, k.id);
-	PG_COL_FIELD(w, k.principal_id);
-	PG_COL_FIELD(w, k.tenant_id);
-	PG_COL_FIELD(w, k.prefix);
-	pg_col_blob_fixed(w, k.hash, sizeof(k.hash), sizeof(k.hash), NULL);
-	k.created_at = pg_col_int64(w);
-	k.revoked_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_api_key *)out = k;
-	return w->r;
+	return pg_read_record(w, &sg_rec_api_key, out);
 }
 
 static int
 pg_row_client_cert(pg_row *w, void *out)
 {
-	sg_client_cert c;
-	memset(&c, 0, sizeof(c));
-	PG_COL_FIELD(w, c.id);
-	PG_COL_FIELD(w, c.principal_id);
-	PG_COL_FIELD(w, c.tenant_id);
-	pg_col_blob_fixed(w, c.fingerprint, sizeof(c.fingerprint), sizeof(c.fingerprint), NULL);
-	PG_COL_FIELD(w, c.subject);
-	c.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_client_cert *)out = c;
-	return w->r;
+	return pg_read_record(w, &sg_rec_client_cert, out);
 }
 
 static int
 pg_row_key(pg_row *w, void *out)
 {
-	sg_key k;
-	char alg[64];
-	memset(&k, 0, sizeof(k));
-	PG_COL_FIELD(w, k.id);
-	PG_COL_FIELD(w, k.tenant_id);
-	PG_COL_FIELD(w, k.alias);
-	PG_COL_FIELD(w, alg);
-	PG_COL_FIELD(w, k.storage);
-	PG_COL_FIELD(w, k.type);
-	PG_COL_FIELD(w, k.status);
-	k.current_version = pg_col_int(w);
-	k.created_at = pg_col_int64(w);
-	k.updated_at = pg_col_int64(w);
-	if (w->r == SG_OK) {
-		k.alg = sg_key_alg_from_name(alg);
-		if (k.alg == SG_KEY_NONE) {
-			sg_error("store: key %s has unknown algorithm %s", k.id, alg);
-			w->r = SG_ERR_STORE;
-		}
-	}
-	if (w->r == SG_OK)
-		*(sg_key *)out = k;
-	return w->r;
+	return pg_read_record(w, &sg_rec_key, out);
 }
 
 static int
 pg_row_key_version(pg_row *w, void *out)
 {
-	sg_key_version v;
-	memset(&v, 0, sizeof(v));
-	PG_COL_FIELD(w, v.key_id);
-	v.version = pg_col_int(w);
-	PG_COL_FIELD(w, v.state);
-	v.spki = pg_col_blob_dup(w, &v.spki_len);
-	v.handle = pg_col_blob_dup(w, &v.handle_len);
-	v.cert_chain_pem = pg_col_strdup(w);
-	v.created_at = pg_col_int64(w);
-	v.destroyed_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_key_version_clear(&v);
-		return w->r;
-	}
-	*(sg_key_version *)out = v;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_key_version, out);
 }
 
 static int
 pg_row_request(pg_row *w, void *out)
 {
-	sg_request q;
-	memset(&q, 0, sizeof(q));
-	PG_COL_FIELD(w, q.id);
-	PG_COL_FIELD(w, q.tenant_id);
-	PG_COL_FIELD(w, q.principal_id);
-	PG_COL_FIELD(w, q.key_id);
-	q.key_version = pg_col_int(w);
-	PG_COL_FIELD(w, q.policy);
-	PG_COL_FIELD(w, q.hash_alg);
-	PG_COL_FIELD(w, q.sig_scheme);
-	PG_COL_FIELD(w, q.sig_format);
-	q.pss_salt_len = pg_col_int(w);
-	pg_col_blob_fixed(w, q.digest, sizeof(q.digest), 0, &q.digest_len);
-	pg_col_blob_fixed(w, q.context, sizeof(q.context), 0, &q.context_len);
-	q.timestamp = pg_col_int(w);
-	q.metadata_json = pg_col_strdup(w);
-	PG_COL_FIELD(w, q.status);
-	q.error = pg_col_strdup(w);
-	PG_COL_FIELD(w, q.signature_id);
-	PG_COL_FIELD(w, q.original_request_id);
-	PG_COL_FIELD(w, q.client_ip);
-	PG_COL_FIELD(w, q.client_type);
-	q.attempts = pg_col_int(w);
-	q.created_at = pg_col_int64(w);
-	q.updated_at = pg_col_int64(w);
-	PG_COL_FIELD(w, q.description);
-	q.approvals_required = pg_col_int(w);
-	q.approval_deadline = pg_col_int64(w);
-	q.next_attempt_at = pg_col_int64(w);
-	q.lease_until = pg_col_int64(w);
-	PG_COL_FIELD(w, q.idempotency_key);
-	pg_col_blob_fixed(w, q.body_hash, sizeof(q.body_hash), sizeof(q.body_hash), NULL);
-	if (w->r != SG_OK) {
-		sg_request_clear(&q);
-		return w->r;
-	}
-	*(sg_request *)out = q;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_request, out);
 }
 
 static int
 pg_row_signature(pg_row *w, void *out)
 {
-	sg_signature g;
-	memset(&g, 0, sizeof(g));
-	PG_COL_FIELD(w, g.id);
-	PG_COL_FIELD(w, g.request_id);
-	PG_COL_FIELD(w, g.tenant_id);
-	PG_COL_FIELD(w, g.key_id);
-	g.key_version = pg_col_int(w);
-	PG_COL_FIELD(w, g.hash_alg);
-	PG_COL_FIELD(w, g.sig_scheme);
-	PG_COL_FIELD(w, g.sig_format);
-	pg_col_blob_fixed(w, g.digest, sizeof(g.digest), 0, &g.digest_len);
-	g.signature = pg_col_blob_dup(w, &g.signature_len);
-	g.timestamp_token = pg_col_blob_dup(w, &g.timestamp_token_len);
-	g.metadata_json = pg_col_strdup(w);
-	PG_COL_FIELD(w, g.created_by);
-	PG_COL_FIELD(w, g.client_ip);
-	PG_COL_FIELD(w, g.client_type);
-	g.created_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_signature_clear(&g);
-		return w->r;
-	}
-	*(sg_signature *)out = g;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_signature, out);
 }
 
 static int
 pg_row_policy(pg_row *w, void *out)
 {
-	sg_policy p;
-	memset(&p, 0, sizeof(p));
-	PG_COL_FIELD(w, p.id);
-	PG_COL_FIELD(w, p.tenant_id);
-	PG_COL_FIELD(w, p.project);
-	PG_COL_FIELD(w, p.slug);
-	PG_COL_FIELD(w, p.key_id);
-	p.allowed_hash_algorithms = pg_col_strdup(w);
-	p.allowed_signature_algorithms = pg_col_strdup(w);
-	p.allow_fast = pg_col_int(w);
-	p.approvals_required = pg_col_int(w);
-	p.approvers = pg_col_strdup(w);
-	p.approval_timeout_seconds = pg_col_int64(w);
-	p.required_metadata = pg_col_strdup(w);
-	p.allow_legacy_hashes = pg_col_int(w);
-	p.timestamp = pg_col_int(w);
-	p.created_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_policy_clear(&p);
-		return w->r;
-	}
-	*(sg_policy *)out = p;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_policy, out);
 }
 
 static int
 pg_row_approval(pg_row *w, void *out)
 {
-	sg_approval a;
-	memset(&a, 0, sizeof(a));
-	PG_COL_FIELD(w, a.request_id);
-	PG_COL_FIELD(w, a.tenant_id);
-	PG_COL_FIELD(w, a.approver_id);
-	PG_COL_FIELD(w, a.decision);
-	PG_COL_FIELD(w, a.comment);
-	a.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_approval *)out = a;
-	return w->r;
+	return pg_read_record(w, &sg_rec_approval, out);
 }
 
 static int
 pg_row_audit(pg_row *w, void *out)
 {
-	sg_audit_entry e;
-	memset(&e, 0, sizeof(e));
-	e.seq = pg_col_int64(w);
-	PG_COL_FIELD(w, e.tenant_id);
-	e.ts = pg_col_int64(w);
-	PG_COL_FIELD(w, e.actor);
-	PG_COL_FIELD(w, e.action);
-	PG_COL_FIELD(w, e.object);
-	e.details = pg_col_strdup(w);
-	pg_col_blob_fixed(w, e.prev_hash, sizeof(e.prev_hash), sizeof(e.prev_hash), NULL);
-	pg_col_blob_fixed(w, e.hash, sizeof(e.hash), sizeof(e.hash), NULL);
-	if (w->r != SG_OK) {
-		sg_audit_entry_clear(&e);
-		return w->r;
-	}
-	*(sg_audit_entry *)out = e;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_audit, out);
 }
 
 static int
 pg_row_webhook(pg_row *w, void *out)
 {
-	sg_webhook h;
-	memset(&h, 0, sizeof(h));
-	PG_COL_FIELD(w, h.id);
-	PG_COL_FIELD(w, h.tenant_id);
-	PG_COL_FIELD(w, h.url);
-	h.events = (unsigned)pg_col_int64(w);
-	pg_col_blob_fixed(w, h.secret, sizeof(h.secret), 0, &h.secret_len);
-	h.secret_sealed = pg_col_int(w) != 0;
-	h.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_webhook *)out = h;
-	sg_webhook_clear(&h);
-	return w->r;
+	return pg_read_record(w, &sg_rec_webhook, out);
 }
 
 static int
 pg_row_delivery(pg_row *w, void *out)
 {
-	sg_delivery d;
-	memset(&d, 0, sizeof(d));
-	PG_COL_FIELD(w, d.id);
-	PG_COL_FIELD(w, d.tenant_id);
-	PG_COL_FIELD(w, d.webhook_id);
-	PG_COL_FIELD(w, d.recipient);
-	PG_COL_FIELD(w, d.event);
-	PG_COL_FIELD(w, d.request_id);
-	PG_COL_FIELD(w, d.key_id);
-	d.audit_seq = pg_col_int64(w);
-	d.body = pg_col_strdup(w);
-	PG_COL_FIELD(w, d.status);
-	d.attempts = pg_col_int(w);
-	d.last_status = pg_col_int(w);
-	PG_COL_FIELD(w, d.last_error);
-	d.next_attempt_at = pg_col_int64(w);
-	d.created_at = pg_col_int64(w);
-	d.updated_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_delivery_clear(&d);
-		return w->r;
-	}
-	*(sg_delivery *)out = d;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_delivery, out);
 }
 
 static int
 pg_row_cursor(pg_row *w, void *out)
 {
-	sg_notify_cursor c;
-	memset(&c, 0, sizeof(c));
-	PG_COL_FIELD(w, c.tenant_id);
-	c.seq = pg_col_int64(w);
-	c.head = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_notify_cursor *)out = c;
-	return w->r;
+	return pg_read_record(w, &sg_rec_notify_cursor, out);
 }
 
 static int
 pg_row_tsa_key(pg_row *w, void *out)
 {
-	sg_tsa_key_record k;
-	memset(&k, 0, sizeof(k));
-	PG_COL_FIELD(w, k.alg);
-	PG_COL_FIELD(w, k.storage);
-	k.handle = pg_col_blob_dup(w, &k.handle_len);
-	k.cert_pem = pg_col_strdup(w);
-	k.created_at = pg_col_int64(w);
-	if (w->r == SG_OK && (k.handle == NULL || k.cert_pem == NULL))
-		w->r = SG_ERR_STORE;
-	if (w->r == SG_OK) {
-		*(sg_tsa_key_record *)out = k;
-		return SG_OK;
-	}
-	sg_tsa_key_record_clear(&k);
-	return w->r;
+	return pg_read_record(w, &sg_rec_tsa_key, out);
 }
 
 static int

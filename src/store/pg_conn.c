@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -604,6 +605,87 @@ pg_col_blob_dup(pg_row *w, size_t *len)
 		memcpy(p, PQgetvalue(w->res, w->row, i), (size_t)n);
 	*len = (size_t)n;
 	return p;
+}
+
+/*
+ * Read row w into *out as record type d, column i into d->cols[i] (by
+ * position).  Read into a scratch record first, so *out is written only
+ * when the whole row read cleanly; what was allocated is released on
+ * failure, and a record holding a secret is wiped from the scratch.
+ */
+int
+pg_read_record(pg_row *w, const sg_record_desc *d, void *out)
+{
+	union {
+		max_align_t align;
+		uint8_t bytes[SG_RECORD_MAX_SIZE];
+	} scratch;
+	uint8_t *rec = scratch.bytes;
+
+	if (d->size > sizeof(scratch.bytes) || PQnfields(w->res) < w->col + (int)d->ncols)
+		return SG_ERR_INTERNAL;
+	memset(rec, 0, d->size);
+	for (size_t i = 0; i < d->ncols && w->r == SG_OK; i++) {
+		const sg_col *c = &d->cols[i];
+		uint8_t *f = rec + c->off;
+		if ((c->flags & SG_COL_REQUIRED) && PQgetisnull(w->res, w->row, w->col)) {
+			sg_error("store: %s column %s is NULL", d->name, c->name);
+			pg_row_fail(w, SG_ERR_STORE);
+			break;
+		}
+		switch (c->kind) {
+		case SG_COL_TEXT:
+			pg_col_text(w, (char *)f, c->size);
+			break;
+		case SG_COL_TEXT_DUP:
+			*(char **)f = pg_col_strdup(w);
+			break;
+		case SG_COL_I64:
+			*(int64_t *)f = pg_col_int64(w);
+			break;
+		case SG_COL_INT:
+			*(int *)f = pg_col_int(w);
+			break;
+		case SG_COL_UINT:
+			*(unsigned *)f = (unsigned)pg_col_int64(w);
+			break;
+		case SG_COL_BOOL:
+			*(int *)f = pg_col_int64(w) != 0;
+			break;
+		case SG_COL_BLOB:
+			pg_col_blob_fixed(w, f, c->size, 0, (size_t *)(rec + c->len_off));
+			break;
+		case SG_COL_BLOB_EXACT:
+			pg_col_blob_fixed(w, f, c->size, c->size, NULL);
+			break;
+		case SG_COL_BLOB_DUP:
+			*(uint8_t **)f = pg_col_blob_dup(w, (size_t *)(rec + c->len_off));
+			break;
+		case SG_COL_KEY_ALG: {
+			char name[64];
+			pg_col_text(w, name, sizeof(name));
+			if (w->r != SG_OK)
+				break;
+			*(sg_key_alg *)f = sg_key_alg_from_name(name);
+			if (*(sg_key_alg *)f == SG_KEY_NONE) {
+				sg_error("store: a %s has unknown algorithm %s", d->name, name);
+				pg_row_fail(w, SG_ERR_STORE);
+			}
+			break;
+		}
+		default:
+			pg_row_fail(w, SG_ERR_INTERNAL);
+			break;
+		}
+	}
+	int r = w->r;
+	if (r == SG_OK)
+		memcpy(out, rec, d->size);
+	else if (d->clear != NULL)
+		d->clear(rec);
+	if (d->secret)
+		sg_wipe(rec, d->size);
+	return r;
 }
 
 int

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 #include "sg_store.h"
+#include "sg_store_records.h"
 
 /* Connections per process: enough for the HTTP threads and workers in use at once. */
 #define PG_POOL_MAX 24
@@ -122,6 +123,9 @@ int64_t pg_col_int64(pg_row *w);
 int pg_col_int(pg_row *w);
 void pg_col_blob_fixed(pg_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len);
 uint8_t *pg_col_blob_dup(pg_row *w, size_t *len);
+
+/* The row as record type d (sg_store_records.h), its columns in the table's order. */
+int pg_read_record(pg_row *w, const sg_record_desc *d, void *out) SG_WUR;
 
 /* One row of res into *out (SG_ERR_NOT_FOUND when there is none). */
 int pg_res_one(const PGresult *res, pg_row_fn fn, void *out) SG_WUR;
