@@ -338,7 +338,7 @@ pg_prepare(pg_conn *c, int id)
 {
 	char name[16];
 
-	if (id < 0 || (size_t)id >= pg_nstmts || id >= PG_STMT_MAX)
+	if (id < 0 || (size_t)id >= pg_nstmts)
 		return SG_ERR_INTERNAL;
 	if (c->prepared[id])
 		return SG_OK;

@@ -24,8 +24,6 @@
 #define PG_RETRY_AFTER_MS 1000
 /* A statement's answer is waited for this long (ms); the server's statement_timeout is shorter. */
 #define PG_DEADLINE_MS 6000
-/* Statements known to pg.c; each connection prepares the ones it uses. */
-#define PG_STMT_MAX 96
 
 /* One statement: a name for the log and its SQL ($1, $2, ... parameters). */
 typedef struct pg_stmt {
@@ -33,13 +31,89 @@ typedef struct pg_stmt {
 	const char *sql;
 } pg_stmt;
 
-/* Defined in pg.c, indexed by the statement ids there. */
+/* Every statement of the store (pg_stmts.c), by id. */
+enum pg_stmt_id {
+	PG_PING,
+	PG_TENANT_INSERT,
+	PG_TENANT_GET,
+	PG_TENANT_GET_BY_NAME,
+	PG_PRINCIPAL_INSERT,
+	PG_PRINCIPAL_GET,
+	PG_PRINCIPAL_LIST,
+	PG_PRINCIPAL_REVOKE_KEYS,
+	PG_PRINCIPAL_DELETE_CERTS,
+	PG_PRINCIPAL_DELETE,
+	PG_PRINCIPAL_UPDATE,
+	PG_API_KEY_INSERT,
+	PG_API_KEY_FIND,
+	PG_API_KEY_LIST,
+	PG_API_KEY_REVOKE,
+	PG_CERT_INSERT,
+	PG_CERT_FIND,
+	PG_KEY_INSERT,
+	PG_KEY_GET,
+	PG_KEY_GET_ALIAS,
+	PG_KEY_LIST,
+	PG_KEY_SET_STATUS,
+	PG_KEY_CURRENT,
+	PG_KEY_SET_CURRENT,
+	PG_VERSION_INSERT,
+	PG_VERSION_GET,
+	PG_VERSION_LIST,
+	PG_VERSION_DESTROY,
+	PG_VERSION_EXISTS,
+	PG_VERSION_SET_CERT,
+	PG_REQUEST_UPSERT,
+	PG_REQUEST_GET,
+	PG_SIGNATURE_INSERT,
+	PG_SIGNATURE_GET,
+	PG_REQUEST_INSERT,
+	PG_REQUEST_EXISTS,
+	PG_REQUEST_LIST,
+	PG_REQUEST_CLAIM,
+	PG_REQUEST_TRANSITION,
+	PG_REQUEST_COUNT,
+	PG_REQUEST_FIND_IDEMPOTENT,
+	PG_IDEMPOTENCY_PURGE,
+	PG_REQUEST_VOTE_INFO,
+	PG_REQUEST_SET_STATUS,
+	PG_REQUEST_EXPIRE,
+	PG_POLICY_INSERT,
+	PG_POLICY_GET,
+	PG_POLICY_LIST,
+	PG_APPROVAL_INSERT,
+	PG_APPROVAL_COUNT,
+	PG_APPROVAL_LIST,
+	PG_AUDIT_HEAD,
+	PG_AUDIT_LOCK_HEAD,
+	PG_AUDIT_INSERT,
+	PG_AUDIT_SET_HEAD,
+	PG_AUDIT_LIST,
+	PG_WEBHOOK_INSERT,
+	PG_WEBHOOK_LIST,
+	PG_WEBHOOK_GET,
+	PG_WEBHOOK_DELETE,
+	PG_WEBHOOK_DELETE_DELIVERIES,
+	PG_WEBHOOK_UNSEALED,
+	PG_WEBHOOK_SEAL,
+	PG_NOTIFY_BEHIND,
+	PG_NOTIFY_SET_CURSOR,
+	PG_DELIVERY_INSERT,
+	PG_DELIVERY_CLAIM,
+	PG_DELIVERY_FINISH,
+	PG_DELIVERY_LIST,
+	PG_TSA_KEY_GET,
+	PG_TSA_KEY_INSERT,
+	PG_TSA_SERIAL_NEXT,
+	PG_STMT_COUNT
+};
+
 extern const pg_stmt pg_stmts[];
 extern const size_t pg_nstmts;
 
 typedef struct pg_conn {
 	PGconn *pc;
-	uint8_t prepared[PG_STMT_MAX];
+	uint8_t prepared[PG_STMT_COUNT];
 	int broken;  /* drop and reconnect before the next use */
 	int timed_out;  /* the server did not answer in time */
 	unsigned gen;   /* the pool's generation when opened */
