@@ -228,9 +228,18 @@ pg_conn_alive(pg_conn *c)
 int
 pg_acquire(pg_db *d, pg_conn **out)
 {
+	/* All connections busy: wait for one, but no longer than a statement may take. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PG_DEADLINE_MS / 1000;
 	pthread_mutex_lock(&d->mu);
-	while (d->nfree == 0)
-		pthread_cond_wait(&d->cv, &d->mu);
+	while (d->nfree == 0) {
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &until) == ETIMEDOUT && d->nfree == 0) {
+			pthread_mutex_unlock(&d->mu);
+			sg_warn("store: no PostgreSQL connection free within %d ms", PG_DEADLINE_MS);
+			return SG_ERR_UNAVAILABLE;
+		}
+	}
 	pg_conn *c = &d->conns[d->free_conns[--d->nfree]];
 	pthread_mutex_unlock(&d->mu);
 
