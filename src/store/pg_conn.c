@@ -158,6 +158,7 @@ pg_conn_drop(pg_conn *c)
 	c->pc = NULL;
 	c->broken = 0;
 	c->timed_out = 0;
+	c->unsent = 0;
 	memset(c->prepared, 0, sizeof(c->prepared));
 }
 
@@ -352,7 +353,11 @@ pg_prepare(pg_conn *c, int id)
 	if (c->prepared[id])
 		return SG_OK;
 	snprintf(name, sizeof(name), "s%d", id);
-	PGresult *res = PQsendPrepare(c->pc, name, pg_stmts[id].sql, 0, NULL) ? pg_wait(c) : NULL;
+	PGresult *res = NULL;
+	if (PQsendPrepare(c->pc, name, pg_stmts[id].sql, 0, NULL))
+		res = pg_wait(c);
+	else
+		c->unsent = 1;
 	int r = SG_OK;
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		r = pg_err(c, res, pg_stmts[id].name);
@@ -375,6 +380,7 @@ pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *chan
 
 	if (n > 40)
 		return SG_ERR_INTERNAL;
+	c->unsent = 0;
 	if ((r = pg_prepare(c, id)) != SG_OK)
 		return r;
 	/* Text parameters go NUL-terminated: record fields may fill their arrays. */
@@ -413,8 +419,11 @@ pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *chan
 		}
 	}
 	snprintf(name, sizeof(name), "s%d", id);
-	PGresult *res = PQsendQueryPrepared(c->pc, name, (int)n, values, lengths, formats, 1) ?
-	    pg_wait(c) : NULL;
+	PGresult *res = NULL;
+	if (PQsendQueryPrepared(c->pc, name, (int)n, values, lengths, formats, 1))
+		res = pg_wait(c);
+	else
+		c->unsent = 1;  /* it never reached the server */
 	free(texts);
 	ExecStatusType es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
@@ -745,9 +754,10 @@ pg_once(pg_db *d, int id, const pg_arg *a, size_t n, int retry_broken, PGresult 
 		if ((r = pg_acquire(d, &c)) != SG_OK)
 			return r;
 		r = pg_exec(c, id, a, n, res, changes);
-		int broken = c->broken;
+		int broken = c->broken, unsent = c->unsent;
 		pg_release(d, c);
-		if (r == SG_ERR_UNAVAILABLE && broken && retry_broken && attempt == 0)
+		/* A write is run again only if it never left: it may have been done otherwise. */
+		if (r == SG_ERR_UNAVAILABLE && broken && (retry_broken || unsent) && attempt == 0)
 			continue;
 		if (r != PG_ERR_RETRY)
 			return r;

@@ -116,6 +116,7 @@ typedef struct pg_conn {
 	uint8_t prepared[PG_STMT_COUNT];
 	int broken;  /* drop and reconnect before the next use */
 	int timed_out;  /* the server did not answer in time */
+	int unsent;     /* the last statement could not be sent at all */
 	unsigned gen;   /* the pool's generation when opened */
 } pg_conn;
 
