@@ -220,16 +220,6 @@ sq_blob_or_null(const void *p, size_t n)
 
 #define SQ_NARGS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- reading columns ---- */
-
-typedef struct sq_row {
-	sqlite3_stmt *st;
-	int idx;
-	int r;  /* first error while reading the row */
-} sq_row;
-
-#define SQ_COL_FIELD(w, f) sq_col_text((w), (f), sizeof(f))
-
 /* ---- argument checks ---- */
 
 static inline int
@@ -274,10 +264,9 @@ void sq_lazy_write_end(sq_db *q, sq_conn *w);
 
 /* ---- sqlite_row.c ---- */
 
-void sq_col_text(sq_row *w, char *dst, size_t size);
-int64_t sq_col_int64(sq_row *w);
-void sq_col_blob_fixed(sq_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len);
 int sq_read_record(sqlite3_stmt *st, const sg_record_desc *d, void *out);
+int sq_one_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, const sg_record_desc *d,
+    void *out);
 int sq_get_one(sq_db *q, enum sq_stmt_id id, const sq_arg *a, size_t n, const sg_record_desc *d,
     void *out);
 int sq_scalar_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, int64_t *out);

@@ -18,41 +18,36 @@ sq_link_fill(sg_audit_entry *e, const sq_link *l)
 	memcpy(e->hash, l->hash, sizeof(e->hash));
 }
 
+/* A chain head row (SQ_AUDIT_HEAD). */
+typedef struct sq_head_row {
+	int64_t seq;
+	uint8_t hash[32];
+} sq_head_row;
+
+static const sg_col sq_head_cols[] = {
+	{ "seq", SG_COL_I64, 0, offsetof(sq_head_row, seq), sizeof(int64_t), 0 },
+	{ "hash", SG_COL_BLOB_EXACT, 0, offsetof(sq_head_row, hash), 32, 0 },
+};
+static const sg_record_desc sq_rec_head = { "audit head", sizeof(sq_head_row), sq_head_cols,
+    sizeof(sq_head_cols) / sizeof(sq_head_cols[0]), NULL, 0 };
+
 /* The newest (seq, hash) of tenant_id's chain: (0, zeros) while it is empty. */
 int
 sq_audit_head_on(sq_conn *c, const char *tenant_id, int64_t *seq, uint8_t hash[32])
 {
-	sqlite3_stmt *st = NULL;
-	int r = SG_ERR_INTERNAL;
-
-	if ((r = sq_prepare(c, SQ_AUDIT_HEAD, &st)) != SG_OK)
-		goto out;
+	sq_head_row h;
 	sq_arg a[] = { sq_str(tenant_id) };
-	if ((r = sq_bind(c, st, a, SQ_NARGS(a), sq_stmts[SQ_AUDIT_HEAD].name)) != SG_OK)
-		goto out;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*seq = 0;
-		memset(hash, 0, 32);
+	int r = sq_one_on(c, SQ_AUDIT_HEAD, a, SQ_NARGS(a), &sq_rec_head, &h);
+
+	if (r == SG_ERR_NOT_FOUND) {
+		memset(&h, 0, sizeof(h));
 		r = SG_OK;
-		goto out;
 	}
-	if (rc != SQLITE_ROW) {
-		r = sq_err(c, rc, sq_stmts[SQ_AUDIT_HEAD].name);
-		goto out;
-	}
-	sq_row w = { st, 0, SG_OK };
-	int64_t s = sq_col_int64(&w);
-	uint8_t h[32];
-	sq_col_blob_fixed(&w, h, sizeof(h), sizeof(h), NULL);
-	if ((r = w.r) != SG_OK)
-		goto out;
-	*seq = s;
-	memcpy(hash, h, 32);
-	r = SG_OK;
-out:
-	sq_finish(st);
-	return r;
+	if (r != SG_OK)
+		return r;
+	*seq = h.seq;
+	memcpy(hash, h.hash, sizeof(h.hash));
+	return SG_OK;
 }
 
 /*

@@ -336,16 +336,32 @@ sq_idempotency_purge(sg_store *s, int64_t before)
 	return sq_write1(s->impl, SQ_IDEMPOTENCY_PURGE, a, SQ_NARGS(a), NULL);
 }
 
+/* What a vote needs to know of its request (SQ_REQUEST_VOTE_INFO), read in its transaction. */
+typedef struct sq_vote_info {
+	char submitter[SG_ID_MAX];
+	char status[SG_STATUS_MAX];
+	int64_t required;
+	int64_t deadline;
+} sq_vote_info;
+
+static const sg_col sq_vote_info_cols[] = {
+	{ "principal_id", SG_COL_TEXT, 0, offsetof(sq_vote_info, submitter), SG_ID_MAX, 0 },
+	{ "status", SG_COL_TEXT, 0, offsetof(sq_vote_info, status), SG_STATUS_MAX, 0 },
+	{ "approvals_required", SG_COL_I64, 0, offsetof(sq_vote_info, required), sizeof(int64_t), 0 },
+	{ "approval_deadline", SG_COL_I64, 0, offsetof(sq_vote_info, deadline), sizeof(int64_t), 0 },
+};
+static const sg_record_desc sq_rec_vote_info = { "vote info", sizeof(sq_vote_info),
+    sq_vote_info_cols, sizeof(sq_vote_info_cols) / sizeof(sq_vote_info_cols[0]), NULL, 0 };
+
 int
 sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
     char new_status[SG_STATUS_MAX])
 {
 	sq_db *q = s->impl;
-	sqlite3_stmt *st = NULL;
 	sq_link link;
 	sg_vote_outcome outcome;
-	char submitter[SG_ID_MAX], status[SG_STATUS_MAX];
-	int64_t required = 0, approved = 0, deadline = 0;
+	sq_vote_info info;
+	int64_t approved = 0;
 	int r = SG_ERR_INTERNAL;
 
 	if ((r = sg_rule_vote_valid(a)) != SG_OK)
@@ -354,31 +370,12 @@ sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 
-	if ((r = sq_prepare(w, SQ_REQUEST_VOTE_INFO, &st)) != SG_OK)
-		goto out;
 	sq_arg key[] = { SQ_FIELD(a->tenant_id), SQ_FIELD(a->request_id) };
-	if ((r = sq_bind(w, st, key, SQ_NARGS(key), sq_stmts[SQ_REQUEST_VOTE_INFO].name)) != SG_OK)
+	if ((r = sq_one_on(w, SQ_REQUEST_VOTE_INFO, key, SQ_NARGS(key), &sq_rec_vote_info,
+	    &info)) != SG_OK)
 		goto out;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		r = SG_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = sq_err(w, rc, sq_stmts[SQ_REQUEST_VOTE_INFO].name);
-		goto out;
-	}
-	sq_row row = { st, 0, SG_OK };
-	SQ_COL_FIELD(&row, submitter);
-	SQ_COL_FIELD(&row, status);
-	required = sq_col_int64(&row);
-	deadline = sq_col_int64(&row);
-	if ((r = row.r) != SG_OK)
-		goto out;
-	sq_finish(st);
-	st = NULL;
 
-	if ((r = sg_rule_vote_allowed(a, submitter, status, deadline)) != SG_OK)
+	if ((r = sg_rule_vote_allowed(a, info.submitter, info.status, info.deadline)) != SG_OK)
 		goto out;
 	sq_arg vote[] = { SQ_FIELD(a->request_id), SQ_FIELD(a->tenant_id), SQ_FIELD(a->approver_id),
 	    SQ_FIELD(a->decision), SQ_FIELD(a->comment), sq_int(a->created_at) };
@@ -392,7 +389,7 @@ sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 		if ((r = sq_scalar_on(w, SQ_APPROVAL_COUNT, c, SQ_NARGS(c), &approved)) != SG_OK)
 			goto out;
 	}
-	sg_rule_vote_outcome(a, approved, required, &outcome);
+	sg_rule_vote_outcome(a, approved, info.required, &outcome);
 	if (outcome.to != NULL) {
 		sq_arg set[] = { sq_str(outcome.to), sq_int(a->created_at), sq_int(a->created_at),
 		    SQ_FIELD(a->request_id) };
@@ -401,16 +398,15 @@ sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 		sq_link moved_link;
 		if ((r = sq_audit_append_on(w, &outcome.audit, &moved_link)) != SG_OK)
 			goto out;
-		sg_strlcpy(status, outcome.to, sizeof(status));
+		sg_strlcpy(info.status, outcome.to, sizeof(info.status));
 	}
 	if ((r = sq_tx_commit(w)) != SG_OK)
 		goto out;
 	if (audit != NULL)
 		sq_link_fill(audit, &link);
 	if (new_status != NULL)
-		sg_strlcpy(new_status, status, SG_STATUS_MAX);
+		sg_strlcpy(new_status, info.status, SG_STATUS_MAX);
 out:
-	sq_finish(st);
 	if (r != SG_OK)
 		sq_tx_rollback(w);
 	sq_write_end(q);

@@ -10,6 +10,13 @@
 #include <string.h>
 #include "sqlite_int.h"
 
+/* A row being read: the next column, and the first error met. */
+typedef struct sq_row {
+	sqlite3_stmt *st;
+	int idx;
+	int r;
+} sq_row;
+
 static void
 sq_row_fail(sq_row *w, int r)
 {
@@ -18,7 +25,7 @@ sq_row_fail(sq_row *w, int r)
 }
 
 /* Copy text into a fixed field; text that does not fit means a damaged database. */
-void
+static void
 sq_col_text(sq_row *w, char *dst, size_t size)
 {
 	int i = w->idx++;
@@ -60,7 +67,7 @@ sq_col_strdup(sq_row *w)
 	return p;
 }
 
-int64_t
+static int64_t
 sq_col_int64(sq_row *w)
 {
 	return sqlite3_column_int64(w->st, w->idx++);
@@ -81,7 +88,7 @@ sq_col_int(sq_row *w)
  * Copy a blob into a fixed array of cap bytes; exact (when nonzero) demands
  * that length.  SQL NULL leaves dst alone and gives length 0.
  */
-void
+static void
 sq_col_blob_fixed(sq_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len)
 {
 	int i = w->idx++;
@@ -208,8 +215,8 @@ sq_read_record(sqlite3_stmt *st, const sg_record_desc *d, void *out)
 
 /* ---- generic reads ---- */
 
-/* One row into *out via fn on connection c; SG_ERR_NOT_FOUND when there is none. */
-static int
+/* One row into *out as record type d on connection c; SG_ERR_NOT_FOUND when there is none. */
+int
 sq_one_on(sq_conn *c, enum sq_stmt_id id, const sq_arg *a, size_t n, const sg_record_desc *d,
     void *out)
 {
