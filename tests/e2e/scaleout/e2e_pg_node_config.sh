@@ -125,6 +125,15 @@ else
 		"the start error names the store with its password masked"
 fi
 
+# a password given as a query parameter is masked too
+if launch "$E2E_TMP/p4.log" "${COMMON[@]}" -- --store "postgresql://noderole@127.0.0.1:1/nodedb?password=$PW&connect_timeout=2" \
+	--data-dir "$E2E_TMP/n1" >/dev/null; then
+	fail "an unreachable --store stops the start"
+else
+	assert_contains "$(cat "$E2E_TMP/p4.log")" "nodedb?password=***&connect_timeout=2" \
+		"a password=... query parameter is masked in the start error"
+fi
+
 # ---- node 1 on PostgreSQL, from the config file
 got=$(launch "$E2E_TMP/n1.log" "${COMMON[@]}" -- --config "$E2E_TMP/good.conf" --data-dir "$E2E_TMP/n1")
 require "node 1 starts from the config file's store" [ -n "$got" ]
