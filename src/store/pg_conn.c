@@ -10,10 +10,15 @@
  * returns.  While it is away every call fails promptly with
  * SG_ERR_UNAVAILABLE: connect_timeout bounds an attempt, a failed attempt
  * makes the next PG_RETRY_AFTER_MS of calls fail without trying,
- * statement_timeout bounds a statement and TCP keepalives a dead peer.
+ * statement_timeout bounds a statement on the server, and every statement
+ * also has a deadline here (PG_DEADLINE_MS): a server that stopped
+ * answering (frozen, or its host gone) cannot hold a thread longer than
+ * that, and its connection is dropped.
  * The URL (which may hold a password) is never logged.
  */
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +93,10 @@ pg_err(pg_conn *c, const PGresult *res, const char *what)
 	const char *st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
+	if (c->timed_out) {
+		sg_warn("store: %s: no answer from the database within %d ms", what, PG_DEADLINE_MS);
+		return SG_ERR_UNAVAILABLE;
+	}
 	if (msg == NULL)
 		msg = PQerrorMessage(c->pc);
 	if (st == NULL || PQstatus(c->pc) != CONNECTION_OK || pg_sqlstate_class(st, "08") ||
@@ -147,6 +156,7 @@ pg_conn_drop(pg_conn *c)
 		PQfinish(c->pc);
 	c->pc = NULL;
 	c->broken = 0;
+	c->timed_out = 0;
 	memset(c->prepared, 0, sizeof(c->prepared));
 }
 
@@ -163,6 +173,14 @@ pg_db_free(pg_db *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Server notices (a shutdown announced, ...) go to the log at debug level, not to stderr. */
+static void
+pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	sg_debug("store: PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /*
  * Open c.  Our defaults come before the URL in the keyword list, so a
  * setting the URL gives (connect_timeout=..., options=...) wins.
@@ -174,13 +192,15 @@ pg_conn_open(pg_db *d, pg_conn *c)
 	    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options",
 	    "application_name", "client_encoding", "dbname", NULL };
 	const char *val[] = { "3", "1", "5", "2", "2", "9000",
-	    "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000",
+	    "-c statement_timeout=5000 -c idle_in_transaction_session_timeout=60000"
+	    " -c client_min_messages=warning",
 	    "signetd", "UTF8", d->url, NULL };
 
 	pg_conn_drop(c);
 	c->pc = PQconnectdbParams(kw, val, 1);
 	if (c->pc == NULL)
 		return SG_ERR_NOMEM;
+	PQsetNoticeProcessor(c->pc, pg_notice, NULL);
 	if (PQstatus(c->pc) != CONNECTION_OK) {
 		/* libpq's message names host and port, never the password. */
 		char msg[256];
@@ -213,15 +233,18 @@ pg_acquire(pg_db *d, pg_conn **out)
 	pg_conn *c = &d->conns[d->free_conns[--d->nfree]];
 	pthread_mutex_unlock(&d->mu);
 
-	if (pg_conn_alive(c)) {
-		*out = c;
-		return SG_OK;
-	}
-	pg_conn_drop(c);
 	int64_t now = sg_now_ms();
 	pthread_mutex_lock(&d->mu);
 	int wait = now < d->down_until;
+	unsigned gen = d->gen;
 	pthread_mutex_unlock(&d->mu);
+	if (c->gen == gen && pg_conn_alive(c)) {
+		*out = c;
+		return SG_OK;
+	}
+	/* Dead, or opened before a statement timed out: the server may be frozen for all. */
+	pg_conn_drop(c);
+	c->gen = gen;
 	int r = wait ? SG_ERR_UNAVAILABLE : pg_conn_open(d, c);
 	if (r != SG_OK) {
 		if (r == SG_ERR_UNAVAILABLE && !wait) {
@@ -241,15 +264,73 @@ pg_release(pg_db *d, pg_conn *c)
 {
 	if (c == NULL)
 		return;
+	int timed_out = c->timed_out;
 	if (c->broken)
 		pg_conn_drop(c);
 	pthread_mutex_lock(&d->mu);
+	if (timed_out) {
+		d->down_until = sg_now_ms() + PG_RETRY_AFTER_MS;
+		d->gen++;
+	}
 	d->free_conns[d->nfree++] = (size_t)(c - d->conns);
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 
 /* ---- statements ---- */
+
+/*
+ * The result of what was just sent on c, waiting at most PG_DEADLINE_MS.
+ * Of several results (a multi-statement string) the first error wins,
+ * else the last.  NULL when the connection failed or the deadline passed
+ * (then c is marked broken and timed out: nobody knows what the server
+ * did, and the connection cannot be used again).
+ */
+static PGresult *
+pg_wait(pg_conn *c)
+{
+	int64_t deadline = sg_now_ms() + PG_DEADLINE_MS;
+	PGresult *kept = NULL;
+
+	for (;;) {
+		while (PQisBusy(c->pc)) {
+			int64_t left = deadline - sg_now_ms();
+			if (left <= 0) {
+				c->broken = 1;
+				c->timed_out = 1;
+				PQclear(kept);
+				return NULL;
+			}
+			struct pollfd pfd = { .fd = PQsocket(c->pc), .events = POLLIN };
+			int n = poll(&pfd, 1, (int)left);
+			if (n < 0 && errno != EINTR) {
+				c->broken = 1;
+				PQclear(kept);
+				return NULL;
+			}
+			if (n > 0 && !PQconsumeInput(c->pc)) {
+				c->broken = 1;
+				PQclear(kept);
+				return NULL;
+			}
+		}
+		PGresult *res = PQgetResult(c->pc);
+		if (res == NULL)
+			break;
+		ExecStatusType es = PQresultStatus(res);
+		int is_error = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
+		int kept_error = kept != NULL && PQresultStatus(kept) != PGRES_COMMAND_OK &&
+		    PQresultStatus(kept) != PGRES_TUPLES_OK;
+		if (kept_error) {
+			PQclear(res);
+		} else {
+			PQclear(kept);
+			kept = res;
+		}
+		(void)is_error;
+	}
+	return kept;
+}
 
 static int
 pg_prepare(pg_conn *c, int id)
@@ -261,7 +342,7 @@ pg_prepare(pg_conn *c, int id)
 	if (c->prepared[id])
 		return SG_OK;
 	snprintf(name, sizeof(name), "s%d", id);
-	PGresult *res = PQprepare(c->pc, name, pg_stmts[id].sql, 0, NULL);
+	PGresult *res = PQsendPrepare(c->pc, name, pg_stmts[id].sql, 0, NULL) ? pg_wait(c) : NULL;
 	int r = SG_OK;
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		r = pg_err(c, res, pg_stmts[id].name);
@@ -322,7 +403,8 @@ pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *chan
 		}
 	}
 	snprintf(name, sizeof(name), "s%d", id);
-	PGresult *res = PQexecPrepared(c->pc, name, (int)n, values, lengths, formats, 1);
+	PGresult *res = PQsendQueryPrepared(c->pc, name, (int)n, values, lengths, formats, 1) ?
+	    pg_wait(c) : NULL;
 	free(texts);
 	ExecStatusType es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
@@ -342,15 +424,25 @@ pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *chan
 }
 
 int
-pg_exec_sql(pg_conn *c, const char *sql, const char *what)
+pg_query_sql(pg_conn *c, const char *sql, const char *what, PGresult **out)
 {
-	PGresult *res = PQexec(c->pc, sql);
+	PGresult *res = PQsendQuery(c->pc, sql) ? pg_wait(c) : NULL;
 	ExecStatusType es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	int r = SG_OK;
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
 		r = pg_err(c, res, what);
+	if (r == SG_OK && out != NULL) {
+		*out = res;
+		res = NULL;
+	}
 	PQclear(res);
 	return r;
+}
+
+int
+pg_exec_sql(pg_conn *c, const char *sql, const char *what)
+{
+	return pg_query_sql(c, sql, what, NULL);
 }
 
 /* A short random pause before running a transaction again, so racing nodes part ways. */

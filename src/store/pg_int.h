@@ -21,6 +21,8 @@
 #define PG_POOL_MAX 24
 /* After a failed connection attempt, calls fail at once for this long (ms). */
 #define PG_RETRY_AFTER_MS 1000
+/* A statement's answer is waited for this long (ms); the server's statement_timeout is shorter. */
+#define PG_DEADLINE_MS 6000
 /* Statements known to pg.c; each connection prepares the ones it uses. */
 #define PG_STMT_MAX 96
 
@@ -38,6 +40,8 @@ typedef struct pg_conn {
 	PGconn *pc;
 	uint8_t prepared[PG_STMT_MAX];
 	int broken;  /* drop and reconnect before the next use */
+	int timed_out;  /* the server did not answer in time */
+	unsigned gen;   /* the pool's generation when opened */
 } pg_conn;
 
 typedef struct pg_db {
@@ -48,6 +52,7 @@ typedef struct pg_db {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int64_t down_until;  /* ms; guarded by mu */
+	unsigned gen;        /* bumped when a statement times out: older connections are dropped */
 } pg_db;
 
 /* ---- parameters ---- */
@@ -85,6 +90,8 @@ void pg_release(pg_db *d, pg_conn *c);
 int pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **res, int *changes) SG_WUR;
 /* Plain SQL without parameters or results (BEGIN, DDL). */
 int pg_exec_sql(pg_conn *c, const char *sql, const char *what) SG_WUR;
+/* The same, keeping the result (text columns) in *out for the caller to PQclear. */
+int pg_query_sql(pg_conn *c, const char *sql, const char *what, PGresult **out) SG_WUR;
 
 /*
  * Run fn(c, ctx) inside BEGIN ... COMMIT on a pooled connection.
