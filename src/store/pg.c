@@ -1536,11 +1536,8 @@ pg_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *
 
 	if (n == 0)
 		return SG_OK;
-	if (reqs == NULL)
-		return SG_ERR_INVALID_ARGUMENT;
-	for (size_t i = 0; i < n; i++)
-		if (reqs[i] == NULL)
-			return SG_ERR_INVALID_ARGUMENT;
+	if ((r = sg_rule_batch_valid(reqs, sigs, n)) != SG_OK)
+		return r;
 	if (audits != NULL) {
 		for (size_t i = 0; i < n; i++)
 			if (audits[i] != NULL && audits[i]->action[0] == '\0')
@@ -1580,7 +1577,8 @@ pg_request_create_on(pg_conn *c, void *ctx)
 	return SG_OK;
 }
 
-static int
+/* For sg_store_test_request_create (pg_test.c): tests only, not in sg_store_ops. */
+int
 pg_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit)
 {
 	if (rq == NULL || !pg_request_valid(rq))
@@ -2142,7 +2140,6 @@ static const sg_store_ops pg_ops = {
 	.policy_create = pg_policy_create,
 	.policy_get = pg_policy_get,
 	.policy_list = pg_policy_list,
-	.request_create = pg_request_create,
 	.request_list = pg_request_list,
 	.request_claim = pg_request_claim,
 	.request_transition = pg_request_transition,

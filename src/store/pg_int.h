@@ -139,6 +139,9 @@ int pg_get_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row
 /* One statement in autocommit; *changes (optional) as for pg_exec. */
 int pg_write1(pg_db *d, int id, const pg_arg *a, size_t n, int *changes) SG_WUR;
 
+/* The test-only insert of a request with its audit entry (pg_test.c, sg_store_test.h). */
+int pg_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit);
+
 /* ---- schema (pg_schema.c) ---- */
 
 /* Bring the schema up to date, serialised across processes by an advisory lock. */
