@@ -81,6 +81,8 @@ struct sg_tsa {
 	pthread_mutex_t serial_mu;
 	uint64_t next_serial;      /* next number to hand out */
 	uint64_t serial_limit;     /* first number not covered by the serial file */
+	int (*serial_ext)(void *arg, uint64_t *out);  /* sg_tsa_config.serial_next */
+	void *serial_ext_arg;
 };
 
 /* The message-imprint hashes we stamp; weaker ones are refused with badAlg. */
@@ -646,6 +648,14 @@ serial_next(sg_tsa *t, uint64_t *out)
 {
 	int r = SG_OK;
 
+	if (t->serial_ext != NULL) {
+		uint64_t v = 0;
+		if ((r = t->serial_ext(t->serial_ext_arg, &v)) == SG_OK && v == 0)
+			r = SG_ERR_INTERNAL;
+		if (r == SG_OK)
+			*out = v;
+		return r;
+	}
 	pthread_mutex_lock(&t->serial_mu);
 	if (t->next_serial >= t->serial_limit)
 		r = serial_reserve_locked(t);
@@ -1304,7 +1314,9 @@ sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out)
 		goto fail;
 	}
 	/* The lock first: it also keeps two processes from generating keys at once. */
-	if ((r = serial_open(t)) != SG_OK)
+	t->serial_ext = cfg->serial_next;
+	t->serial_ext_arg = cfg->serial_arg;
+	if (t->serial_ext == NULL && (r = serial_open(t)) != SG_OK)
 		goto fail;
 	if (cfg->keystore != NULL)
 		r = open_keystore(t, cfg);
@@ -1333,10 +1345,14 @@ sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out)
 		r = SG_ERR_NOMEM;
 		goto fail;
 	}
+	char from[48];
+	if (t->serial_ext != NULL)
+		sg_strlcpy(from, "the store's sequence", sizeof(from));
+	else
+		snprintf(from, sizeof(from), "%llu", (unsigned long long)t->next_serial);
 	sg_info("tsa: ready; key %s, policy %s, accuracy %u ms, %d CA certificate(s), "
-	    "serials from %llu", t->ks != NULL ? t->ks->ops->storage : cfg->cert_path != NULL ?
-	    "issued" : "clear file", t->policy_txt, t->accuracy_ms, sk_X509_num(t->chain),
-	    (unsigned long long)t->next_serial);
+	    "serials from %s", t->ks != NULL ? t->ks->ops->storage : cfg->cert_path != NULL ?
+	    "issued" : "clear file", t->policy_txt, t->accuracy_ms, sk_X509_num(t->chain), from);
 	*out = t;
 	return SG_OK;
 fail:
