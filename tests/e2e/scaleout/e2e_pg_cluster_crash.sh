@@ -23,6 +23,7 @@
 #   - node 1 restarts on the same database and serves; the audit chain
 #     verifies on every node.
 
+# shellcheck disable=SC2034 # NODE_ENV, SERVER_PID and RESP are read by cluster_lib.sh and lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh" || exit 2
 
 N=${CLUSTER_CRASH_N:-1500}

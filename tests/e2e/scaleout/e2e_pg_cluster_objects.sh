@@ -31,7 +31,7 @@ on 1
 new_key "$ADMIN_KEY" cl-ec EC-P256
 KEY_ID=$K_ID
 new_principal "$ADMIN_KEY" cl-signer '["signer"]'
-SIGNER=$P_KEY SIGNER_ID=$P_ID SIGNER_KEY_ID=$P_KEY_ID
+SIGNER=$P_KEY SIGNER_ID=$P_ID
 api "$ADMIN_KEY" POST /v1/policies '{"project":"cl","slug":"fast","key":"cl-ec"}'
 assert_status 201 "node 1: create policy cl/fast"
 

@@ -34,11 +34,10 @@ require "export the ra-ec public key" fetch_pem ra-ec 1 "$E2E_TMP/ra-ec.pem"
 PEM=$E2E_TMP/ra-ec.pem
 new_principal "$ADMIN_KEY" ra-submitter '["signer","approver"]'
 SUBMITTER=$P_KEY
-declare -A APPR=() APPR_ID=()
+declare -A APPR=()
 for a in A B C; do
 	new_principal "$ADMIN_KEY" "ra-approver-$a" '["approver"]'
 	APPR[$a]=$P_KEY
-	APPR_ID[$a]=$P_ID
 done
 api "$ADMIN_KEY" POST /v1/policies '{"project":"ra","slug":"two","key":"ra-ec","approvals_required":2}'
 assert_status 201 "create policy ra/two (2 approvals, approvers by role)"
@@ -173,7 +172,7 @@ assert_eq "$bad_rej" 0 "4 rejections racing 2 approvals on different nodes: each
 # ---- racing idempotent duplicates
 on 1
 new_principal "$ADMIN_KEY" ra-idem '["signer"]'
-IDEM=$P_KEY IDEM_ID=$P_ID
+IDEM=$P_KEY
 BEFORE=$(psqlq "SELECT count(*) FROM $REQT")
 declare -A IBODY=()
 bad_codes=0 bad_ids=0 bad_sigs=0
@@ -203,12 +202,12 @@ for mode in sync async; do
 	curl -s --parallel --parallel-immediate --parallel-max 48 --max-time 30 -K "$cfg" >"$W/idem.$mode.codes"
 	bad_codes=$((bad_codes + $(awk '$1 != 200 && $1 != 202' "$W/idem.$mode.codes" | tee -a "$W/idem.bad" | wc -l)))
 	for ((k = 0; k < K; k++)); do
-		ids=$(cat "$W"/i-"$mode-$k"-*.json | jq -r '.request_id // "none"' | sort -u)
+		ids=$(cat "$W/i-$mode-$k-"*.json | jq -r '.request_id // "none"' | sort -u)
 		[ "$(grep -c . <<<"$ids")" = 1 ] && [ "$ids" != none ] || {
 			bad_ids=$((bad_ids + 1))
 			echo "# $mode key $k: request ids: $(tr '\n' ' ' <<<"$ids")"
 		}
-		sigs=$(cat "$W"/i-"$mode-$k"-*.json | jq -r 'select(.signature != null) | .signature' | sort -u | grep -c .)
+		sigs=$(cat "$W/i-$mode-$k-"*.json | jq -r 'select(.signature != null) | .signature' | sort -u | grep -c .)
 		[ "$sigs" -le 1 ] || bad_sigs=$((bad_sigs + 1))
 	done
 done
