@@ -30,6 +30,72 @@ find_bootstrap_principal(sg_store *s, const sg_tenant *t, sg_principal *out)
 	return r;
 }
 
+/*
+ * The bootstrap principal of t, waiting up to BOOT_WAIT_MS for another node
+ * that has just created the tenant to create it too.
+ */
+#define BOOT_WAIT_MS 10000
+static int
+await_bootstrap_principal(sg_store *s, const sg_tenant *t, sg_principal *out)
+{
+	int64_t until = sg_now_ms() + BOOT_WAIT_MS;
+	int r;
+	while ((r = find_bootstrap_principal(s, t, out)) == SG_ERR_NOT_FOUND && sg_now_ms() < until)
+		usleep(100 * 1000);
+	return r;
+}
+
+/* The tenant exists (made by an earlier start or another node): register env_key if needed. */
+static int
+bootstrap_existing(sg_store *s, const sg_tenant *t, const char *env_key)
+{
+	sg_principal p;
+	sg_api_key k;
+	char *key_text = NULL;
+	char prefix[24];
+	int r;
+
+	if (env_key == NULL)
+		return SG_OK;
+	/* Make sure the key from the environment works, without duplicating it. */
+	api_key_prefix(env_key, prefix);
+	if ((r = s->ops->api_key_find(s, prefix, &k)) == SG_OK)
+		return SG_OK;
+	if (r != SG_ERR_NOT_FOUND)
+		return r;
+	if ((r = await_bootstrap_principal(s, t, &p)) != SG_OK) {
+		sg_error("bootstrap: tenant '%s' has no principal '%s'", BOOT_TENANT, BOOT_PRINCIPAL);
+		return r;
+	}
+	r = api_issue_api_key(s, &p, env_key, &k, &key_text);
+	if (r == SG_ERR_CONFLICT && s->ops->api_key_find(s, prefix, &k) == SG_OK)
+		r = SG_OK;  /* another node registered the same key meanwhile */
+	else if (r == SG_OK)
+		sg_info("bootstrap: registered SIGNET_BOOTSTRAP_API_KEY for %s", p.id);
+	sg_free_secret_str(key_text);
+	return r;
+}
+
+/* Another node won the race to create tenant or principal: use what it made. */
+static int
+bootstrap_lost_race(sg_store *s, const char *env_key)
+{
+	sg_tenant t;
+	sg_principal p;
+	int r = s->ops->tenant_get_by_name(s, BOOT_TENANT, &t);
+	if (r == SG_OK)
+		r = await_bootstrap_principal(s, &t, &p);
+	if (r != SG_OK) {
+		sg_error("bootstrap: another node is creating tenant '%s', but its principal '%s' "
+		    "did not appear: %s", BOOT_TENANT, BOOT_PRINCIPAL, sg_err_str(r));
+		return r;
+	}
+	sg_info("bootstrap: another node created tenant '%s' and principal '%s' at the same "
+	    "time; using those%s", BOOT_TENANT, BOOT_PRINCIPAL, env_key != NULL ? "" :
+	    " (the generated API key is in that node's data directory)");
+	return bootstrap_existing(s, &t, env_key);
+}
+
 int
 sg_api_bootstrap(sg_service *svc, const char *env_key, const char *key_file)
 {
@@ -40,23 +106,8 @@ sg_api_bootstrap(sg_service *svc, const char *env_key, const char *key_file)
 	char *key_text = NULL;
 	int r = s->ops->tenant_get_by_name(s, BOOT_TENANT, &t);
 
-	if (r == SG_OK) {
-		if (env_key == NULL)
-			return SG_OK;
-		/* Make sure the key from the environment works, without duplicating it. */
-		char prefix[24];
-		api_key_prefix(env_key, prefix);
-		if (s->ops->api_key_find(s, prefix, &k) == SG_OK)
-			return SG_OK;
-		if ((r = find_bootstrap_principal(s, &t, &p)) != SG_OK) {
-			sg_error("bootstrap: tenant '%s' has no principal '%s'", BOOT_TENANT, BOOT_PRINCIPAL);
-			return r;
-		}
-		if ((r = api_issue_api_key(s, &p, env_key, &k, &key_text)) == SG_OK)
-			sg_info("bootstrap: registered SIGNET_BOOTSTRAP_API_KEY for %s", p.id);
-		sg_free_secret_str(key_text);
-		return r;
-	}
+	if (r == SG_OK)
+		return bootstrap_existing(s, &t, env_key);
 	if (r != SG_ERR_NOT_FOUND)
 		return r;
 
@@ -70,9 +121,12 @@ sg_api_bootstrap(sg_service *svc, const char *env_key, const char *key_file)
 	sg_strlcpy(p.name, BOOT_PRINCIPAL, sizeof(p.name));
 	p.roles = SG_ROLE_OPERATOR | SG_ROLE_ADMIN;
 	p.created_at = t.created_at;
-	if ((r = s->ops->tenant_create(s, &t)) != SG_OK ||
-	    (r = s->ops->principal_create(s, &p)) != SG_OK ||
-	    (r = api_issue_api_key(s, &p, env_key, &k, &key_text)) != SG_OK) {
+	r = s->ops->tenant_create(s, &t);
+	if (r == SG_OK)
+		r = s->ops->principal_create(s, &p);
+	if (r == SG_ERR_CONFLICT)
+		return bootstrap_lost_race(s, env_key);
+	if (r != SG_OK || (r = api_issue_api_key(s, &p, env_key, &k, &key_text)) != SG_OK) {
 		sg_error("bootstrap: cannot create the bootstrap principal: %s", sg_err_str(r));
 		goto out;
 	}

@@ -2,7 +2,8 @@
  * resp.c - building responses and reading request bodies.
  *
  * The error mapping lives here: every sg_err becomes one HTTP status and one
- * stable code string (SPEC §3).  Messages are written by handlers for the
+ * stable code string (SPEC §3); a store error while the database does not
+ * answer is SG_ERR_UNAVAILABLE (503) in every dialect.  Messages are written by handlers for the
  * client; internal error text (database, OpenSSL) is logged, never sent.
  */
 #include <stdarg.h>
@@ -94,6 +95,18 @@ api_error(api_req *req, api_resp *resp, int err, const char *fmt, ...)
 	unsigned status;
 	const char *code;
 	api_err_map(err, &status, &code);
+	/*
+	 * A database error while the database is away is its absence, not a
+	 * fault of ours: 503, as SPEC §6 pins, whatever error the store chose.
+	 * Only failing requests pay for the ping.
+	 */
+	if (status == 500 && (err == SG_ERR_STORE || err == SG_ERR_IO || err == SG_ERR_INTERNAL) &&
+	    req->svc != NULL && req->svc->store != NULL &&
+	    req->svc->store->ops->ping(req->svc->store) != SG_OK) {
+		err = SG_ERR_UNAVAILABLE;
+		api_err_map(err, &status, &code);
+		sg_warn("request %s: the database is unavailable", req->request_id);
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	if (status == 500) {

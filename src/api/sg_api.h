@@ -63,7 +63,12 @@ void sg_api_stop(sg_api *api);
  * when set (env_key non-NULL), else generated, printed once on stdout and
  * written to key_file with mode 0600.  Later starts change nothing, except
  * that a given env_key which is not yet registered is added to the
- * bootstrap principal.
+ * bootstrap principal.  Several nodes starting at once on one empty
+ * database (PostgreSQL, SPEC §6) end with one tenant and one principal: a
+ * node whose create is refused as a conflict re-reads what the winner made
+ * (waiting briefly for its principal) and writes no key file; only the
+ * winner's generated key exists, in the winner's key_file.  So a cluster
+ * should set SIGNET_BOOTSTRAP_API_KEY on every node (docs/operations.md).
  */
 int sg_api_bootstrap(sg_service *svc, const char *env_key, const char *key_file) SG_WUR;
 

@@ -49,6 +49,61 @@ void
 sg_config_wipe(sg_config *c)
 {
 	sg_wipe(c->pkcs11_pin, sizeof(c->pkcs11_pin));
+	sg_wipe(c->store, sizeof(c->store));
+}
+
+sg_store_kind
+sg_config_store_kind(const char *url)
+{
+	if (url == NULL || url[0] == 0)
+		return SG_STORE_KIND_SQLITE;
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+		return SG_STORE_KIND_POSTGRESQL;
+	return SG_STORE_KIND_INVALID;
+}
+
+void
+sg_config_redact_url(const char *url, char *out, size_t cap)
+{
+	size_t o = 0;
+	const char *p = url, *scheme = strstr(url, "://");
+	const char *auth_end = NULL, *colon = NULL;
+
+	if (cap == 0)
+		return;
+#define PUT(ch) do { if (o + 1 < cap) out[o++] = (ch); } while (0)
+	if (scheme != NULL) {
+		const char *host = scheme + 3;
+		size_t hostpart = strcspn(host, "/?#");
+		/* userinfo ends at the last '@' before the path */
+		for (const char *q = host; q < host + hostpart; q++)
+			if (*q == '@')
+				auth_end = q;
+		if (auth_end != NULL) {
+			colon = memchr(host, ':', (size_t)(auth_end - host));
+		}
+	}
+	while (*p != 0) {
+		if (colon != NULL && p == colon) {
+			PUT(':'); PUT('*'); PUT('*'); PUT('*');
+			p = auth_end;
+			colon = NULL;
+			continue;
+		}
+		/* password=... in the query string */
+		if ((p == url || p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0) {
+			for (const char *k = "password=***"; *k; k++)
+				PUT(*k);
+			p += 9;
+			while (*p != 0 && *p != '&' && *p != '#')
+				p++;
+			continue;
+		}
+		PUT(*p);
+		p++;
+	}
+#undef PUT
+	out[o] = 0;
 }
 
 static int
@@ -154,6 +209,13 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 		if (strcmp(v, "file") != 0 && strcmp(v, "hsm") != 0)
 			return SG_ERR_INVALID_ARGUMENT;
 		return set_str(c->master_key, sizeof(c->master_key), v);
+	}
+	if (strcmp(key, "master_key_file") == 0)
+		return set_str(c->master_key_file, sizeof(c->master_key_file), v);
+	if (strcmp(key, "store") == 0) {
+		if (sg_config_store_kind(v) == SG_STORE_KIND_INVALID)
+			return SG_ERR_INVALID_ARGUMENT;
+		return set_str(c->store, sizeof(c->store), v);
 	}
 	if (strcmp(key, "master_key_label") == 0)
 		return v[0] != '\0' ? set_str(c->master_key_label, sizeof(c->master_key_label), v) :
@@ -262,7 +324,10 @@ sg_config_load_file(sg_config *c, const char *path)
 		*eq = 0;
 		char *key = trim(s), *val = trim(eq + 1);
 		if (sg_config_set(c, key, val) != SG_OK) {
-			sg_error("config: %s:%d: unknown key or bad value for '%s'", path, lineno, key);
+			if (strcmp(key, "store") == 0)
+				sg_error("config: %s:%d: %s", path, lineno, SG_CONFIG_STORE_HINT);
+			else
+				sg_error("config: %s:%d: unknown key or bad value for '%s'", path, lineno, key);
 			r = SG_ERR_INVALID_ARGUMENT;
 			break;
 		}
@@ -292,6 +357,8 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_PKCS11_SESSIONS", "pkcs11_sessions" },
 		{ "SIGNET_MASTER_KEY", "master_key" },
 		{ "SIGNET_MASTER_KEY_LABEL", "master_key_label" },
+		{ "SIGNET_MASTER_KEY_FILE", "master_key_file" },
+		{ "SIGNET_STORE_URL", "store" },
 		{ "SIGNET_LOG_FORMAT", "log_format" },
 		{ "SIGNET_RATE_LIMIT_PRINCIPAL", "rate_limit_principal" },
 		{ "SIGNET_RATE_LIMIT_PRINCIPAL_BURST", "rate_limit_principal_burst" },
@@ -315,7 +382,10 @@ sg_config_load_env(sg_config *c)
 		if (v == NULL || *v == 0)
 			continue;
 		if (sg_config_set(c, map[i].key, v) != SG_OK) {
-			sg_error("config: bad value in %s", map[i].env);
+			if (strcmp(map[i].key, "store") == 0)
+				sg_error("config: SIGNET_STORE_URL: %s", SG_CONFIG_STORE_HINT);
+			else
+				sg_error("config: bad value in %s", map[i].env);
 			return SG_ERR_INVALID_ARGUMENT;
 		}
 	}

@@ -36,6 +36,12 @@
  *   master_key      SIGNET_MASTER_KEY      file    what seals DISK keys: "file"
  *                                                  (data_dir/master.key) or "hsm"
  *                                                  (an AES key in the PKCS#11 token)
+ *   master_key_file SIGNET_MASTER_KEY_FILE data_dir/master.key  path of the master key
+ *                                          file (mode 0600; created when missing); with
+ *                                          several nodes on one database, the same file
+ *   store           SIGNET_STORE_URL       (none: SQLite, data_dir/signet.db) a libpq URI
+ *                                          postgresql://user:password@host:port/db
+ *                                          (also postgres://); flag --store beats both
  *   master_key_label SIGNET_MASTER_KEY_LABEL signet-master-key  CKA_LABEL of that
  *                                                  AES key (also seals ML-DSA keys
  *                                                  of storage HSM)
@@ -96,6 +102,8 @@ typedef struct sg_config {
 	int64_t pkcs11_sessions;
 	char master_key[8];          /* "file" or "hsm" */
 	char master_key_label[65];   /* SG_PKCS11_KEY_LABEL_MAX bytes */
+	char master_key_file[1024];  /* "" = data_dir/master.key */
+	char store[1024];            /* "" = SQLite; secret (may hold a password): wiped */
 	char log_format[8];          /* "text" or "json" */
 	double rate_limit_principal, rate_limit_principal_burst;
 	double rate_limit_address, rate_limit_address_burst;
@@ -114,7 +122,7 @@ typedef struct sg_config {
 	char transit_mount[64];      /* one path segment of [A-Za-z0-9._-] */
 } sg_config;
 
-/* Wipe the secrets a config may hold (the PKCS#11 PIN). */
+/* Wipe the secrets a config may hold (the PKCS#11 PIN, the store URL's password). */
 void sg_config_wipe(sg_config *c);
 
 void sg_config_defaults(sg_config *c);
@@ -124,5 +132,24 @@ int sg_config_load_file(sg_config *c, const char *path) SG_WUR;
 int sg_config_load_env(sg_config *c) SG_WUR;
 /* Set one key (as in the file); SG_ERR_INVALID_ARGUMENT for unknown keys or bad values. */
 int sg_config_set(sg_config *c, const char *key, const char *value) SG_WUR;
+
+/* The startup error for a store URL that is not one (names no value: it may hold a password). */
+#define SG_CONFIG_STORE_HINT "the store must be a PostgreSQL URL " \
+	"(postgresql://user:password@host:port/db or postgres://...); leave it unset for " \
+	"SQLite in the data directory"
+
+/* The kind of store a URL names (sg_config.store). */
+typedef enum sg_store_kind {
+	SG_STORE_KIND_SQLITE = 0,    /* "": the embedded default */
+	SG_STORE_KIND_POSTGRESQL,    /* postgresql:// or postgres:// */
+	SG_STORE_KIND_INVALID,       /* anything else: a startup error */
+} sg_store_kind;
+sg_store_kind sg_config_store_kind(const char *url);
+
+/*
+ * Copy url into out (cap bytes) with the password of its userinfo, and any
+ * password=... query parameter, replaced by "***", so it can be logged.
+ */
+void sg_config_redact_url(const char *url, char *out, size_t cap);
 
 #endif

@@ -2,10 +2,12 @@
  * signetd.c - the Signet server.
  *
  * Start-up: read configuration (defaults < file < environment < flags),
- * make the data directory (0700), open the store (SQLite), the keystores
- * (open_keystores: the software keystore, sealed by master.key in the data
- * directory or by an AES key in the HSM, and with a PKCS#11 module the HSM
- * keystore), start the group committer, open the time-stamp authority (its
+ * make the data directory (0700), open the store (open_store: SQLite in
+ * the data directory, or PostgreSQL when a store URL is given by --store,
+ * SIGNET_STORE_URL or the config file's store, in that order), the keystores
+ * (open_keystores: the software keystore, sealed by the master key file -
+ * master_key_file, by default master.key in the data directory - or by an
+ * AES key in the HSM, and with a PKCS#11 module the HSM keystore), start the group committer, open the time-stamp authority (its
  * key is a keystore key made on first start and recorded in the store:
  * tsa_key.h),
  * create the bootstrap principal on first start, start the signing
@@ -13,7 +15,7 @@
  * reverse order so that every signature already answered is on disk.
  *
  * Secrets given in the environment (SIGNET_PKCS11_PIN,
- * SIGNET_BOOTSTRAP_API_KEY) are copied and then overwritten in place and
+ * SIGNET_BOOTSTRAP_API_KEY, SIGNET_STORE_URL with its password) are copied and then overwritten in place and
  * unset before anything else runs, so /proc/<pid>/environ does not show
  * them for the life of the process.
  */
@@ -41,7 +43,8 @@
 #define PEM_MAX (1024u * 1024u)
 
 /* The environment variables that hold secrets; each is taken by take_env_secret. */
-static const char *const secret_env[] = { "SIGNET_PKCS11_PIN", "SIGNET_BOOTSTRAP_API_KEY" };
+static const char *const secret_env[] = { "SIGNET_PKCS11_PIN", "SIGNET_BOOTSTRAP_API_KEY",
+	"SIGNET_STORE_URL" };
 #define N_SECRET_ENV (sizeof(secret_env) / sizeof(secret_env[0]))
 
 /*
@@ -67,12 +70,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: signetd [--listen ADDR:PORT] [--data-dir DIR] [--config FILE] [--version]\n"
+	    "usage: signetd [--listen ADDR:PORT] [--data-dir DIR] [--config FILE]\n"
+	    "               [--store postgresql://USER:PASSWORD@HOST:PORT/DB] [--version]\n"
 	    "\n"
 	    "Starts the Signet signing service. With an empty data directory it starts on\n"
 	    "embedded defaults: SQLite, software key store, plain HTTP on 127.0.0.1:8080 and a\n"
 	    "bootstrap admin whose API key is SIGNET_BOOTSTRAP_API_KEY or is generated, printed once\n"
-	    "to a terminal and written to DIR/bootstrap-admin.key. See docs/operations.md.\n");
+	    "to a terminal and written to DIR/bootstrap-admin.key. --store (or SIGNET_STORE_URL,\n"
+	    "or store in the config file) puts the data in PostgreSQL, shared by several nodes.\n"
+	    "See docs/operations.md.\n");
 }
 
 static int
@@ -87,6 +93,54 @@ read_pem(const char *path, char **out)
 	}
 	*out = (char *)p;
 	return SG_OK;
+}
+
+/* Store URL from `source` (precedence: applied in order file, environment, flag). */
+static int
+set_store(sg_config *cfg, const char *url, const char *source)
+{
+	if (url == NULL)
+		return SG_OK;
+	if (sg_config_set(cfg, "store", url) != SG_OK) {
+		sg_error("config: %s: %s", source, SG_CONFIG_STORE_HINT);
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	return SG_OK;
+}
+
+/*
+ * The store cfg->store names: SQLite in the data directory when empty, else
+ * PostgreSQL.  The URL's password is never logged.
+ */
+static int
+open_store(const sg_config *cfg, sg_store **out)
+{
+	char path[1200];
+	int r;
+
+	switch (sg_config_store_kind(cfg->store)) {
+	case SG_STORE_KIND_SQLITE:
+		snprintf(path, sizeof(path), "%s/signet.db", cfg->data_dir);
+		if ((r = sg_store_sqlite_open(path, out)) != SG_OK)
+			sg_error("cannot open database %s", path);
+		return r;
+	case SG_STORE_KIND_POSTGRESQL:
+		sg_config_redact_url(cfg->store, path, sizeof(path));
+#ifdef SIGNET_HAVE_PG
+		if ((r = sg_store_pg_open(cfg->store, out)) != SG_OK)
+			sg_error("cannot open the PostgreSQL store %s: %s", path, sg_err_str(r));
+		else
+			sg_info("store: PostgreSQL %s", path);
+		return r;
+#else
+		sg_error("store %s: this signetd was built without PostgreSQL (libpq)", path);
+		return SG_ERR_INVALID_ARGUMENT;
+#endif
+	case SG_STORE_KIND_INVALID:
+		break;
+	}
+	sg_error("%s", SG_CONFIG_STORE_HINT);
+	return SG_ERR_INVALID_ARGUMENT;
 }
 
 static int
@@ -153,7 +207,10 @@ open_keystores(sg_config *cfg, sg_service *svc)
 
 	if (cfg->pkcs11_module[0] && (r = open_hsm(cfg, &p11)) != SG_OK)
 		return r;
-	snprintf(path, sizeof(path), "%s/master.key", cfg->data_dir);
+	if (cfg->master_key_file[0])
+		sg_strlcpy(path, cfg->master_key_file, sizeof(path));
+	else
+		snprintf(path, sizeof(path), "%s/master.key", cfg->data_dir);
 	if ((r = sg_custody_open(&cc, p11, &svc->soft, &svc->hsm)) != SG_OK) {
 		sg_error("cannot open the key stores (master key %s)",
 		    cc.master_key_in_hsm ? "in the HSM" : path);
@@ -188,11 +245,12 @@ main(int argc, char **argv)
 {
 	sg_config cfg;
 	const char *config_path = getenv("SIGNET_CONFIG");
-	const char *flag_listen = NULL, *flag_data = NULL;
+	const char *flag_listen = NULL, *flag_data = NULL, *flag_store = NULL;
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "store", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -209,11 +267,12 @@ main(int argc, char **argv)
 	sg_config_defaults(&cfg);
 	for (size_t k = 0; k < N_SECRET_ENV; k++)
 		secrets[k] = take_env_secret(secret_env[k]);
-	while ((c = getopt_long(argc, argv, "l:d:c:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:d:c:s:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': flag_listen = optarg; break;
 		case 'd': flag_data = optarg; break;
 		case 'c': config_path = optarg; break;
+		case 's': flag_store = optarg; break;
 		case 'h': usage(stdout); status = 0; goto out;
 		case 'V': printf("signetd %s\n", SIGNET_VERSION); status = 0; goto out;
 		default: usage(stderr); status = 2; goto out;
@@ -227,6 +286,8 @@ main(int argc, char **argv)
 	if ((config_path != NULL && sg_config_load_file(&cfg, config_path) != SG_OK) ||
 	    sg_config_load_env(&cfg) != SG_OK ||
 	    (secrets[0] != NULL && sg_config_set(&cfg, "pkcs11_pin", secrets[0]) != SG_OK) ||
+	    set_store(&cfg, secrets[2], "SIGNET_STORE_URL") != SG_OK ||
+	    set_store(&cfg, flag_store, "--store") != SG_OK ||
 	    (flag_listen != NULL && sg_config_set(&cfg, "listen", flag_listen) != SG_OK) ||
 	    (flag_data != NULL && sg_config_set(&cfg, "data_dir", flag_data) != SG_OK)) {
 		if (secrets[0] != NULL && strlen(secrets[0]) >= sizeof(cfg.pkcs11_pin))
@@ -236,6 +297,8 @@ main(int argc, char **argv)
 	}
 	sg_free_secret_str(secrets[0]);
 	secrets[0] = NULL;
+	sg_free_secret_str(secrets[2]);
+	secrets[2] = NULL;
 	sg_log_set_level((sg_log_level)sg_log_level_from_name(cfg.log_level));
 	sg_log_set_format(strcmp(cfg.log_format, "json") == 0 ? SG_LOG_JSON : SG_LOG_TEXT);
 	if (strcmp(cfg.master_key, "hsm") == 0 && !cfg.pkcs11_module[0]) {
@@ -268,11 +331,8 @@ main(int argc, char **argv)
 
 	if (ensure_dir(cfg.data_dir) != SG_OK)
 		goto out;
-	snprintf(path, sizeof(path), "%s/signet.db", cfg.data_dir);
-	if (sg_store_sqlite_open(path, &svc.store) != SG_OK) {
-		sg_error("cannot open database %s", path);
+	if (open_store(&cfg, &svc.store) != SG_OK)
 		goto out;
-	}
 	if (open_keystores(&cfg, &svc) != SG_OK)
 		goto out;
 	sg_config_wipe(&cfg);

@@ -64,6 +64,14 @@ create_key(const sg_config *cfg, const sg_service *svc, sg_tsa_key_record *out)
 	return r;
 }
 
+/* sg_tsa_config.serial_next from the store's sequence (PostgreSQL: shared by every node). */
+static int
+store_serial(void *arg, uint64_t *out)
+{
+	sg_store *s = arg;
+	return s->ops->tsa_serial_next(s, out);
+}
+
 int
 sg_server_tsa_open(const sg_config *cfg, const sg_service *svc, sg_tsa **out)
 {
@@ -75,6 +83,11 @@ sg_server_tsa_open(const sg_config *cfg, const sg_service *svc, sg_tsa **out)
 		.accuracy_ms = (unsigned)cfg->tsa_accuracy_ms };
 	int r;
 
+	if (s->ops->tsa_serial_next != NULL) {
+		/* No serial file: several nodes stamp with one sequence (SPEC §6). */
+		tcfg.serial_next = store_serial;
+		tcfg.serial_arg = s;
+	}
 	if (cfg->tsa_cert[0] || cfg->tsa_key[0]) {
 		tcfg.cert_path = cfg->tsa_cert[0] ? cfg->tsa_cert : NULL;
 		tcfg.key_path = cfg->tsa_key[0] ? cfg->tsa_key : NULL;

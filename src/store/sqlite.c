@@ -28,6 +28,7 @@
 #include "sg_log.h"
 #include "sg_secret.h"
 #include "sg_store.h"
+#include "sg_store_rules.h"
 #include "sg_util.h"
 
 #define SQ_READERS 16
@@ -552,8 +553,7 @@ static const struct {
 	[SQ_REQUEST_SET_STATUS] = { "request_set_status",
 	    "UPDATE requests SET status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?" },
 	[SQ_REQUEST_EXPIRE] = { "request_expire",
-	    "UPDATE requests SET status = 'REJECTED', error = 'approval window expired',"
-	    " updated_at = ?1"
+	    "UPDATE requests SET status = ?2, error = ?3, updated_at = ?1"
 	    " WHERE status = 'PENDING_APPROVAL' AND approval_deadline > 0"
 	    " AND approval_deadline <= ?1"
 	    " RETURNING " SQ_REQUEST_COLS },
@@ -1889,15 +1889,11 @@ static int
 sq_audit_insert_after(sq_conn *w, const sg_audit_entry *e, int64_t head_seq,
     const uint8_t head_hash[32], sq_link *link)
 {
-	sg_audit_entry x;
+	sg_audit_entry x = *e;  /* shallow: details stays the caller's */
 	int r;
 
-	if (e->action[0] == '\0')
-		return SG_ERR_INVALID_ARGUMENT;
-	x = *e;  /* shallow: details stays the caller's */
-	x.seq = head_seq + 1;
-	memcpy(x.prev_hash, head_hash, sizeof(x.prev_hash));
-	sg_audit_entry_hash(&x, x.prev_hash, x.hash);
+	if ((r = sg_audit_link(&x, head_seq, head_hash)) != SG_OK)
+		return r;
 	sq_arg a[] = { sq_int(x.seq), SQ_FIELD(x.tenant_id), sq_int(x.ts), SQ_FIELD(x.actor),
 	    SQ_FIELD(x.action), SQ_FIELD(x.object), sq_str(x.details),
 	    sq_blob(x.prev_hash, sizeof(x.prev_hash)), sq_blob(x.hash, sizeof(x.hash)) };
@@ -2131,13 +2127,6 @@ sq_signature_insert(sq_conn *w, const sg_signature *g)
 	return sq_run(w, SQ_SIGNATURE_INSERT, a, SQ_NARGS(a), NULL);
 }
 
-/* A chain head as a batch moves it: read once per tenant, written once at the end. */
-typedef struct sq_head {
-	char tenant_id[SG_ID_MAX];
-	int64_t seq;
-	uint8_t hash[32];
-} sq_head;
-
 /*
  * Append e to its chain inside a batch: the head comes from heads[] (read
  * from the database the first time the batch meets its tenant) and moves
@@ -2145,15 +2134,12 @@ typedef struct sq_head {
  * instead of n of each.  Every entry is still its own link in the chain.
  */
 static int
-sq_audit_append_batched(sq_conn *w, const sg_audit_entry *e, sq_head *heads, size_t *nheads,
+sq_audit_append_batched(sq_conn *w, const sg_audit_entry *e, sg_audit_head *heads, size_t *nheads,
     sq_link *link)
 {
-	sq_head *h = NULL;
+	sg_audit_head *h = sg_audit_head_find(heads, *nheads, e->tenant_id);
 	int r;
 
-	for (size_t i = 0; i < *nheads && h == NULL; i++)
-		if (strncmp(heads[i].tenant_id, e->tenant_id, sizeof(heads[i].tenant_id)) == 0)
-			h = &heads[i];
 	if (h == NULL) {
 		h = &heads[(*nheads)++];
 		sg_strlcpy(h->tenant_id, e->tenant_id, sizeof(h->tenant_id));
@@ -2175,7 +2161,7 @@ sq_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *
 {
 	sq_db *q = s->impl;
 	sq_link *links = NULL;
-	sq_head *heads = NULL;
+	sg_audit_head *heads = NULL;
 	size_t nheads = 0;
 	int r = SG_ERR_INTERNAL;
 
@@ -2262,15 +2248,6 @@ sq_request_list(sg_store *s, const char *tenant_id, const char *status, int64_t 
 }
 
 static int
-sq_request_cmp_age(const void *a, const void *b)
-{
-	const sg_request *x = a, *y = b;
-	if (x->created_at != y->created_at)
-		return x->created_at < y->created_at ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-static int
 sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_request **out,
     size_t *n)
 {
@@ -2296,7 +2273,7 @@ sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 	if ((r = sq_tx_commit(w)) != SG_OK)
 		goto out;
 	if (count > 1)
-		qsort(list, count, sizeof(*list), sq_request_cmp_age);
+		qsort(list, count, sizeof(*list), sg_request_cmp_age);
 	*out = list;
 	*n = count;
 	list = NULL;
@@ -2391,20 +2368,6 @@ sq_idempotency_purge(sg_store *s, int64_t before)
 	return sq_write1(s->impl, SQ_IDEMPOTENCY_PURGE, a, SQ_NARGS(a), NULL);
 }
 
-/* The entry the store writes itself when a vote or a deadline moves a request. */
-static void
-sq_status_audit(sg_audit_entry *e, const char *tenant_id, const char *actor,
-    const char *action, const char *request_id, int64_t ts, char *details)
-{
-	memset(e, 0, sizeof(*e));
-	sg_strlcpy(e->tenant_id, tenant_id, sizeof(e->tenant_id));
-	sg_strlcpy(e->actor, actor, sizeof(e->actor));
-	sg_strlcpy(e->action, action, sizeof(e->action));
-	sg_strlcpy(e->object, request_id, sizeof(e->object));
-	e->ts = ts;
-	e->details = details;
-}
-
 static int
 sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
     char new_status[SG_STATUS_MAX])
@@ -2412,14 +2375,13 @@ sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 	sq_db *q = s->impl;
 	sqlite3_stmt *st = NULL;
 	sq_link link;
-	char submitter[SG_ID_MAX], status[SG_STATUS_MAX], details[64];
+	sg_vote_outcome outcome;
+	char submitter[SG_ID_MAX], status[SG_STATUS_MAX];
 	int64_t required = 0, approved = 0, deadline = 0;
 	int r = SG_ERR_INTERNAL;
 
-	if (a == NULL || a->request_id[0] == '\0' || a->tenant_id[0] == '\0' ||
-	    a->approver_id[0] == '\0' ||
-	    (strcmp(a->decision, "APPROVED") != 0 && strcmp(a->decision, "REJECTED") != 0))
-		return SG_ERR_INVALID_ARGUMENT;
+	if ((r = sg_rule_vote_valid(a)) != SG_OK)
+		return r;
 	sq_conn *w = sq_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
@@ -2448,15 +2410,8 @@ sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 	sq_finish(st);
 	st = NULL;
 
-	/* A window that has run out is closed now, whether or not the expiry sweep has run. */
-	if (strcmp(status, "PENDING_APPROVAL") != 0 || (deadline > 0 && a->created_at > deadline)) {
-		r = SG_ERR_PRECONDITION;
+	if ((r = sg_rule_vote_allowed(a, submitter, status, deadline)) != SG_OK)
 		goto out;
-	}
-	if (strncmp(submitter, a->approver_id, sizeof(submitter)) == 0) {
-		r = SG_ERR_PERMISSION_DENIED;
-		goto out;
-	}
 	sq_arg vote[] = { SQ_FIELD(a->request_id), SQ_FIELD(a->tenant_id), SQ_FIELD(a->approver_id),
 	    SQ_FIELD(a->decision), SQ_FIELD(a->comment), sq_int(a->created_at) };
 	if ((r = sq_run(w, SQ_APPROVAL_INSERT, vote, SQ_NARGS(vote), NULL)) != SG_OK)
@@ -2464,34 +2419,21 @@ sq_approval_add(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 	if (audit != NULL && (r = sq_audit_append_on(w, audit, &link)) != SG_OK)
 		goto out;
 
-	const char *to = NULL, *action = NULL;
-	details[0] = '\0';
-	if (strcmp(a->decision, "REJECTED") == 0) {
-		to = "REJECTED";
-		action = "request.rejected";
-	} else {
+	if (sg_rule_vote_counts(a)) {
 		sq_arg c[] = { SQ_FIELD(a->request_id) };
 		if ((r = sq_scalar_on(w, SQ_APPROVAL_COUNT, c, SQ_NARGS(c), &approved)) != SG_OK)
 			goto out;
-		if (approved >= required) {
-			to = "QUEUED";
-			action = "request.queued";
-			snprintf(details, sizeof(details), "{\"approvals\":%lld,\"required\":%lld}",
-			    (long long)approved, (long long)required);
-		}
 	}
-	if (to != NULL) {
-		sq_arg set[] = { sq_str(to), sq_int(a->created_at), sq_int(a->created_at),
+	sg_rule_vote_outcome(a, approved, required, &outcome);
+	if (outcome.to != NULL) {
+		sq_arg set[] = { sq_str(outcome.to), sq_int(a->created_at), sq_int(a->created_at),
 		    SQ_FIELD(a->request_id) };
 		if ((r = sq_run(w, SQ_REQUEST_SET_STATUS, set, SQ_NARGS(set), NULL)) != SG_OK)
 			goto out;
-		sg_audit_entry moved;
 		sq_link moved_link;
-		sq_status_audit(&moved, a->tenant_id, a->approver_id, action, a->request_id,
-		    a->created_at, details[0] != '\0' ? details : NULL);
-		if ((r = sq_audit_append_on(w, &moved, &moved_link)) != SG_OK)
+		if ((r = sq_audit_append_on(w, &outcome.audit, &moved_link)) != SG_OK)
 			goto out;
-		sg_strlcpy(status, to, sizeof(status));
+		sg_strlcpy(status, outcome.to, sizeof(status));
 	}
 	if ((r = sq_tx_commit(w)) != SG_OK)
 		goto out;
@@ -2531,17 +2473,16 @@ sq_request_expire_approvals(sg_store *s, int64_t now, sg_request **out, size_t *
 	sq_conn *w = sq_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
-	sq_arg a[] = { sq_int(now) };
+	sq_arg a[] = { sq_int(now), sq_str(SG_RULE_EXPIRED_STATUS), sq_str(SG_RULE_EXPIRED_ERROR) };
 	if ((r = sq_list_on(w, SQ_REQUEST_EXPIRE, a, SQ_NARGS(a), sizeof(sg_request),
 	    sq_row_request, sq_request_clear_fn, (void **)&list, &count)) != SG_OK)
 		goto out;
 	if (count > 1)
-		qsort(list, count, sizeof(*list), sq_request_cmp_age);
+		qsort(list, count, sizeof(*list), sg_request_cmp_age);
 	for (size_t i = 0; i < count; i++) {
 		sg_audit_entry e;
 		sq_link link;
-		sq_status_audit(&e, list[i].tenant_id, "", "request.expired", list[i].id, now,
-		    "{\"reason\":\"approval window expired\"}");
+		sg_rule_expiry_audit(&list[i], now, &e);
 		if ((r = sq_audit_append_on(w, &e, &link)) != SG_OK)
 			goto out;
 	}

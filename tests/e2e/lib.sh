@@ -19,6 +19,12 @@
 #
 # Environment: SIGNETD (path of the server binary, required), SIGNET_CLI
 # (path of the CLI, optional), E2E_KEEP=1 keeps the temporary directory.
+# SIGNET_TEST_STORE=postgresql runs the servers on PostgreSQL instead of
+# SQLite: each data directory gets a database of its own (a new data
+# directory is a new, empty store; the same one, its store again), on a
+# throwaway cluster this script starts (tests/tools/pg-cluster.sh) and
+# stops, or on the server of SIGNET_TEST_PG_URL when that is set (its role
+# must be allowed to create databases; they are dropped at the end).
 
 set -u
 set -o pipefail
@@ -59,6 +65,84 @@ SERVER_EXIT=""     # exit status of the last stopped server
 SERVER_LOGS=()     # every log file of this run, for the secret check
 SECRETS=()         # API keys issued during the run; must never be logged
 CURL_TLS=()        # extra curl arguments (TLS options) for every api call
+
+# ---------------------------------------------------------------- the store
+
+E2E_STORE=${SIGNET_TEST_STORE:-sqlite}
+case $E2E_STORE in
+sqlite | postgresql) ;;
+*)
+	echo "$E2E_NAME: SIGNET_TEST_STORE must be sqlite or postgresql (got '$E2E_STORE')" >&2
+	exit 2
+	;;
+esac
+E2E_PG_TOOL="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/pg-cluster.sh"
+E2E_PG_DIR=""      # the throwaway cluster of this script, if it started one
+E2E_PG_URL=""      # URL of the PostgreSQL server (its own database)
+E2E_PG_DBS=()      # databases made on SIGNET_TEST_PG_URL's server, dropped at the end
+
+# e2e_pg_server: make sure a PostgreSQL server is there (E2E_PG_URL); not in a subshell.
+e2e_pg_server() {
+	if [ -n "$E2E_PG_URL" ]; then
+		return 0
+	fi
+	if [ -n "${SIGNET_TEST_PG_URL:-}" ]; then
+		E2E_PG_URL=$SIGNET_TEST_PG_URL
+		return 0
+	fi
+	if ! command -v psql >/dev/null 2>&1; then
+		echo "$E2E_NAME: 'psql' is required for SIGNET_TEST_STORE=postgresql (apt-get install -y postgresql-15)" >&2
+		exit 2
+	fi
+	# Outside E2E_TMP (0700): as root the cluster belongs to the postgres user.
+	E2E_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/signet-e2e-pg-$E2E_NAME.XXXXXX") || exit 2
+	if ! E2E_PG_URL=$(bash "$E2E_PG_TOOL" start "$E2E_PG_DIR/c"); then
+		echo "$E2E_NAME: cannot start a PostgreSQL cluster in $E2E_PG_DIR" >&2
+		exit 2
+	fi
+}
+
+# e2e_pg_url DB: E2E_PG_URL with its database replaced by DB (a query string is kept).
+e2e_pg_url() {
+	local base=${E2E_PG_URL%%\?*} query=""
+	case $E2E_PG_URL in *\?*) query="?${E2E_PG_URL#*\?}" ;; esac
+	printf '%s/%s%s\n' "${base%/*}" "$1" "$query"
+}
+
+# e2e_store_url DATA-DIR: the store URL of DATA-DIR's database, created when missing
+# ("" on SQLite).  Call e2e_pg_server first, outside the subshell.
+e2e_store_url() {
+	if [ "$E2E_STORE" != postgresql ]; then
+		echo ""
+		return 0
+	fi
+	local db
+	db="e2e_$(printf '%s' "$1" | sha256sum | cut -c1-20)"
+	if [ "$(psql "$E2E_PG_URL" -qtAXc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+		psql "$E2E_PG_URL" -qtAXc "CREATE DATABASE $db" >/dev/null 2>&1 ||
+			[ "$(psql "$E2E_PG_URL" -qtAXc "SELECT 1 FROM pg_database WHERE datname = '$db'")" = 1 ] ||
+			return 1
+	fi
+	e2e_pg_url "$db"
+}
+
+# e2e_psql DATA-DIR QUERY: run QUERY on DATA-DIR's PostgreSQL database ('|' separated, no header).
+e2e_psql() {
+	e2e_pg_server
+	psql "$(e2e_store_url "$1")" -qtAX -F '|' -v ON_ERROR_STOP=1 -c "$2"
+}
+
+e2e_pg_cleanup() {
+	if [ -n "$E2E_PG_DIR" ]; then
+		bash "$E2E_PG_TOOL" kill "$E2E_PG_DIR/c" >/dev/null 2>&1
+		rm -rf "$E2E_PG_DIR"
+	elif [ -n "$E2E_PG_URL" ] && [ "${#E2E_PG_DBS[@]}" -gt 0 ]; then
+		local db
+		for db in "${E2E_PG_DBS[@]}"; do
+			psql "$E2E_PG_URL" -qtAXc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+		done
+	fi
+}
 
 # ---------------------------------------------------------------- reporting
 
@@ -132,6 +216,7 @@ e2e_finish() {
 e2e_cleanup() {
 	local rc=$?
 	stop_server_quietly
+	e2e_pg_cleanup
 	if [ "$rc" -ne 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then
 		local f
 		for f in "${SERVER_LOGS[@]}"; do
@@ -228,7 +313,21 @@ start_server() {
 	SERVER_LOG="$E2E_TMP/signetd.$E2E_STARTS.log"
 	SERVER_OUT="$E2E_TMP/signetd.$E2E_STARTS.out"
 	SERVER_LOGS+=("$SERVER_LOG")
-	env SIGNET_LOG_LEVEL=debug "$@" "$SIGNETD" --listen 127.0.0.1:0 --data-dir "$data" \
+	local store_env=()
+	if [ "$E2E_STORE" = postgresql ]; then
+		e2e_pg_server
+		local url
+		if ! url=$(e2e_store_url "$data"); then
+			echo "cannot create the PostgreSQL database of $data" >&2
+			return 1
+		fi
+		if [ -n "${SIGNET_TEST_PG_URL:-}" ]; then
+			local db=${url##*/}
+			E2E_PG_DBS+=("${db%%\?*}")
+		fi
+		store_env=(SIGNET_STORE_URL="$url")
+	fi
+	env SIGNET_LOG_LEVEL=debug "${store_env[@]}" "$@" "$SIGNETD" --listen 127.0.0.1:0 --data-dir "$data" \
 		>"$SERVER_OUT" 2>"$SERVER_LOG" &
 	SERVER_PID=$!
 	SERVER_PORT=""

@@ -26,6 +26,8 @@
  * clock in microseconds at open time, so a lost serial file does not restart
  * the count at 1.  Two processes must not share one serial file: sg_tsa_open
  * takes an exclusive lock on "<serial file>.lock" and refuses when it is held.
+ * With sg_tsa_config.serial_next (several nodes on one PostgreSQL database)
+ * the numbers come from that callback instead and no serial file is used.
  *
  * All functions are thread-safe; an sg_tsa may be used by many threads at
  * once between sg_tsa_open and sg_tsa_close.
@@ -121,6 +123,16 @@ typedef struct sg_tsa_config {
 	unsigned accuracy_ms;
 	/* Serial counter file; NULL means data_dir/SG_TSA_SERIAL_FILE. */
 	const char *serial_path;
+	/*
+	 * Optional: where serial numbers come from instead of the serial file
+	 * (a database sequence shared by several nodes, SPEC §6).  Called once
+	 * per token, from any thread; returns SG_OK and a number > 0, unique and
+	 * increasing across every caller, or an error (SG_ERR_UNAVAILABLE while
+	 * the database is away), which fails that token with the same error.
+	 * With it, serial_path is neither read nor locked.
+	 */
+	int (*serial_next)(void *arg, uint64_t *out);
+	void *serial_arg;
 } sg_tsa_config;
 
 typedef struct sg_tsa sg_tsa;

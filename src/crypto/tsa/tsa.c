@@ -81,6 +81,8 @@ struct sg_tsa {
 	pthread_mutex_t serial_mu;
 	uint64_t next_serial;      /* next number to hand out */
 	uint64_t serial_limit;     /* first number not covered by the serial file */
+	int (*serial_ext)(void *arg, uint64_t *out);  /* sg_tsa_config.serial_next */
+	void *serial_ext_arg;
 };
 
 /* The message-imprint hashes we stamp; weaker ones are refused with badAlg. */
@@ -646,6 +648,14 @@ serial_next(sg_tsa *t, uint64_t *out)
 {
 	int r = SG_OK;
 
+	if (t->serial_ext != NULL) {
+		uint64_t v = 0;
+		if ((r = t->serial_ext(t->serial_ext_arg, &v)) == SG_OK && v == 0)
+			r = SG_ERR_INTERNAL;
+		if (r == SG_OK)
+			*out = v;
+		return r;
+	}
 	pthread_mutex_lock(&t->serial_mu);
 	if (t->next_serial >= t->serial_limit)
 		r = serial_reserve_locked(t);
@@ -1304,7 +1314,9 @@ sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out)
 		goto fail;
 	}
 	/* The lock first: it also keeps two processes from generating keys at once. */
-	if ((r = serial_open(t)) != SG_OK)
+	t->serial_ext = cfg->serial_next;
+	t->serial_ext_arg = cfg->serial_arg;
+	if (t->serial_ext == NULL && (r = serial_open(t)) != SG_OK)
 		goto fail;
 	if (cfg->keystore != NULL)
 		r = open_keystore(t, cfg);

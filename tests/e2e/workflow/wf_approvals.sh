@@ -99,7 +99,7 @@ assert_error 409 CONFLICT "approver-1 votes again with a rejection"
 api "$APPR1" GET "/v1/approvals/$R1"
 assert_json '[.status, .approvals, (.votes | length)] | join(" ")' "PENDING_APPROVAL 1 1" \
 	"the double votes changed nothing: 1 approval, 1 vote"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM approvals WHERE request_id = '$R1'")" 1 "SQLite: one vote row for the request"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM approvals WHERE request_id = '$R1'")" 1 "store: one vote row for the request"
 
 vote "$APPR2" approve "$R1"
 assert_status 200 "approver-2 approves"
@@ -107,7 +107,7 @@ assert_match "$(jget .status)" '^(QUEUED|PROCESSING|SIGNED)$' "2 approvals move 
 assert_request_reaches "$SUBMITTER" "$R1" SIGNED "the approved request"
 assert_json .key_version 1 "signed with rel-ec version 1"
 assert_ec_verifies "$E2E_TMP/rel-ec.pem" "$D1" "$(jget .signature)" "openssl verifies the approved request's signature"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$R1'")" 1 "SQLite: one signature record"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$R1'")" 1 "store: one signature record"
 api "$APPR1" GET /v1/approvals
 assert_json "[.approvals[].id] | index(\"$R1\")" null "a signed request is no longer in GET /v1/approvals"
 vote "$AUDITOR" approve "$R1"
@@ -152,7 +152,7 @@ assert_error 409 FAILED_PRECONDITION "approver-2, who already voted, votes again
 sleep 1
 api "$SUBMITTER" GET "/v1/requests/$R3"
 assert_json '[.status, (.signature_id // "none")] | join(" ")' "REJECTED none" "the rejected request is never signed"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$R3'")" 0 "SQLite: no signature record for the rejected request"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$R3'")" 0 "store: no signature record for the rejected request"
 
 # ---- approvers by principal list
 submit "$SUBMITTER" app/by-list
@@ -185,7 +185,7 @@ assert_json .status REJECTED "with 1 of 2 approvals, the request is REJECTED whe
 assert_contains "$(jget .error)" "window" "the request's error mentions the approval window"
 vote "$APPR2" approve "$R5"
 assert_error 409 FAILED_PRECONDITION "an approval after the window"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$R5'")" 0 "SQLite: the expired request has no signature"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$R5'")" 0 "store: the expired request has no signature"
 
 # A vote cast just after the deadline, before the server's once-a-second
 # sweep has marked the request, must not count either: the window is over.

@@ -141,7 +141,7 @@ require "signetd stops cleanly" [ "$SERVER_EXIT" = 0 ]
 TRIGGERS=$(sql "$DATA" "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log' ORDER BY name" | tr '\n' ' ')
 assert_eq "$TRIGGERS" "audit_log_no_delete audit_log_no_update " "the store has the two append-only triggers on audit_log"
 HEAD=$(sql "$DATA" "SELECT max(seq) FROM audit_log WHERE tenant_id = '$TENANT'")
-assert_eq "$HEAD" "$N" "SQLite: the tenant chain ends at seq $N"
+assert_eq "$HEAD" "$N" "store: the tenant chain ends at seq $N"
 EDIT_SEQ=$(sql "$DATA" "SELECT seq FROM audit_log WHERE tenant_id = '$TENANT' AND action = 'principal.created'
 	AND details LIKE '%au-auditor%'")
 MID=$((N / 2))

@@ -42,8 +42,8 @@ assert_json .request_id "$R1" "the repeat answers the same request_id"
 assert_json .signature_id "$S1" "the repeat answers the same signature_id"
 assert_json .signature "$SIG1" "the repeat answers the same signature bytes (no new signing)"
 assert_json .status SIGNED "the repeat says SIGNED"
-assert_eq "$(count_key "$ALICE_ID" release-41)" "1/1" "SQLite: one request and one signature record for alice's release-41"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures")" 1 "SQLite: the repeat stored no second signature anywhere"
+assert_eq "$(count_key "$ALICE_ID" release-41)" "1/1" "store: one request and one signature record for alice's release-41"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures")" 1 "store: the repeat stored no second signature anywhere"
 
 # ---- another body under the same key: 409, nothing stored
 D2=$(rand_digest)
@@ -56,7 +56,7 @@ api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D1" SHA-256 '{"metadata":{"build
 	-H 'Idempotency-Key: release-41'
 assert_error 409 CONFLICT "alice reuses release-41 with async added"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests")/$(sql "$DATA" "SELECT count(*) FROM signatures")" "1/1" \
-	"SQLite: the refused reuses stored no request and no signature"
+	"store: the refused reuses stored no request and no signature"
 api "$ALICE" GET "/v1/requests/$R1"
 assert_json .signature_id "$S1" "the original request still names the first signature"
 
@@ -71,7 +71,7 @@ assert_json .submitted_by "$BOB_ID" "bob's request is submitted_by bob"
 api "$BOB" POST /v1/sign "$BODY1" -H 'Idempotency-Key: release-41'
 assert_json .request_id "$R_BOB" "bob's repeat answers bob's request"
 assert_eq "$(count_key "$BOB_ID" release-41)/$(count_key "$ALICE_ID" release-41)" "1/1/1/1" \
-	"SQLite: release-41 has one request and one record for each principal"
+	"store: release-41 has one request and one record for each principal"
 
 # ---- async: the repeat answers 202 with the same request while queued, then 200 with its signature
 D3=$(rand_digest)
@@ -93,7 +93,7 @@ assert_status 200 "a repeat after the worker signed answers 200"
 assert_json .request_id "$R3" "... with the same request_id"
 assert_json .signature_id "$S3" "... and the signature_id the request has"
 assert_json .signature "$SIG3" "... and the same signature bytes"
-assert_eq "$(count_key "$ALICE_ID" nightly-7)" "1/1" "SQLite: one request and one signature record for nightly-7"
+assert_eq "$(count_key "$ALICE_ID" nightly-7)" "1/1" "store: one request and one signature record for nightly-7"
 
 # ---- 20 identical requests at the same moment: one request, one record
 # twins NAME BODY: 20 parallel POSTs of BODY with Idempotency-Key NAME (one curl process)
@@ -115,7 +115,7 @@ twins burst-fast "$(sign_body id-ec "$D4" SHA-256)"
 assert_eq "$(sort -u "$E2E_TMP/twins.burst-fast.codes" | tr '\n' ' ')" "200 " "20 simultaneous fast twins all answer 200"
 assert_eq "$(jq -r '.request_id + " " + .signature_id' "$E2E_TMP"/twins.burst-fast.*.json | sort -u | wc -l)" 1 \
 	"20 simultaneous fast twins all get one request_id and one signature_id"
-assert_eq "$(count_key "$ALICE_ID" burst-fast)" "1/1" "SQLite: one request and one signature record for the fast burst"
+assert_eq "$(count_key "$ALICE_ID" burst-fast)" "1/1" "store: one request and one signature record for the fast burst"
 
 D5=$(rand_digest)
 twins burst-async "$(sign_body id-ec "$D5" SHA-256 '{"async":true}')"
@@ -124,14 +124,14 @@ assert_eq "$(jq -r .request_id "$E2E_TMP"/twins.burst-async.*.json | sort -u | w
 	"20 simultaneous async twins all get one request_id"
 R5=$(jq -r .request_id "$E2E_TMP/twins.burst-async.0.json")
 assert_request_reaches "$ALICE" "$R5" SIGNED "the async burst's request"
-assert_eq "$(count_key "$ALICE_ID" burst-async)" "1/1" "SQLite: one request and one signature record for the async burst"
+assert_eq "$(count_key "$ALICE_ID" burst-async)" "1/1" "store: one request and one signature record for the async burst"
 
 # ---- a refused request does not use its key up
 api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D1" SHA-1)" -H 'Idempotency-Key: fixed-later'
 assert_error 400 UNSUPPORTED_HASH_ALGORITHM "a SHA-1 request with key fixed-later is refused"
 api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D2" SHA-256)" -H 'Idempotency-Key: fixed-later'
 assert_status 200 "the corrected request with the same key fixed-later is signed, not 409"
-assert_eq "$(count_key "$ALICE_ID" fixed-later)" "1/1" "SQLite: fixed-later stored only the corrected request"
+assert_eq "$(count_key "$ALICE_ID" fixed-later)" "1/1" "store: fixed-later stored only the corrected request"
 
 # ---- bad keys
 api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D2" SHA-256)" -H 'Idempotency-Key;'

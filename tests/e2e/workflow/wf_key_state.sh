@@ -84,7 +84,7 @@ approve "$DISABLED_REQ"
 wait_request "$SIGNER" "$DISABLED_REQ" DEAD_LETTER 20
 assert_json '"\(.status) \(.attempts)"' "DEAD_LETTER 2" "a request for a key DISABLED while it waited ends DEAD_LETTER after 2 attempts"
 assert_json .error "the key is not ONLINE" "... with the reason in error"
-no_signature "$DISABLED_REQ" "SQLite: no signature record for it"
+no_signature "$DISABLED_REQ" "store: no signature record for it"
 
 # ---- the current version destroyed while requests wait
 api "$ADMIN_KEY" PATCH "/v1/keys/$KID" '{"status":"ONLINE"}'
@@ -110,7 +110,7 @@ approve "$GONE_REQ"
 wait_request "$SIGNER" "$GONE_REQ" DEAD_LETTER 20
 assert_json '"\(.status) \(.attempts)"' "DEAD_LETTER 2" "a request whose key version was destroyed while it waited ends DEAD_LETTER after 2 attempts"
 assert_json .error "the key version is destroyed" "... with the reason in error"
-no_signature "$GONE_REQ" "SQLite: no signature record for it"
+no_signature "$GONE_REQ" "store: no signature record for it"
 
 # ---- rotated: the pinned request fails for good, a new request signs with version 2
 api "$ADMIN_KEY" POST "/v1/keys/$KID/rotate"
@@ -123,7 +123,7 @@ approve "$PINNED_REQ"
 wait_request "$SIGNER" "$PINNED_REQ" FAILED 20
 assert_json '"\(.status) \(.attempts)"' "FAILED 1" "the request pinned to version 1 FAILS at once once version 2 is current"
 assert_json .error "the requested key version is no longer the current one" "... with the reason in error"
-no_signature "$PINNED_REQ" "SQLite: no signature record for it"
+no_signature "$PINNED_REQ" "store: no signature record for it"
 
 gated
 approve "$REQ"

@@ -13,7 +13,7 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" || exit 2
 
-if ! command -v sqlite3 >/dev/null 2>&1; then
+if [ "$E2E_STORE" = sqlite ] && ! command -v sqlite3 >/dev/null 2>&1; then
 	echo "$E2E_NAME: 'sqlite3' is required (apt-get install -y sqlite3)" >&2
 	exit 2
 fi
@@ -29,8 +29,14 @@ wf_start() {
 }
 
 # sql DATA-DIR QUERY: run QUERY on the store with the sqlite3 CLI (list mode,
-# '|' separated, no header), waiting for locks instead of failing on them.
+# '|' separated, no header), waiting for locks instead of failing on them;
+# with SIGNET_TEST_STORE=postgresql, with psql on DATA-DIR's database (the
+# tables operators query have the same names there, SPEC §6).
 sql() {
+	if [ "$E2E_STORE" = postgresql ]; then
+		e2e_psql "$1" "$2"
+		return
+	fi
 	sqlite3 -batch -noheader -cmd '.timeout 10000' "$1/signet.db" "$2"
 }
 

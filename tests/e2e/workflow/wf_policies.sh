@@ -104,7 +104,7 @@ assert_ec_verifies "$E2E_TMP/pol-ec.pem" "$D" "$(jget .signature)" "openssl veri
 api "$SIGNER" GET "/v1/signatures/$SIG_ID"
 assert_json '.metadata | "\(.build) \(.repo) \(.extra)"' "7 acme/app true" "the signature record keeps the metadata"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests WHERE policy = 'p/meta'")" 1 \
-	"SQLite: the refused p/meta requests stored nothing"
+	"store: the refused p/meta requests stored nothing"
 
 # ---- legacy hashes: only under a policy that allows them
 SHA1=$(rand_digest 20)

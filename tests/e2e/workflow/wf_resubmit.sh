@@ -86,7 +86,7 @@ assert_ne "$(jget .signature_id)" "$ORIG_SIG" "the promotion has its own signatu
 assert_ec_verifies "$E2E_TMP/release.pem" "$D" "$REL_SIG" "openssl verifies the release signature with release-key"
 assert_ec_rejects "$E2E_TMP/test.pem" "$D" "$REL_SIG" "openssl refuses the release signature with test-key"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$NEW'")/$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$ORIG'")" \
-	"1/1" "SQLite: one signature record for each of the two requests"
+	"1/1" "store: one signature record for each of the two requests"
 api "$RELMGR" GET "/v1/signatures/$(sql "$DATA" "SELECT signature_id FROM requests WHERE id = '$NEW'")"
 assert_json '[.request_id, .key_id, .digest] | join(" ")' "$NEW $RELEASE_KEY_ID $D" "the release signature record"
 
@@ -113,7 +113,7 @@ resubmit "$CI" "$PENDING" myapp/test-signing
 assert_error 409 FAILED_PRECONDITION "resubmitting a REJECTED request"
 assert_contains "$(jget .error.message)" "REJECTED" "the 409 names REJECTED"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests WHERE original_request_id = '$PENDING'")" 0 \
-	"SQLite: the refused resubmits created no request"
+	"store: the refused resubmits created no request"
 
 # ---- the resubmit is checked like a sign request
 api "$CI" POST /v1/sign "$(pbody myapp/test-signing "$(rand_digest)")"

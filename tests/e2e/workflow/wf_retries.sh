@@ -57,7 +57,7 @@ assert_json .status DEAD_LETTER "with the key OFFLINE, the request ends DEAD_LET
 assert_json .attempts 3 "... after SIGNET_MAX_ATTEMPTS=3 attempts"
 assert_json .error "the key is not ONLINE" "... with the reason in error"
 assert_json '.signature_id // "none"' none "... and no signature"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$DEAD'")" 0 "SQLite: no signature record"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$DEAD'")" 0 "store: no signature record"
 metrics_snapshot
 assert_eq "$(mval signet_queue_retries_total)/$(mval signet_queue_dead_letters_total)/$(mval 'signet_requests{status="DEAD_LETTER"}')" \
 	"2/1/1" "/metrics: 2 retries, 1 dead letter, 1 request DEAD_LETTER"
@@ -123,6 +123,6 @@ assert_ne "$(jget '"\(.status) \(.key_version)"')" "SIGNED 1" \
 	"a request pinned to version 1 is not signed with version 1 once version 2 is current"
 assert_json '"\(.status) \(.attempts)"' "FAILED 1" "... it FAILS at once (a retry cannot fix it)"
 assert_contains "$(jget .error)" "version" "... and its error names the key version"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$PINNED'")" 0 "SQLite: no signature record for it"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures WHERE request_id = '$PINNED'")" 0 "store: no signature record for it"
 
 e2e_finish

@@ -112,12 +112,12 @@ assert_eq "$(awk '{ print $5 }' "$W/got" | sort -u | wc -l)" "$N" "$N distinct s
 
 # ---- the store: exactly one signature record per request, and it is the one the request names
 DB_SIGS=$(sql "$DATA" "SELECT count(*) FROM signatures")
-assert_eq "$DB_SIGS" "$N" "SQLite: $N rows in signatures"
+assert_eq "$DB_SIGS" "$N" "store: $N rows in signatures"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM (SELECT request_id FROM signatures GROUP BY request_id HAVING count(*) <> 1)")" 0 \
-	"SQLite: signatures grouped by request_id: every group has exactly 1 row"
+	"store: signatures grouped by request_id: every group has exactly 1 row"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests r WHERE r.status = 'SIGNED'
 	AND EXISTS (SELECT 1 FROM signatures s WHERE s.id = r.signature_id AND s.request_id = r.id)")" "$N" \
-	"SQLite: every request's signature_id names a record of that request"
+	"store: every request's signature_id names a record of that request"
 # The API's signature bytes are the stored ones.
 sql "$DATA" "SELECT request_id || ' ' || lower(hex(signature)) FROM signatures" | sort >"$W/db.sighex"
 jq -r '.id + " " + .signature' "$W"/get/[0-9]*.json | b64_hex_lines | sort >"$W/api.sighex"

@@ -762,6 +762,77 @@ test_serials(sg_tsa **tp)
 	}
 }
 
+/* A stand-in for the store's sequence: counts up from 5000, or fails with `fail`. */
+struct ext_serial {
+	pthread_mutex_t mu;
+	uint64_t next;
+	int fail;
+	int calls;
+};
+
+static int
+ext_serial_next(void *arg, uint64_t *out)
+{
+	struct ext_serial *e = arg;
+	int r = SG_OK;
+	pthread_mutex_lock(&e->mu);
+	e->calls++;
+	if (e->fail != SG_OK)
+		r = e->fail;
+	else
+		*out = e->next++;
+	pthread_mutex_unlock(&e->mu);
+	return r;
+}
+
+/*
+ * Serials from sg_tsa_config.serial_next (the PostgreSQL sequence): every
+ * token carries the callback's number, no serial file is read, written or
+ * locked (so it does not conflict with the open TSA that holds the file),
+ * and a failing callback fails the stamp with its error.
+ */
+static void
+test_external_serials(void)
+{
+	sg_tsa_config c = gen_config();
+	struct ext_serial e = { .next = 5000, .fail = SG_OK };
+	sg_tsa *t = NULL;
+	uint8_t *tok = NULL;
+	size_t len = 0;
+
+	pthread_mutex_init(&e.mu, NULL);
+	c.serial_path = NULL;
+	c.serial_next = ext_serial_next;
+	c.serial_arg = &e;
+	CHECK_RC(sg_tsa_open(&c, &t), SG_OK);
+	if (t == NULL)
+		return;
+	for (int i = 0; i < 3; i++) {
+		CHECK_RC(stamp_sha256(t, &i, sizeof(i), &tok, &len), SG_OK);
+		CHECK(tok != NULL && token_serial(tok, len) == 5000u + (uint64_t)i);
+		free(tok);
+		tok = NULL;
+	}
+	CHECK(e.calls == 3);
+	e.fail = SG_ERR_UNAVAILABLE;
+	CHECK_RC(stamp_sha256(t, "x", 1, &tok, &len), SG_ERR_UNAVAILABLE);
+	CHECK(tok == NULL);
+	e.fail = SG_OK;
+	CHECK_RC(stamp_sha256(t, "y", 1, &tok, &len), SG_OK);
+	CHECK(tok != NULL && token_serial(tok, len) == 5003u);
+	free(tok);
+	sg_tsa_close(t);
+	/*
+	 * Opening with the callback succeeded while the running TSA holds the
+	 * serial file's lock, so the file was not used; without it, the lock is still held.
+	 */
+	c.serial_next = NULL;
+	t = NULL;
+	CHECK_RC(sg_tsa_open(&c, &t), SG_ERR_CONFLICT);
+	sg_tsa_close(t);
+	pthread_mutex_destroy(&e.mu);
+}
+
 /* ---- tokens for signatures (timestamp: true) ---- */
 
 static void
@@ -1188,6 +1259,7 @@ main(void)
 		test_mutated(t);
 		test_stamp(t);
 		test_serials(&t);
+		test_external_serials();
 	}
 	if (t != NULL) {
 		test_issued(t);
