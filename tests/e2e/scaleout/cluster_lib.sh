@@ -63,11 +63,8 @@ cluster_cleanup() {
 	if [ -d "$PG_DIR/data" ]; then
 		bash "$PG_CLUSTER" kill "$PG_DIR" >/dev/null 2>&1
 	fi
-	if [ "$rc" -ne 0 ]; then
-		for i in "${!NODE_LOG[@]}"; do
-			SERVER_LOGS+=("${NODE_LOG[i]}")
-		done
-		[ -f "$PG_DIR/log" ] && SERVER_LOGS+=("$PG_DIR/log")
+	if [ "$rc" -ne 0 ] && [ -f "$PG_DIR/log" ]; then
+		SERVER_LOGS+=("$PG_DIR/log")
 	fi
 	(exit "$rc")
 	e2e_cleanup
