@@ -56,7 +56,21 @@ if [ ${#missing[@]} -eq 0 ] && [ ${#backports[@]} -eq 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 # Other apt users (unattended upgrades, a parallel install) hold the lock for a while: wait.
-APT=(apt-get -o DPkg::Lock::Timeout=600)
+# Configuration files already on the machine are kept (dpkg's and ucf's), without a question.
+APT=(env DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1 apt-get -o DPkg::Lock::Timeout=600
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+# The PostgreSQL server is here only for the throwaway clusters the tests start
+# (tests/tools/pg-cluster.sh). Debian would create a "main" cluster on install
+# and start it on port 5432 (in a chroot it would outlive the install), so on a
+# machine that has no PostgreSQL configuration yet, say no first; the package
+# keeps this file (ucf, UCF_FORCE_CONFFOLD above). An existing one is left alone.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] &&
+  [ ! -e /etc/postgresql-common/createcluster.conf ] && [ ! -d /etc/postgresql ]; then
+  echo "install-deps: no PostgreSQL main cluster (create_main_cluster = false)"
+  $SUDO mkdir -p /etc/postgresql-common
+  printf '%s\n' '# Written by signet scripts/install-deps.sh: the tests make their own clusters.' \
+    'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
 if [ ${#backports[@]} -gt 0 ] &&
   ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   echo "install-deps: adding bookworm-backports (deb.debian.org) for ${backports[*]}"

@@ -1,0 +1,603 @@
+/*
+ * pg_conn.c - connections, statements and transactions of the PostgreSQL store.
+ *
+ * A pool of at most PG_POOL_MAX connections, opened lazily: a thread takes
+ * one for one statement or one transaction and gives it back, so there is
+ * no lock around a whole operation, only around the pool's free list.  A
+ * connection is checked before each use (pending input consumed, status
+ * read): one the server closed (restart, crash, network) is dropped and
+ * opened again, so the store recovers by itself when the database
+ * returns.  While it is away every call fails promptly with
+ * SG_ERR_UNAVAILABLE: connect_timeout bounds an attempt, a failed attempt
+ * makes the next PG_RETRY_AFTER_MS of calls fail without trying,
+ * statement_timeout bounds a statement and TCP keepalives a dead peer.
+ * The URL (which may hold a password) is never logged.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "pg_int.h"
+#include "sg_log.h"
+#include "sg_secret.h"
+#include "sg_util.h"
+
+/* Internal: a serialization failure or deadlock; pg_tx runs the transaction again. */
+#define PG_ERR_RETRY (-1000)
+#define PG_TX_ATTEMPTS 6
+
+/* Binary result type OIDs (src/include/catalog/pg_type.dat). */
+#define PG_OID_BOOL 16
+#define PG_OID_INT8 20
+#define PG_OID_INT2 21
+#define PG_OID_INT4 23
+
+/* ---- parameters ---- */
+
+pg_arg
+pg_text_n(const char *s, size_t n)
+{
+	return (pg_arg){ .type = PG_T_TEXT, .p = s, .n = n };
+}
+
+pg_arg
+pg_str(const char *s)
+{
+	if (s == NULL)
+		return (pg_arg){ .type = PG_T_NULL };
+	return pg_text_n(s, strlen(s));
+}
+
+pg_arg
+pg_int(int64_t v)
+{
+	return (pg_arg){ .type = PG_T_INT, .i = v };
+}
+
+pg_arg
+pg_blob(const void *p, size_t n)
+{
+	return (pg_arg){ .type = PG_T_BLOB, .p = p, .n = n };
+}
+
+pg_arg
+pg_blob_or_null(const void *p, size_t n)
+{
+	if (p == NULL)
+		return (pg_arg){ .type = PG_T_NULL };
+	return pg_blob(p, n);
+}
+
+/* ---- errors ---- */
+
+static int
+pg_sqlstate_class(const char *st, const char *cls)
+{
+	return st != NULL && strncmp(st, cls, 2) == 0;
+}
+
+/*
+ * Map a failed result to an sg_err.  A connection-level failure (no
+ * result, class 08, the server shutting down) marks c broken so that the
+ * pool opens a new connection next time.
+ */
+static int
+pg_err(pg_conn *c, const PGresult *res, const char *what)
+{
+	const char *st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (msg == NULL)
+		msg = PQerrorMessage(c->pc);
+	if (st == NULL || PQstatus(c->pc) != CONNECTION_OK || pg_sqlstate_class(st, "08") ||
+	    strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0) {
+		c->broken = 1;
+		sg_warn("store: %s: the database is not reachable: %s", what,
+		    msg != NULL ? msg : "connection lost");
+		return SG_ERR_UNAVAILABLE;
+	}
+	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0) {
+		sg_debug("store: %s: %s (retrying)", what, msg);
+		return PG_ERR_RETRY;
+	}
+	if (strcmp(st, "23505") == 0) {
+		sg_debug("store: %s: %s", what, msg);
+		return SG_ERR_CONFLICT;
+	}
+	if (strcmp(st, "23503") == 0) {
+		/* The tenant, principal, key or request referred to does not exist. */
+		sg_debug("store: %s: %s", what, msg);
+		return SG_ERR_NOT_FOUND;
+	}
+	if (pg_sqlstate_class(st, "23") || pg_sqlstate_class(st, "22")) {
+		sg_debug("store: %s: %s (%s)", what, msg, st);
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if (strcmp(st, "54000") == 0)
+		return SG_ERR_TOO_LARGE;
+	if (pg_sqlstate_class(st, "53") || strcmp(st, "57014") == 0 || strcmp(st, "55P03") == 0) {
+		/* Out of connections or resources, or a statement ran out of time. */
+		sg_warn("store: %s: %s (%s)", what, msg, st);
+		return SG_ERR_UNAVAILABLE;
+	}
+	sg_error("store: %s: %s (%s)", what, msg, st);
+	return SG_ERR_STORE;
+}
+
+/* ---- connections ---- */
+
+int
+pg_db_init(pg_db *d, const char *url)
+{
+	memset(d, 0, sizeof(*d));
+	if ((d->url = strdup(url)) == NULL)
+		return SG_ERR_NOMEM;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	for (size_t i = 0; i < PG_POOL_MAX; i++)
+		d->free_conns[d->nfree++] = PG_POOL_MAX - 1 - i;
+	return SG_OK;
+}
+
+static void
+pg_conn_drop(pg_conn *c)
+{
+	if (c->pc != NULL)
+		PQfinish(c->pc);
+	c->pc = NULL;
+	c->broken = 0;
+	memset(c->prepared, 0, sizeof(c->prepared));
+}
+
+void
+pg_db_free(pg_db *d)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < PG_POOL_MAX; i++)
+		pg_conn_drop(&d->conns[i]);
+	sg_free_secret_str(d->url);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * Open c.  Our defaults come before the URL in the keyword list, so a
+ * setting the URL gives (connect_timeout=..., options=...) wins.
+ */
+static int
+pg_conn_open(pg_db *d, pg_conn *c)
+{
+	static const char *const kw[] = { "connect_timeout", "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options",
+	    "application_name", "client_encoding", "dbname", NULL };
+	const char *val[] = { "3", "1", "5", "2", "2", "9000",
+	    "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000",
+	    "signetd", "UTF8", d->url, NULL };
+
+	pg_conn_drop(c);
+	c->pc = PQconnectdbParams(kw, val, 1);
+	if (c->pc == NULL)
+		return SG_ERR_NOMEM;
+	if (PQstatus(c->pc) != CONNECTION_OK) {
+		/* libpq's message names host and port, never the password. */
+		char msg[256];
+		sg_strlcpy(msg, PQerrorMessage(c->pc), sizeof(msg));
+		msg[strcspn(msg, "\n")] = '\0';
+		sg_warn("store: cannot connect to PostgreSQL: %s", msg);
+		pg_conn_drop(c);
+		return SG_ERR_UNAVAILABLE;
+	}
+	return SG_OK;
+}
+
+/* Is c's connection still usable?  Reads what the server sent meanwhile (e.g. a shutdown). */
+static int
+pg_conn_alive(pg_conn *c)
+{
+	if (c->pc == NULL || c->broken || PQstatus(c->pc) != CONNECTION_OK)
+		return 0;
+	if (!PQconsumeInput(c->pc) || PQstatus(c->pc) != CONNECTION_OK)
+		return 0;
+	return PQtransactionStatus(c->pc) == PQTRANS_IDLE && !PQisBusy(c->pc);
+}
+
+int
+pg_acquire(pg_db *d, pg_conn **out)
+{
+	pthread_mutex_lock(&d->mu);
+	while (d->nfree == 0)
+		pthread_cond_wait(&d->cv, &d->mu);
+	pg_conn *c = &d->conns[d->free_conns[--d->nfree]];
+	pthread_mutex_unlock(&d->mu);
+
+	if (pg_conn_alive(c)) {
+		*out = c;
+		return SG_OK;
+	}
+	pg_conn_drop(c);
+	int64_t now = sg_now_ms();
+	pthread_mutex_lock(&d->mu);
+	int wait = now < d->down_until;
+	pthread_mutex_unlock(&d->mu);
+	int r = wait ? SG_ERR_UNAVAILABLE : pg_conn_open(d, c);
+	if (r != SG_OK) {
+		if (r == SG_ERR_UNAVAILABLE && !wait) {
+			pthread_mutex_lock(&d->mu);
+			d->down_until = sg_now_ms() + PG_RETRY_AFTER_MS;
+			pthread_mutex_unlock(&d->mu);
+		}
+		pg_release(d, c);
+		return r;
+	}
+	*out = c;
+	return SG_OK;
+}
+
+void
+pg_release(pg_db *d, pg_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->broken)
+		pg_conn_drop(c);
+	pthread_mutex_lock(&d->mu);
+	d->free_conns[d->nfree++] = (size_t)(c - d->conns);
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- statements ---- */
+
+static int
+pg_prepare(pg_conn *c, int id)
+{
+	char name[16];
+
+	if (id < 0 || (size_t)id >= pg_nstmts || id >= PG_STMT_MAX)
+		return SG_ERR_INTERNAL;
+	if (c->prepared[id])
+		return SG_OK;
+	snprintf(name, sizeof(name), "s%d", id);
+	PGresult *res = PQprepare(c->pc, name, pg_stmts[id].sql, 0, NULL);
+	int r = SG_OK;
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		r = pg_err(c, res, pg_stmts[id].name);
+	else
+		c->prepared[id] = 1;
+	PQclear(res);
+	return r;
+}
+
+int
+pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *changes)
+{
+	const char *values[40];
+	int lengths[40], formats[40];
+	char ints[40][24];
+	char *texts = NULL;
+	size_t textlen = 0, used = 0;
+	char name[16];
+	int r = SG_ERR_INTERNAL;
+
+	if (n > 40)
+		return SG_ERR_INTERNAL;
+	if ((r = pg_prepare(c, id)) != SG_OK)
+		return r;
+	/* Text parameters go NUL-terminated: record fields may fill their arrays. */
+	for (size_t k = 0; k < n; k++)
+		if (a[k].type == PG_T_TEXT)
+			textlen += a[k].n + 1;
+	if (textlen > 0 && (texts = malloc(textlen)) == NULL)
+		return SG_ERR_NOMEM;
+	for (size_t k = 0; k < n; k++) {
+		static const char empty[1];
+		lengths[k] = 0;
+		formats[k] = 0;
+		switch (a[k].type) {
+		case PG_T_TEXT:
+			memcpy(texts + used, a[k].p, a[k].n);
+			texts[used + a[k].n] = '\0';
+			values[k] = texts + used;
+			used += a[k].n + 1;
+			break;
+		case PG_T_INT:
+			snprintf(ints[k], sizeof(ints[k]), "%lld", (long long)a[k].i);
+			values[k] = ints[k];
+			break;
+		case PG_T_BLOB:
+			if (a[k].n > INT_MAX) {
+				free(texts);
+				return SG_ERR_TOO_LARGE;
+			}
+			values[k] = a[k].p != NULL ? a[k].p : empty;
+			lengths[k] = (int)a[k].n;
+			formats[k] = 1;
+			break;
+		default:
+			values[k] = NULL;
+			break;
+		}
+	}
+	snprintf(name, sizeof(name), "s%d", id);
+	PGresult *res = PQexecPrepared(c->pc, name, (int)n, values, lengths, formats, 1);
+	free(texts);
+	ExecStatusType es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+		r = pg_err(c, res, pg_stmts[id].name);
+		PQclear(res);
+		return r;
+	}
+	if (changes != NULL) {
+		const char *t = PQcmdTuples(res);
+		*changes = t != NULL && t[0] != '\0' ? (int)strtol(t, NULL, 10) : PQntuples(res);
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return SG_OK;
+}
+
+int
+pg_exec_sql(pg_conn *c, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(c->pc, sql);
+	ExecStatusType es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	int r = SG_OK;
+	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
+		r = pg_err(c, res, what);
+	PQclear(res);
+	return r;
+}
+
+/* A short random pause before running a transaction again, so racing nodes part ways. */
+static void
+pg_backoff(int attempt)
+{
+	uint32_t jitter = (uint32_t)(sg_mono_ns() / 1000u);
+	long us = (long)(1000u << (attempt < 6 ? attempt : 6)) + (long)(jitter % 2000u);
+	struct timespec ts = { 0, us * 1000L };
+	nanosleep(&ts, NULL);
+}
+
+int
+pg_tx(pg_db *d, pg_tx_fn fn, void *ctx)
+{
+	int r = SG_ERR_INTERNAL;
+
+	for (int attempt = 0; attempt < PG_TX_ATTEMPTS; attempt++) {
+		pg_conn *c = NULL;
+		if ((r = pg_acquire(d, &c)) != SG_OK)
+			return r;
+		r = pg_exec_sql(c, "BEGIN", "begin");
+		if (r != SG_OK) {
+			int again = c->broken && attempt == 0;
+			pg_release(d, c);
+			if (again)
+				continue;  /* the connection died while idle: nothing was done */
+			return r == PG_ERR_RETRY ? SG_ERR_UNAVAILABLE : r;
+		}
+		r = fn(c, ctx);
+		if (r == SG_OK)
+			r = pg_exec_sql(c, "COMMIT", "commit");
+		else if (!c->broken && pg_exec_sql(c, "ROLLBACK", "rollback") != SG_OK)
+			c->broken = 1;
+		if (r != SG_OK && !c->broken && PQtransactionStatus(c->pc) != PQTRANS_IDLE)
+			c->broken = 1;  /* never hand out a connection inside a transaction */
+		pg_release(d, c);
+		if (r != PG_ERR_RETRY)
+			return r;
+		pg_backoff(attempt);
+	}
+	sg_warn("store: a transaction kept conflicting with others; giving up");
+	return SG_ERR_UNAVAILABLE;
+}
+
+/* ---- reading binary result columns ---- */
+
+static void
+pg_row_fail(pg_row *w, int r)
+{
+	if (w->r == SG_OK)
+		w->r = r;
+}
+
+void
+pg_col_text(pg_row *w, char *dst, size_t size)
+{
+	int i = w->col++;
+	dst[0] = '\0';
+	if (PQgetisnull(w->res, w->row, i))
+		return;
+	int n = PQgetlength(w->res, w->row, i);
+	if (n < 0 || (size_t)n >= size) {
+		sg_error("store: column %s is longer than its field", PQfname(w->res, i));
+		pg_row_fail(w, SG_ERR_STORE);
+		return;
+	}
+	memcpy(dst, PQgetvalue(w->res, w->row, i), (size_t)n);
+	dst[n] = '\0';
+}
+
+char *
+pg_col_strdup(pg_row *w)
+{
+	int i = w->col++;
+	if (PQgetisnull(w->res, w->row, i))
+		return NULL;
+	int n = PQgetlength(w->res, w->row, i);
+	char *p = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (p == NULL) {
+		pg_row_fail(w, SG_ERR_NOMEM);
+		return NULL;
+	}
+	memcpy(p, PQgetvalue(w->res, w->row, i), (size_t)n);
+	p[n] = '\0';
+	return p;
+}
+
+int64_t
+pg_col_int64(pg_row *w)
+{
+	int i = w->col++;
+	if (PQgetisnull(w->res, w->row, i))
+		return 0;
+	const unsigned char *p = (const unsigned char *)PQgetvalue(w->res, w->row, i);
+	int n = PQgetlength(w->res, w->row, i);
+	Oid t = PQftype(w->res, i);
+	uint64_t u = 0;
+	if ((t == PG_OID_INT8 && n == 8) || (t == PG_OID_INT4 && n == 4) ||
+	    (t == PG_OID_INT2 && n == 2) || (t == PG_OID_BOOL && n == 1)) {
+		for (int k = 0; k < n; k++)
+			u = (u << 8) | p[k];
+		/* Sign-extend the narrower types. */
+		if (n < 8 && t != PG_OID_BOOL && (p[0] & 0x80))
+			u |= ~(uint64_t)0 << (8 * n);
+		return (int64_t)u;
+	}
+	sg_error("store: column %s is not an integer", PQfname(w->res, i));
+	pg_row_fail(w, SG_ERR_STORE);
+	return 0;
+}
+
+int
+pg_col_int(pg_row *w)
+{
+	int64_t v = pg_col_int64(w);
+	if (v < INT_MIN || v > INT_MAX) {
+		pg_row_fail(w, SG_ERR_STORE);
+		return 0;
+	}
+	return (int)v;
+}
+
+void
+pg_col_blob_fixed(pg_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len)
+{
+	int i = w->col++;
+	if (PQgetisnull(w->res, w->row, i)) {
+		if (len != NULL)
+			*len = 0;
+		return;
+	}
+	int n = PQgetlength(w->res, w->row, i);
+	if (n < 0 || (size_t)n > cap || (exact != 0 && (size_t)n != exact)) {
+		sg_error("store: column %s has a bad length", PQfname(w->res, i));
+		pg_row_fail(w, SG_ERR_STORE);
+		return;
+	}
+	if (n > 0)
+		memcpy(dst, PQgetvalue(w->res, w->row, i), (size_t)n);
+	if (len != NULL)
+		*len = (size_t)n;
+}
+
+uint8_t *
+pg_col_blob_dup(pg_row *w, size_t *len)
+{
+	int i = w->col++;
+	*len = 0;
+	if (PQgetisnull(w->res, w->row, i))
+		return NULL;
+	int n = PQgetlength(w->res, w->row, i);
+	uint8_t *p = n >= 0 ? malloc(n > 0 ? (size_t)n : 1) : NULL;
+	if (p == NULL) {
+		pg_row_fail(w, SG_ERR_NOMEM);
+		return NULL;
+	}
+	if (n > 0)
+		memcpy(p, PQgetvalue(w->res, w->row, i), (size_t)n);
+	*len = (size_t)n;
+	return p;
+}
+
+int
+pg_res_one(const PGresult *res, pg_row_fn fn, void *out)
+{
+	if (PQntuples(res) < 1)
+		return SG_ERR_NOT_FOUND;
+	pg_row w = { res, 0, 0, SG_OK };
+	return fn(&w, out);
+}
+
+int
+pg_res_list(const PGresult *res, size_t size, pg_row_fn fn, void (*clear)(void *), void **out,
+    size_t *count)
+{
+	int n = PQntuples(res);
+	if (n <= 0) {
+		*out = NULL;
+		*count = 0;
+		return SG_OK;
+	}
+	uint8_t *arr = calloc((size_t)n, size);
+	if (arr == NULL)
+		return SG_ERR_NOMEM;
+	for (int i = 0; i < n; i++) {
+		pg_row w = { res, i, 0, SG_OK };
+		int r = fn(&w, arr + (size_t)i * size);
+		if (r != SG_OK) {
+			for (int k = 0; clear != NULL && k < i; k++)
+				clear(arr + (size_t)k * size);
+			free(arr);
+			return r;
+		}
+	}
+	*out = arr;
+	*count = (size_t)n;
+	return SG_OK;
+}
+
+/* Run one statement in autocommit; reads (retry_broken) are run again once on a fresh connection. */
+static int
+pg_once(pg_db *d, int id, const pg_arg *a, size_t n, int retry_broken, PGresult **res,
+    int *changes)
+{
+	int r = SG_ERR_INTERNAL;
+	for (int attempt = 0; attempt < PG_TX_ATTEMPTS; attempt++) {
+		pg_conn *c = NULL;
+		if ((r = pg_acquire(d, &c)) != SG_OK)
+			return r;
+		r = pg_exec(c, id, a, n, res, changes);
+		int broken = c->broken;
+		pg_release(d, c);
+		if (r == SG_ERR_UNAVAILABLE && broken && retry_broken && attempt == 0)
+			continue;
+		if (r != PG_ERR_RETRY)
+			return r;
+		pg_backoff(attempt);
+	}
+	return SG_ERR_UNAVAILABLE;
+}
+
+int
+pg_get_one(pg_db *d, int id, const pg_arg *a, size_t n, pg_row_fn fn, void *out)
+{
+	PGresult *res = NULL;
+	int r = pg_once(d, id, a, n, 1, &res, NULL);
+	if (r == SG_OK)
+		r = pg_res_one(res, fn, out);
+	PQclear(res);
+	return r;
+}
+
+int
+pg_get_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn fn,
+    void (*clear)(void *), void **out, size_t *count)
+{
+	PGresult *res = NULL;
+	int r = pg_once(d, id, a, n, 1, &res, NULL);
+	if (r == SG_OK)
+		r = pg_res_list(res, size, fn, clear, out, count);
+	PQclear(res);
+	return r;
+}
+
+int
+pg_write1(pg_db *d, int id, const pg_arg *a, size_t n, int *changes)
+{
+	return pg_once(d, id, a, n, 0, NULL, changes);
+}
