@@ -8,8 +8,10 @@
 # submitter (who holds the approver role too) tries to approve on all three:
 # exactly 2 votes are accepted, from 2 different approvers; every other
 # approval is 409 (a second vote by the same approver, or any vote after
-# quorum); the submitter's are 403; the request is signed once (one
-# signature row).  For 4 more requests one approver rejects while two
+# quorum); the submitter's are never accepted (403 while the request is
+# pending, 409 once it is not); the request is signed once (one signature
+# row).  The submitter's self-approvals alone, 6 at once on 3 nodes before
+# any vote, are all 403 and record nothing.  For 4 more requests one approver rejects while two
 # approve, all at once on different nodes: the outcome is consistent
 # (either the rejection won and at most one approval came before it, or
 # both approvals came first and the rejection is 409).
@@ -81,7 +83,7 @@ for ((r = 0; r < 8; r++)); do
 	submit $((r % 3 + 1))
 	RACE_REQS+=("$REQ $DIG")
 done
-bad_quorum=0 bad_distinct=0 bad_others=0 bad_self=0
+bad_quorum=0 bad_distinct=0 bad_others=0 bad_self=0 self403=0
 for ((r = 0; r < 8; r++)); do
 	read -r req dig <<<"${RACE_REQS[r]}"
 	cfg=$W/votes.$r.cfg
@@ -92,17 +94,23 @@ for ((r = 0; r < 8; r++)); do
 		done
 		vote_cfg "$cfg" S "$SUBMITTER" "$n" "$req" approve "v$r-S-$n"
 	done
-	curl -s --parallel --parallel-immediate --parallel-max 12 --max-time 30 -K "$cfg" >"$W/votes.$r.codes"
+	curl -s --parallel --parallel-immediate --parallel-max 12 --max-time 30 -K "$cfg" >"$W/votes.$r.codes" 2>"$W/curl.err"
 	ok200=$(awk '$1 == 200 && $3 != "S"' "$W/votes.$r.codes" | wc -l)
 	who200=$(awk '$1 == 200 && $3 != "S" { print $3 }' "$W/votes.$r.codes" | sort -u | wc -l)
 	[ "$ok200" = 2 ] || { bad_quorum=$((bad_quorum + 1)); echo "# request $r: $ok200 approvals accepted"; cat "$W/votes.$r.codes"; }
 	[ "$who200" = 2 ] || bad_distinct=$((bad_distinct + 1))
 	while read -r code tag who node; do
 		if [ "$who" = S ]; then
-			[ "$code $(code_of "$tag")" = "403 PERMISSION_DENIED" ] || {
+			# Before quorum the submitter's vote is 403; once the request
+			# is no longer pending, "any vote after quorum" (409) applies too.
+			case "$code $(code_of "$tag")" in
+			"403 PERMISSION_DENIED") self403=$((self403 + 1)) ;;
+			"409 FAILED_PRECONDITION") ;;
+			*)
 				bad_self=$((bad_self + 1))
 				echo "# $tag (submitter on node $node): $code $(cat "$W/$tag.json")"
-			}
+				;;
+			esac
 		elif [ "$code" != 200 ]; then
 			case "$code $(code_of "$tag")" in
 			"409 CONFLICT" | "409 FAILED_PRECONDITION") ;;
@@ -117,7 +125,24 @@ done
 assert_eq "$bad_quorum" 0 "8 requests x 9 concurrent approvals on 3 nodes: exactly 2 accepted each"
 assert_eq "$bad_distinct" 0 "... and the 2 accepted come from 2 different approvers (each approver counted once)"
 assert_eq "$bad_others" 0 "... every other approval is 409 (second vote by the same approver, or after quorum)"
-assert_eq "$bad_self" 0 "... the submitter's concurrent self-approvals are all 403 PERMISSION_DENIED"
+assert_eq "$bad_self" 0 "... the submitter's concurrent self-approvals are never accepted (403, or 409 once the request left PENDING_APPROVAL)"
+echo "# $self403 of the 24 self-approvals were 403, the others came after quorum"
+
+# self-approvals alone, on all three nodes at once, before any vote: all 403
+submit 2
+cfg=$W/self.cfg
+: >"$cfg"
+for n in 1 2 3 1 2 3; do
+	vote_cfg "$cfg" S "$SUBMITTER" "$n" "$REQ" approve "self-$n-$RANDOM"
+done
+curl -s --parallel --parallel-immediate --parallel-max 6 --max-time 30 -K "$cfg" >"$W/self.codes" 2>"$W/curl.err"
+bad=0
+while read -r code tag _; do
+	[ "$code $(code_of "$tag")" = "403 PERMISSION_DENIED" ] || bad=$((bad + 1))
+done <"$W/self.codes"
+assert_eq "$(grep -c . "$W/self.codes")/$bad" "6/0" "6 concurrent self-approvals on 3 nodes of a pending request: all 403 PERMISSION_DENIED"
+api "${APPR[A]}" GET "/v1/approvals/$REQ"
+assert_json '"\(.status) \(.approvals) \(.votes | length)"' "PENDING_APPROVAL 0 0" "... and the request is still pending with no vote"
 
 bad_votes=0 bad_signed=0 bad_sig=0
 for ((r = 0; r < 8; r++)); do
@@ -148,7 +173,7 @@ for ((r = 0; r < 4; r++)); do
 	vote_cfg "$cfg" A "${APPR[A]}" $(((r + 0) % 3 + 1)) "$REQ" reject "x$r-A"
 	vote_cfg "$cfg" B "${APPR[B]}" $(((r + 1) % 3 + 1)) "$REQ" approve "x$r-B"
 	vote_cfg "$cfg" C "${APPR[C]}" $(((r + 2) % 3 + 1)) "$REQ" approve "x$r-C"
-	curl -s --parallel --parallel-immediate --parallel-max 3 --max-time 30 -K "$cfg" >"$W/rej.$r.codes"
+	curl -s --parallel --parallel-immediate --parallel-max 3 --max-time 30 -K "$cfg" >"$W/rej.$r.codes" 2>"$W/curl.err"
 	rej=$(awk '$3 == "A" { print $1 }' "$W/rej.$r.codes")
 	apprs=$(awk '$3 != "A" && $1 == 200' "$W/rej.$r.codes" | wc -l)
 	refused=$(awk '$1 != 200' "$W/rej.$r.codes" | while read -r c t _; do echo "$c $(code_of "$t")"; done |
@@ -199,7 +224,7 @@ for mode in sync async; do
 				"write-out = \"%{http_code} $mode $k $c\\n\"" >>"$cfg"
 		done
 	done
-	curl -s --parallel --parallel-immediate --parallel-max 48 --max-time 30 -K "$cfg" >"$W/idem.$mode.codes"
+	curl -s --parallel --parallel-immediate --parallel-max 48 --max-time 30 -K "$cfg" >"$W/idem.$mode.codes" 2>"$W/curl.err"
 	bad_codes=$((bad_codes + $(awk '$1 != 200 && $1 != 202' "$W/idem.$mode.codes" | tee -a "$W/idem.bad" | wc -l)))
 	for ((k = 0; k < K; k++)); do
 		ids=$(cat "$W/i-$mode-$k-"*.json | jq -r '.request_id // "none"' | sort -u)

@@ -99,7 +99,7 @@ for ((k = 0; k < 60; k++)); do
 	printf '%s\n' "url = \"${NODE_URL[n]}/tsa\"" 'header = "Content-Type: application/timestamp-query"' \
 		"data-binary = \"@$W/p$k.tsq\"" "output = \"$W/p$k.tsr\"" "write-out = \"%{http_code} $k\\n\"" >>"$cfg"
 done
-curl -s --parallel --parallel-immediate --parallel-max 30 --max-time 30 -K "$cfg" >"$W/par.codes"
+curl -s --parallel --parallel-immediate --parallel-max 30 --max-time 30 -K "$cfg" >"$W/par.codes" 2>"$W/curl.err"
 assert_eq "$(awk '$1 == 200' "$W/par.codes" | wc -l)" 60 "60 concurrent queries over the 3 nodes: all HTTP 200"
 : >"$W/par.serials"
 bad_verify=0 below=0
