@@ -260,6 +260,10 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	/*
 	 * Rows another node is claiming right now are skipped, not waited for;
 	 * a PROCESSING row whose lease ran out is due again (its worker died).
+	 * The UPDATE states the condition again: a row another claim changed
+	 * after this statement's snapshot is re-checked against it in its newest
+	 * version (without it, test_store_pg saw rows claimed twice).  The
+	 * expiry sweep and the outbox claims below do the same.
 	 */
 	[PG_REQUEST_CLAIM] = { "request_claim",
 	    "WITH due AS (SELECT id AS due_id FROM requests"
@@ -268,7 +272,8 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "  ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
 	    " UPDATE requests SET status = 'PROCESSING', lease_until = $1::bigint + $2::bigint,"
 	    " attempts = attempts + 1, updated_at = $1"
-	    " FROM due WHERE id = due.due_id RETURNING " PG_REQUEST_COLS },
+	    " FROM due WHERE id = due.due_id AND ((status = 'QUEUED' AND next_attempt_at <= $1)"
+	    " OR (status = 'PROCESSING' AND lease_until <= $1)) RETURNING " PG_REQUEST_COLS },
 	[PG_REQUEST_TRANSITION] = { "request_transition",
 	    "UPDATE requests SET status = $1::text, error = $2, next_attempt_at = $3, updated_at = $4,"
 	    " lease_until = CASE WHEN $1::text = 'PROCESSING' THEN lease_until ELSE 0 END"
@@ -292,7 +297,8 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "  WHERE status = 'PENDING_APPROVAL' AND approval_deadline > 0"
 	    "  AND approval_deadline <= $1 FOR UPDATE SKIP LOCKED)"
 	    " UPDATE requests SET status = $2, error = $3, updated_at = $1"
-	    " FROM due WHERE id = due.due_id RETURNING " PG_REQUEST_COLS },
+	    " FROM due WHERE id = due.due_id AND status = 'PENDING_APPROVAL'"
+	    " AND approval_deadline > 0 AND approval_deadline <= $1 RETURNING " PG_REQUEST_COLS },
 	[PG_POLICY_INSERT] = { "policy_insert",
 	    "INSERT INTO policies (" PG_POLICY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
 	    " $10, $11, $12, $13, $14, $15)" },
@@ -356,7 +362,8 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "  WHERE status = 'PENDING' AND next_attempt_at <= $1"
 	    "  ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
 	    " UPDATE deliveries SET next_attempt_at = $1::bigint + $2::bigint"
-	    " FROM due WHERE id = due.due_id RETURNING " PG_DELIVERY_COLS },
+	    " FROM due WHERE id = due.due_id AND status = 'PENDING' AND next_attempt_at <= $1"
+	    " RETURNING " PG_DELIVERY_COLS },
 	[PG_DELIVERY_FINISH] = { "delivery_finish",
 	    "UPDATE deliveries SET status = $1, attempts = $2, last_status = $3, last_error = $4,"
 	    " next_attempt_at = $5, updated_at = $6 WHERE id = $7 AND tenant_id = $8" },

@@ -163,6 +163,14 @@ pg_db_free(pg_db *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Server notices (a shutdown announced, ...) go to the log at debug level, not to stderr. */
+static void
+pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	sg_debug("store: PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /*
  * Open c.  Our defaults come before the URL in the keyword list, so a
  * setting the URL gives (connect_timeout=..., options=...) wins.
@@ -174,13 +182,15 @@ pg_conn_open(pg_db *d, pg_conn *c)
 	    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options",
 	    "application_name", "client_encoding", "dbname", NULL };
 	const char *val[] = { "3", "1", "5", "2", "2", "9000",
-	    "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000",
+	    "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000"
+	    " -c client_min_messages=warning",
 	    "signetd", "UTF8", d->url, NULL };
 
 	pg_conn_drop(c);
 	c->pc = PQconnectdbParams(kw, val, 1);
 	if (c->pc == NULL)
 		return SG_ERR_NOMEM;
+	PQsetNoticeProcessor(c->pc, pg_notice, NULL);
 	if (PQstatus(c->pc) != CONNECTION_OK) {
 		/* libpq's message names host and port, never the password. */
 		char msg[256];

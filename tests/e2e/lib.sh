@@ -96,6 +96,7 @@ e2e_pg_server() {
 	fi
 	# Outside E2E_TMP (0700): as root the cluster belongs to the postgres user.
 	E2E_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/signet-e2e-pg-$E2E_NAME.XXXXXX") || exit 2
+	chmod 711 "$E2E_PG_DIR"   # the postgres user passes through to its own directory
 	if ! E2E_PG_URL=$(bash "$E2E_PG_TOOL" start "$E2E_PG_DIR/c"); then
 		echo "$E2E_NAME: cannot start a PostgreSQL cluster in $E2E_PG_DIR" >&2
 		exit 2

@@ -149,13 +149,13 @@ assert_eq "$signed" "$N" "all $N requests reach SIGNED after the restart"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests")" "$N" \
 	"store: exactly $N requests (the retries created no duplicates)"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM signatures")" "$N" "store: exactly $N signature records"
-assert_eq "$(sql "$DATA" "SELECT count(*) FROM (SELECT request_id FROM signatures GROUP BY request_id HAVING count(*) <> 1) AS dup)")" 0 \
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM (SELECT request_id FROM signatures GROUP BY request_id HAVING count(*) <> 1) AS dup")" 0 \
 	"store: one signature record per request"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests r
 	WHERE EXISTS (SELECT 1 FROM signatures s WHERE s.id = r.signature_id AND s.request_id = r.id)")" "$N" \
 	"store: every request names its own signature record"
 assert_eq "$(sql "$DATA" "SELECT count(*) FROM (SELECT object FROM audit_log WHERE action = 'request.signed'
-	GROUP BY object HAVING count(*) <> 1) AS dup)")/$(sql "$DATA" "SELECT count(*) FROM audit_log WHERE action = 'request.signed'")" \
+	GROUP BY object HAVING count(*) <> 1) AS dup")/$(sql "$DATA" "SELECT count(*) FROM audit_log WHERE action = 'request.signed'")" \
 	"0/$N" "audit log: exactly one request.signed entry per request"
 if [ -s "$W/leased.ids" ]; then
 	in_list=$(sed "s/.*/'&'/" "$W/leased.ids" | paste -sd, -)

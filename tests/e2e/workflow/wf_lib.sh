@@ -285,6 +285,14 @@ b64_hex_lines() {
 # OUT-DIR/<request id>.sig (the sqlite3 CLI's writefile(), one process).
 write_signatures() {
 	mkdir -p "$2"
+	if [ "$E2E_STORE" = postgresql ]; then
+		local id b64
+		sql "$1" "SELECT request_id || ' ' || translate(encode(signature, 'base64'), E'\\n', '')
+			FROM signatures" | while read -r id b64; do
+			printf '%s' "$b64" | base64 -d >"$2/$id.sig"
+		done
+		return
+	fi
 	sql "$1" "SELECT writefile('$2/' || request_id || '.sig', signature) FROM signatures" >/dev/null
 }
 

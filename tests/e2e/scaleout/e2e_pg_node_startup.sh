@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# e2e_pg_node_startup.sh - four nodes started at the same moment on an empty
+# PostgreSQL database WITHOUT SIGNET_BOOTSTRAP_API_KEY (SPEC §6; the
+# multi-node tests, e2e_pg_cluster_*, start theirs with one): every node comes
+# up; the database holds one tenant, one principal and one TSA key; exactly
+# one node wrote bootstrap-admin.key (the others log that another node made
+# the principal, docs/operations.md), and that key works on every node; all
+# nodes serve the same TSA certificate.
+export SIGNET_TEST_STORE=postgresql
+. "$(dirname "$0")/../lib.sh" || exit 2
+
+e2e_pg_server
+URL=$(e2e_store_url "$E2E_TMP/shared")
+require "a database for the nodes" [ -n "$URL" ]
+MK=$E2E_TMP/master.key
+(umask 077 && head -c 32 /dev/urandom >"$MK")
+
+PIDS=()
+for i in 1 2 3 4; do
+	SERVER_LOGS+=("$E2E_TMP/n$i.log")
+	env SIGNET_STORE_URL="$URL" SIGNET_MASTER_KEY_FILE="$MK" SIGNET_LOG_LEVEL=debug \
+		"$SIGNETD" --listen 127.0.0.1:0 --data-dir "$E2E_TMP/n$i" >/dev/null 2>"$E2E_TMP/n$i.log" &
+	PIDS+=($!)
+done
+stop_nodes() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	PIDS=()
+}
+trap 'stop_nodes; e2e_cleanup' EXIT
+
+PORTS=()
+for i in 1 2 3 4; do
+	port=""
+	for ((k = 0; k < 600; k++)); do
+		port=$(grep -m1 -o '(port [0-9]*)' "$E2E_TMP/n$i.log" 2>/dev/null | tr -dc 0-9)
+		[ -n "$port" ] && break
+		kill -0 "${PIDS[i - 1]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ -n "$port" ]; then
+		ok "node $i came up"
+	else
+		fail "node $i came up" "$(tail -n 5 "$E2E_TMP/n$i.log")"
+	fi
+	PORTS+=("$port")
+done
+require "all four nodes listen" [ "${#PORTS[@]}" = 4 ]
+
+q() { psql "$URL" -qtAXc "$1"; }
+assert_eq "$(q "SELECT count(*) FROM tenants")/$(q "SELECT name FROM tenants")" "1/default" "one tenant, named default"
+assert_eq "$(q "SELECT count(*) FROM principals")" 1 "one principal"
+assert_eq "$(q "SELECT count(*) FROM tsa_key")" 1 "one TSA key"
+KEYFILES=$(ls "$E2E_TMP"/n*/bootstrap-admin.key 2>/dev/null)
+assert_eq "$(printf '%s\n' "$KEYFILES" | grep -c .)" 1 "exactly one node wrote bootstrap-admin.key"
+assert_eq "$(grep -l "created; API key written" "$E2E_TMP"/n*.log | wc -l)" 1 \
+	"exactly one node logs that it created the bootstrap principal"
+KEY=$(cat "$(printf '%s\n' "$KEYFILES" | head -n 1)" 2>/dev/null)
+remember_secret "$KEY"
+CERT=""
+for i in 1 2 3 4; do
+	BASE_URL="http://127.0.0.1:${PORTS[i - 1]}"
+	api "$KEY" GET /v1/principals
+	assert_eq "$STATUS $(jget '.principals | length')" "200 1" "node $i: the bootstrap key works and lists one principal"
+	c=$(curl -s "$BASE_URL/tsa/certificate" | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
+	[ -z "$CERT" ] && CERT=$c
+	assert_eq "$c" "$CERT" "node $i serves the same TSA certificate"
+done
+stop_nodes
+e2e_finish
