@@ -64,6 +64,8 @@ make_cfgs() {
 			on "${nodes[b % ${#nodes[@]}]}"
 		fi
 		curl_cfg_sign "$cfg" "$SIGNER" cc-rsa "${DIGESTS[i]}" "$W/resp$round/$tag.json" "$tag" "cl-crash-$tag"
+		# curl's options (as --max-time) hold for one transfer of a config, not for all
+		echo 'max-time = 60' >>"$cfg"
 	done
 }
 

@@ -68,7 +68,7 @@ vote_cfg() {
 		"header = \"Authorization: Bearer $key\"" \
 		'header = "Content-Type: application/json"' \
 		"data-raw = \"{\\\"comment\\\":\\\"race $who on node $node\\\"}\"" \
-		"output = \"$W/$tag.json\"" \
+		"output = \"$W/$tag.json\"" 'max-time = 30' \
 		"write-out = \"%{http_code} $tag $who $node\\n\"" >>"$cfg"
 }
 
@@ -220,7 +220,7 @@ for mode in sync async; do
 				'header = "Content-Type: application/json"' \
 				"header = \"Idempotency-Key: $key\"" \
 				"data-raw = \"${body//\"/\\\"}\"" \
-				"output = \"$W/i-$mode-$k-$c.json\"" \
+				"output = \"$W/i-$mode-$k-$c.json\"" 'max-time = 30' \
 				"write-out = \"%{http_code} $mode $k $c\\n\"" >>"$cfg"
 		done
 	done

@@ -97,7 +97,7 @@ for ((k = 0; k < 60; k++)); do
 	openssl ts -query -data "$W/file.bin" -sha256 -cert -out "$W/p$k.tsq" 2>/dev/null
 	[ -s "$cfg" ] && echo next >>"$cfg"
 	printf '%s\n' "url = \"${NODE_URL[n]}/tsa\"" 'header = "Content-Type: application/timestamp-query"' \
-		"data-binary = \"@$W/p$k.tsq\"" "output = \"$W/p$k.tsr\"" "write-out = \"%{http_code} $k\\n\"" >>"$cfg"
+		"data-binary = \"@$W/p$k.tsq\"" "output = \"$W/p$k.tsr\"" 'max-time = 30' "write-out = \"%{http_code} $k\\n\"" >>"$cfg"
 done
 curl -s --parallel --parallel-immediate --parallel-max 30 --max-time 30 -K "$cfg" >"$W/par.codes" 2>"$W/curl.err"
 assert_eq "$(awk '$1 == 200' "$W/par.codes" | wc -l)" 60 "60 concurrent queries over the 3 nodes: all HTTP 200"
