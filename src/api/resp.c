@@ -101,7 +101,7 @@ api_error(api_req *req, api_resp *resp, int err, const char *fmt, ...)
 	 * Only failing requests pay for the ping.
 	 */
 	if (status == 500 && (err == SG_ERR_STORE || err == SG_ERR_IO || err == SG_ERR_INTERNAL) &&
-	    req->svc != NULL && req->svc->store != NULL &&
+	    req->svc != NULL && req->svc->store != NULL && req->svc->store->ops->ping != NULL &&
 	    req->svc->store->ops->ping(req->svc->store) != SG_OK) {
 		err = SG_ERR_UNAVAILABLE;
 		api_err_map(err, &status, &code);

@@ -126,16 +126,11 @@ open_store(const sg_config *cfg, sg_store **out)
 		return r;
 	case SG_STORE_KIND_POSTGRESQL:
 		sg_config_redact_url(cfg->store, path, sizeof(path));
-#ifdef SIGNET_HAVE_PG
 		if ((r = sg_store_pg_open(cfg->store, out)) != SG_OK)
 			sg_error("cannot open the PostgreSQL store %s: %s", path, sg_err_str(r));
 		else
 			sg_info("store: PostgreSQL %s", path);
 		return r;
-#else
-		sg_error("store %s: this signetd was built without PostgreSQL (libpq)", path);
-		return SG_ERR_INVALID_ARGUMENT;
-#endif
 	case SG_STORE_KIND_INVALID:
 		break;
 	}

@@ -17,7 +17,8 @@
  *     primary key; idempotency keys are a unique index;
  *   - TSA serials are nextval of a sequence with CACHE 1.
  * Serialization failures and deadlocks re-run the transaction (pg_tx).
- * Connections, statements and errors: pg_conn.c; the schema: pg_schema.c.
+ * Connections, statements and errors: pg_conn.c; the SQL: pg_stmts.c; the
+ * schema: pg_schema.c.
  * A destroyed key version's handle is set to NULL; PostgreSQL keeps the old
  * row version until VACUUM reclaims it, so overwriting it first (as the
  * SQLite store does) would not help: the handle is a sealed blob or an HSM
@@ -29,355 +30,9 @@
 #include <string.h>
 #include "pg_int.h"
 #include "sg_log.h"
+#include "sg_store_records.h"
 #include "sg_store_rules.h"
 #include "sg_util.h"
-
-#define PG_PRINCIPAL_COLS "id, tenant_id, name, roles, created_at, default_policy, email"
-#define PG_API_KEY_COLS "id, principal_id, tenant_id, prefix, hash, created_at, revoked_at"
-#define PG_CERT_COLS "id, principal_id, tenant_id, fingerprint, subject, created_at"
-#define PG_KEY_COLS "id, tenant_id, alias, alg, storage, type, status, current_version, " \
-	"created_at, updated_at"
-#define PG_VERSION_COLS "key_id, version, state, spki, handle, cert_chain_pem, created_at, " \
-	"destroyed_at"
-#define PG_REQUEST_COLS "id, tenant_id, principal_id, key_id, key_version, policy, hash_alg, " \
-	"sig_scheme, sig_format, pss_salt_len, digest, context, timestamp, metadata_json, " \
-	"status, error, signature_id, original_request_id, client_ip, client_type, attempts, " \
-	"created_at, updated_at, description, approvals_required, approval_deadline, " \
-	"next_attempt_at, lease_until, idempotency_key, body_hash"
-#define PG_REQUEST_PARAMS "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, " \
-	"$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30"
-#define PG_SIGNATURE_COLS "id, request_id, tenant_id, key_id, key_version, hash_alg, " \
-	"sig_scheme, sig_format, digest, signature, timestamp_token, metadata_json, " \
-	"created_by, client_ip, client_type, created_at"
-#define PG_POLICY_COLS "id, tenant_id, project, slug, key_id, allowed_hash_algorithms, " \
-	"allowed_signature_algorithms, allow_fast, approvals_required, approvers, " \
-	"approval_timeout_seconds, required_metadata, allow_legacy_hashes, timestamp, created_at"
-#define PG_APPROVAL_COLS "request_id, tenant_id, approver_id, decision, comment, created_at"
-#define PG_AUDIT_COLS "seq, tenant_id, ts, actor, action, object, details, prev_hash, hash"
-#define PG_WEBHOOK_COLS "id, tenant_id, url, events, secret, sealed, created_at"
-#define PG_DELIVERY_COLS "id, tenant_id, webhook_id, recipient, event, request_id, key_id, " \
-	"audit_seq, body, status, attempts, last_status, last_error, next_attempt_at, created_at, " \
-	"updated_at"
-/* The last condition of key_versions statements: the key is the tenant's. */
-#define PG_VERSION_OF_TENANT(n) \
-	" AND EXISTS (SELECT 1 FROM keys WHERE keys.id = key_versions.key_id AND keys.tenant_id = $" n ")"
-
-enum pg_stmt_id {
-	PG_PING,
-	PG_TENANT_INSERT,
-	PG_TENANT_GET,
-	PG_TENANT_GET_BY_NAME,
-	PG_PRINCIPAL_INSERT,
-	PG_PRINCIPAL_GET,
-	PG_PRINCIPAL_LIST,
-	PG_PRINCIPAL_REVOKE_KEYS,
-	PG_PRINCIPAL_DELETE_CERTS,
-	PG_PRINCIPAL_DELETE,
-	PG_PRINCIPAL_UPDATE,
-	PG_API_KEY_INSERT,
-	PG_API_KEY_FIND,
-	PG_API_KEY_LIST,
-	PG_API_KEY_REVOKE,
-	PG_CERT_INSERT,
-	PG_CERT_FIND,
-	PG_KEY_INSERT,
-	PG_KEY_GET,
-	PG_KEY_GET_ALIAS,
-	PG_KEY_LIST,
-	PG_KEY_SET_STATUS,
-	PG_KEY_CURRENT,
-	PG_KEY_SET_CURRENT,
-	PG_VERSION_INSERT,
-	PG_VERSION_GET,
-	PG_VERSION_LIST,
-	PG_VERSION_DESTROY,
-	PG_VERSION_EXISTS,
-	PG_VERSION_SET_CERT,
-	PG_REQUEST_UPSERT,
-	PG_REQUEST_GET,
-	PG_SIGNATURE_INSERT,
-	PG_SIGNATURE_GET,
-	PG_REQUEST_INSERT,
-	PG_REQUEST_EXISTS,
-	PG_REQUEST_LIST,
-	PG_REQUEST_CLAIM,
-	PG_REQUEST_TRANSITION,
-	PG_REQUEST_COUNT,
-	PG_REQUEST_FIND_IDEMPOTENT,
-	PG_IDEMPOTENCY_PURGE,
-	PG_REQUEST_VOTE_INFO,
-	PG_REQUEST_SET_STATUS,
-	PG_REQUEST_EXPIRE,
-	PG_POLICY_INSERT,
-	PG_POLICY_GET,
-	PG_POLICY_LIST,
-	PG_APPROVAL_INSERT,
-	PG_APPROVAL_COUNT,
-	PG_APPROVAL_LIST,
-	PG_AUDIT_HEAD,
-	PG_AUDIT_LOCK_HEAD,
-	PG_AUDIT_INSERT,
-	PG_AUDIT_SET_HEAD,
-	PG_AUDIT_LIST,
-	PG_WEBHOOK_INSERT,
-	PG_WEBHOOK_LIST,
-	PG_WEBHOOK_GET,
-	PG_WEBHOOK_DELETE,
-	PG_WEBHOOK_DELETE_DELIVERIES,
-	PG_WEBHOOK_UNSEALED,
-	PG_WEBHOOK_SEAL,
-	PG_NOTIFY_BEHIND,
-	PG_NOTIFY_SET_CURSOR,
-	PG_DELIVERY_INSERT,
-	PG_DELIVERY_CLAIM,
-	PG_DELIVERY_FINISH,
-	PG_DELIVERY_LIST,
-	PG_TSA_KEY_GET,
-	PG_TSA_KEY_INSERT,
-	PG_TSA_SERIAL_NEXT,
-	PG_STMT_COUNT
-};
-
-/*
- * Parameters whose type the server cannot infer from the statement (a
- * SELECT list, "$n IS NULL", arithmetic) carry a cast.
- */
-const pg_stmt pg_stmts[PG_STMT_COUNT] = {
-	[PG_PING] = { "ping", "SELECT 1" },
-	[PG_TENANT_INSERT] = { "tenant_insert",
-	    "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)" },
-	[PG_TENANT_GET] = { "tenant_get",
-	    "SELECT id, name, created_at FROM tenants WHERE id = $1" },
-	[PG_TENANT_GET_BY_NAME] = { "tenant_get_by_name",
-	    "SELECT id, name, created_at FROM tenants WHERE name = $1" },
-	[PG_PRINCIPAL_INSERT] = { "principal_insert",
-	    "INSERT INTO principals (" PG_PRINCIPAL_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)" },
-	[PG_PRINCIPAL_GET] = { "principal_get",
-	    "SELECT " PG_PRINCIPAL_COLS " FROM principals WHERE tenant_id = $1 AND id = $2" },
-	[PG_PRINCIPAL_LIST] = { "principal_list",
-	    "SELECT " PG_PRINCIPAL_COLS " FROM principals WHERE tenant_id = $1"
-	    " ORDER BY created_at, name" },
-	[PG_PRINCIPAL_REVOKE_KEYS] = { "principal_revoke_keys",
-	    "UPDATE api_keys SET revoked_at = $1"
-	    " WHERE tenant_id = $2 AND principal_id = $3 AND revoked_at = 0" },
-	[PG_PRINCIPAL_DELETE_CERTS] = { "principal_delete_certs",
-	    "DELETE FROM client_certs WHERE tenant_id = $1 AND principal_id = $2" },
-	[PG_PRINCIPAL_DELETE] = { "principal_delete",
-	    "DELETE FROM principals WHERE tenant_id = $1 AND id = $2" },
-	[PG_PRINCIPAL_UPDATE] = { "principal_update",
-	    "UPDATE principals SET roles = $1, default_policy = $2, email = $3"
-	    " WHERE tenant_id = $4 AND id = $5" },
-	[PG_API_KEY_INSERT] = { "api_key_insert",
-	    "INSERT INTO api_keys (" PG_API_KEY_COLS ")"
-	    " SELECT $1::text, $2::text, $3::text, $4::text, $5::bytea, $6::bigint, $7::bigint"
-	    " WHERE EXISTS (SELECT 1 FROM principals WHERE id = $2 AND tenant_id = $3)" },
-	[PG_API_KEY_FIND] = { "api_key_find",
-	    "SELECT " PG_API_KEY_COLS " FROM api_keys WHERE prefix = $1" },
-	[PG_API_KEY_LIST] = { "api_key_list",
-	    "SELECT " PG_API_KEY_COLS " FROM api_keys"
-	    " WHERE tenant_id = $1 AND ($2::text IS NULL OR principal_id = $2::text)"
-	    " ORDER BY created_at, id" },
-	[PG_API_KEY_REVOKE] = { "api_key_revoke",
-	    "UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN $1::bigint"
-	    " ELSE revoked_at END WHERE tenant_id = $2 AND id = $3" },
-	[PG_CERT_INSERT] = { "client_cert_insert",
-	    "INSERT INTO client_certs (" PG_CERT_COLS ")"
-	    " SELECT $1::text, $2::text, $3::text, $4::bytea, $5::text, $6::bigint"
-	    " WHERE EXISTS (SELECT 1 FROM principals WHERE id = $2 AND tenant_id = $3)" },
-	[PG_CERT_FIND] = { "client_cert_find",
-	    "SELECT " PG_CERT_COLS " FROM client_certs WHERE fingerprint = $1" },
-	[PG_KEY_INSERT] = { "key_insert",
-	    "INSERT INTO keys (" PG_KEY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
-	/* Id first, so that an id wins over an alias that looks like another key's id. */
-	[PG_KEY_GET] = { "key_get",
-	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1 AND id = $2" },
-	[PG_KEY_GET_ALIAS] = { "key_get_alias",
-	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1 AND alias = $2" },
-	[PG_KEY_LIST] = { "key_list",
-	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1 ORDER BY created_at, alias" },
-	[PG_KEY_SET_STATUS] = { "key_set_status",
-	    "UPDATE keys SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4" },
-	/* Locks the key until commit: two rotations of one key queue up. */
-	[PG_KEY_CURRENT] = { "key_current",
-	    "SELECT current_version FROM keys WHERE tenant_id = $1 AND id = $2 FOR UPDATE" },
-	[PG_KEY_SET_CURRENT] = { "key_set_current",
-	    "UPDATE keys SET current_version = $1, updated_at = $2 WHERE id = $3" },
-	[PG_VERSION_INSERT] = { "key_version_insert",
-	    "INSERT INTO key_versions (" PG_VERSION_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" },
-	[PG_VERSION_GET] = { "key_version_get",
-	    "SELECT " PG_VERSION_COLS " FROM key_versions WHERE key_id = $1 AND version = $2"
-	    PG_VERSION_OF_TENANT("3") },
-	[PG_VERSION_LIST] = { "key_version_list",
-	    "SELECT " PG_VERSION_COLS " FROM key_versions WHERE key_id = $1"
-	    PG_VERSION_OF_TENANT("2") " ORDER BY version" },
-	[PG_VERSION_DESTROY] = { "key_version_destroy",
-	    "UPDATE key_versions SET handle = NULL, state = 'DESTROYED', destroyed_at = $1"
-	    " WHERE key_id = $2 AND version = $3 AND state <> 'DESTROYED'" PG_VERSION_OF_TENANT("4") },
-	[PG_VERSION_EXISTS] = { "key_version_exists",
-	    "SELECT 1 FROM key_versions WHERE key_id = $1 AND version = $2" PG_VERSION_OF_TENANT("3") },
-	[PG_VERSION_SET_CERT] = { "key_version_set_cert",
-	    "UPDATE key_versions SET cert_chain_pem = $1 WHERE key_id = $2 AND version = $3"
-	    PG_VERSION_OF_TENANT("4") },
-	/*
-	 * A request is re-written as it moves through its states; its tenant,
-	 * submitter, creation time and idempotency key never change.  An id of
-	 * another tenant, or a request already SIGNED, updates nothing (a
-	 * conflict): a request is signed once on record.
-	 */
-	[PG_REQUEST_UPSERT] = { "request_upsert",
-	    "INSERT INTO requests (" PG_REQUEST_COLS ") VALUES (" PG_REQUEST_PARAMS ")"
-	    " ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id,"
-	    " key_version = excluded.key_version, policy = excluded.policy,"
-	    " hash_alg = excluded.hash_alg, sig_scheme = excluded.sig_scheme,"
-	    " sig_format = excluded.sig_format, pss_salt_len = excluded.pss_salt_len,"
-	    " digest = excluded.digest, context = excluded.context,"
-	    " timestamp = excluded.timestamp, metadata_json = excluded.metadata_json,"
-	    " status = excluded.status, error = excluded.error,"
-	    " signature_id = excluded.signature_id,"
-	    " original_request_id = excluded.original_request_id,"
-	    " client_ip = excluded.client_ip, client_type = excluded.client_type,"
-	    " attempts = excluded.attempts, updated_at = excluded.updated_at,"
-	    " description = excluded.description,"
-	    " approvals_required = excluded.approvals_required,"
-	    " approval_deadline = excluded.approval_deadline,"
-	    " next_attempt_at = excluded.next_attempt_at, lease_until = excluded.lease_until"
-	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'" },
-	[PG_REQUEST_GET] = { "request_get",
-	    "SELECT " PG_REQUEST_COLS " FROM requests WHERE tenant_id = $1 AND id = $2" },
-	[PG_SIGNATURE_INSERT] = { "signature_insert",
-	    "INSERT INTO signatures (" PG_SIGNATURE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-	    " $9, $10, $11, $12, $13, $14, $15, $16)" },
-	[PG_SIGNATURE_GET] = { "signature_get",
-	    "SELECT " PG_SIGNATURE_COLS " FROM signatures WHERE tenant_id = $1 AND id = $2" },
-	[PG_REQUEST_INSERT] = { "request_insert",
-	    "INSERT INTO requests (" PG_REQUEST_COLS ") VALUES (" PG_REQUEST_PARAMS ")" },
-	[PG_REQUEST_EXISTS] = { "request_exists",
-	    "SELECT 1 FROM requests WHERE tenant_id = $1 AND id = $2" },
-	[PG_REQUEST_LIST] = { "request_list",
-	    "SELECT " PG_REQUEST_COLS " FROM requests"
-	    " WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2::text)"
-	    " ORDER BY created_at DESC, id DESC LIMIT $3" },
-	/*
-	 * Rows another node is claiming right now are skipped, not waited for;
-	 * a PROCESSING row whose lease ran out is due again (its worker died).
-	 * The UPDATE states the condition again: a row another claim changed
-	 * after this statement's snapshot is re-checked against it in its newest
-	 * version (without it, test_store_pg saw rows claimed twice).  The
-	 * expiry sweep and the outbox claims below do the same.
-	 */
-	[PG_REQUEST_CLAIM] = { "request_claim",
-	    "WITH due AS (SELECT id AS due_id FROM requests"
-	    "  WHERE status IN ('QUEUED', 'PROCESSING') AND ((status = 'QUEUED' AND next_attempt_at <= $1)"
-	    "  OR (status = 'PROCESSING' AND lease_until <= $1))"
-	    "  ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-	    " UPDATE requests SET status = 'PROCESSING', lease_until = $1::bigint + $2::bigint,"
-	    " attempts = attempts + 1, updated_at = $1"
-	    " FROM due WHERE id = due.due_id AND ((status = 'QUEUED' AND next_attempt_at <= $1)"
-	    " OR (status = 'PROCESSING' AND lease_until <= $1)) RETURNING " PG_REQUEST_COLS },
-	[PG_REQUEST_TRANSITION] = { "request_transition",
-	    "UPDATE requests SET status = $1::text, error = $2, next_attempt_at = $3, updated_at = $4,"
-	    " lease_until = CASE WHEN $1::text = 'PROCESSING' THEN lease_until ELSE 0 END"
-	    " WHERE tenant_id = $5 AND id = $6 AND status = $7" },
-	[PG_REQUEST_COUNT] = { "request_count",
-	    "SELECT count(*) FROM requests WHERE status = $1" },
-	[PG_REQUEST_FIND_IDEMPOTENT] = { "request_find_idempotent",
-	    "SELECT " PG_REQUEST_COLS " FROM requests"
-	    " WHERE principal_id = $1 AND idempotency_key = $2 AND tenant_id = $3" },
-	[PG_IDEMPOTENCY_PURGE] = { "idempotency_purge",
-	    "UPDATE requests SET idempotency_key = NULL"
-	    " WHERE idempotency_key IS NOT NULL AND created_at < $1" },
-	/* The lock that serialises votes on one request across nodes. */
-	[PG_REQUEST_VOTE_INFO] = { "request_vote_info",
-	    "SELECT principal_id, status, approvals_required, approval_deadline FROM requests"
-	    " WHERE tenant_id = $1 AND id = $2 FOR UPDATE" },
-	[PG_REQUEST_SET_STATUS] = { "request_set_status",
-	    "UPDATE requests SET status = $1, next_attempt_at = $2, updated_at = $3 WHERE id = $4" },
-	[PG_REQUEST_EXPIRE] = { "request_expire",
-	    "WITH due AS (SELECT id AS due_id FROM requests"
-	    "  WHERE status = 'PENDING_APPROVAL' AND approval_deadline > 0"
-	    "  AND approval_deadline <= $1 FOR UPDATE SKIP LOCKED)"
-	    " UPDATE requests SET status = $2, error = $3, updated_at = $1"
-	    " FROM due WHERE id = due.due_id AND status = 'PENDING_APPROVAL'"
-	    " AND approval_deadline > 0 AND approval_deadline <= $1 RETURNING " PG_REQUEST_COLS },
-	[PG_POLICY_INSERT] = { "policy_insert",
-	    "INSERT INTO policies (" PG_POLICY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-	    " $10, $11, $12, $13, $14, $15)" },
-	[PG_POLICY_GET] = { "policy_get",
-	    "SELECT " PG_POLICY_COLS " FROM policies"
-	    " WHERE tenant_id = $1 AND project = $2 AND slug = $3" },
-	[PG_POLICY_LIST] = { "policy_list",
-	    "SELECT " PG_POLICY_COLS " FROM policies WHERE tenant_id = $1 ORDER BY project, slug" },
-	[PG_APPROVAL_INSERT] = { "approval_insert",
-	    "INSERT INTO approvals (" PG_APPROVAL_COLS ") VALUES ($1, $2, $3, $4, $5, $6)" },
-	[PG_APPROVAL_COUNT] = { "approval_count",
-	    "SELECT count(*) FROM approvals WHERE request_id = $1 AND decision = 'APPROVED'" },
-	[PG_APPROVAL_LIST] = { "approval_list",
-	    "SELECT " PG_APPROVAL_COLS " FROM approvals WHERE tenant_id = $1 AND request_id = $2"
-	    " ORDER BY created_at, approver_id" },
-	[PG_AUDIT_HEAD] = { "audit_head",
-	    "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1" },
-	/*
-	 * The head, created (seq 0, zero hash) if the chain is new, and locked
-	 * until commit in either case: the next append of the tenant on any
-	 * node waits here, so no two entries get the same seq.
-	 */
-	[PG_AUDIT_LOCK_HEAD] = { "audit_lock_head",
-	    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)"
-	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash" },
-	[PG_AUDIT_INSERT] = { "audit_insert",
-	    "INSERT INTO audit_log (" PG_AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
-	[PG_AUDIT_SET_HEAD] = { "audit_set_head",
-	    "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1" },
-	[PG_AUDIT_LIST] = { "audit_list",
-	    "SELECT " PG_AUDIT_COLS " FROM audit_log WHERE tenant_id = $1 AND seq > $2"
-	    " ORDER BY seq LIMIT $3" },
-	[PG_WEBHOOK_INSERT] = { "webhook_insert",
-	    "INSERT INTO webhooks (" PG_WEBHOOK_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)" },
-	[PG_WEBHOOK_LIST] = { "webhook_list",
-	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 ORDER BY created_at, id" },
-	[PG_WEBHOOK_GET] = { "webhook_get",
-	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 AND id = $2" },
-	[PG_WEBHOOK_DELETE] = { "webhook_delete",
-	    "DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2" },
-	[PG_WEBHOOK_DELETE_DELIVERIES] = { "webhook_delete_deliveries",
-	    "DELETE FROM deliveries WHERE tenant_id = $1 AND webhook_id = $2" },
-	[PG_WEBHOOK_UNSEALED] = { "webhook_unsealed",
-	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE sealed = 0 ORDER BY created_at, id" },
-	[PG_WEBHOOK_SEAL] = { "webhook_seal",
-	    "UPDATE webhooks SET secret = $1, sealed = 1 WHERE tenant_id = $2 AND id = $3"
-	    " AND sealed = 0" },
-	[PG_NOTIFY_BEHIND] = { "notify_behind",
-	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM audit_heads h"
-	    " LEFT JOIN notify_cursors c ON c.tenant_id = h.tenant_id"
-	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id" },
-	[PG_NOTIFY_SET_CURSOR] = { "notify_set_cursor",
-	    "INSERT INTO notify_cursors (tenant_id, seq) VALUES ($1, $2)"
-	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = greatest(notify_cursors.seq, excluded.seq)" },
-	[PG_DELIVERY_INSERT] = { "delivery_insert",
-	    "INSERT INTO deliveries (" PG_DELIVERY_COLS ")"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-	    " ON CONFLICT DO NOTHING" },
-	[PG_DELIVERY_CLAIM] = { "delivery_claim",
-	    "WITH due AS (SELECT id AS due_id FROM deliveries"
-	    "  WHERE status = 'PENDING' AND next_attempt_at <= $1"
-	    "  ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-	    " UPDATE deliveries SET next_attempt_at = $1::bigint + $2::bigint"
-	    " FROM due WHERE id = due.due_id AND status = 'PENDING' AND next_attempt_at <= $1"
-	    " RETURNING " PG_DELIVERY_COLS },
-	[PG_DELIVERY_FINISH] = { "delivery_finish",
-	    "UPDATE deliveries SET status = $1, attempts = $2, last_status = $3, last_error = $4,"
-	    " next_attempt_at = $5, updated_at = $6 WHERE id = $7 AND tenant_id = $8" },
-	[PG_DELIVERY_LIST] = { "delivery_list",
-	    "SELECT " PG_DELIVERY_COLS " FROM deliveries WHERE tenant_id = $1 AND webhook_id = $2"
-	    " ORDER BY created_at DESC, audit_seq DESC LIMIT $3" },
-	[PG_TSA_KEY_GET] = { "tsa_key_get",
-	    "SELECT alg, storage, handle, cert_pem, created_at FROM tsa_key WHERE id = 1" },
-	[PG_TSA_KEY_INSERT] = { "tsa_key_insert",
-	    "INSERT INTO tsa_key (id, alg, storage, handle, cert_pem, created_at)"
-	    " VALUES (1, $1, $2, $3, $4, $5)" },
-	[PG_TSA_SERIAL_NEXT] = { "tsa_serial_next", "SELECT nextval('tsa_serial')" },
-};
-const size_t pg_nstmts = PG_STMT_COUNT;
 
 static int
 pg_bad_str(const char *s)
@@ -385,336 +40,98 @@ pg_bad_str(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
-/* ---- one record per row; each writes *out only on success ---- */
-
+/*
+ * One record per row, read by the column tables of sg_store_records.h (the
+ * PG_*_COLS lists above are in their order); each writes *out only on success.
+ */
 static int
 pg_row_tenant(pg_row *w, void *out)
 {
-	sg_tenant t;
-	memset(&t, 0, sizeof(t));
-	PG_COL_FIELD(w, t.id);
-	PG_COL_FIELD(w, t.name);
-	t.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_tenant *)out = t;
-	return w->r;
+	return pg_read_record(w, &sg_rec_tenant, out);
 }
 
 static int
 pg_row_principal(pg_row *w, void *out)
 {
-	sg_principal p;
-	memset(&p, 0, sizeof(p));
-	PG_COL_FIELD(w, p.id);
-	PG_COL_FIELD(w, p.tenant_id);
-	PG_COL_FIELD(w, p.name);
-	p.roles = (unsigned)pg_col_int64(w);
-	p.created_at = pg_col_int64(w);
-	PG_COL_FIELD(w, p.default_policy);
-	PG_COL_FIELD(w, p.email);
-	if (w->r == SG_OK)
-		*(sg_principal *)out = p;
-	return w->r;
+	return pg_read_record(w, &sg_rec_principal, out);
 }
 
 static int
 pg_row_api_key(pg_row *w, void *out)
 {
-	sg_api_key k;
-	memset(&k, 0, sizeof(k));
-	PG_COL_FIELD(w, k.id);
-	PG_COL_FIELD(w, k.principal_id);
-	PG_COL_FIELD(w, k.tenant_id);
-	PG_COL_FIELD(w, k.prefix);
-	pg_col_blob_fixed(w, k.hash, sizeof(k.hash), sizeof(k.hash), NULL);
-	k.created_at = pg_col_int64(w);
-	k.revoked_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_api_key *)out = k;
-	return w->r;
+	return pg_read_record(w, &sg_rec_api_key, out);
 }
 
 static int
 pg_row_client_cert(pg_row *w, void *out)
 {
-	sg_client_cert c;
-	memset(&c, 0, sizeof(c));
-	PG_COL_FIELD(w, c.id);
-	PG_COL_FIELD(w, c.principal_id);
-	PG_COL_FIELD(w, c.tenant_id);
-	pg_col_blob_fixed(w, c.fingerprint, sizeof(c.fingerprint), sizeof(c.fingerprint), NULL);
-	PG_COL_FIELD(w, c.subject);
-	c.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_client_cert *)out = c;
-	return w->r;
+	return pg_read_record(w, &sg_rec_client_cert, out);
 }
 
 static int
 pg_row_key(pg_row *w, void *out)
 {
-	sg_key k;
-	char alg[64];
-	memset(&k, 0, sizeof(k));
-	PG_COL_FIELD(w, k.id);
-	PG_COL_FIELD(w, k.tenant_id);
-	PG_COL_FIELD(w, k.alias);
-	PG_COL_FIELD(w, alg);
-	PG_COL_FIELD(w, k.storage);
-	PG_COL_FIELD(w, k.type);
-	PG_COL_FIELD(w, k.status);
-	k.current_version = pg_col_int(w);
-	k.created_at = pg_col_int64(w);
-	k.updated_at = pg_col_int64(w);
-	if (w->r == SG_OK) {
-		k.alg = sg_key_alg_from_name(alg);
-		if (k.alg == SG_KEY_NONE) {
-			sg_error("store: key %s has unknown algorithm %s", k.id, alg);
-			w->r = SG_ERR_STORE;
-		}
-	}
-	if (w->r == SG_OK)
-		*(sg_key *)out = k;
-	return w->r;
+	return pg_read_record(w, &sg_rec_key, out);
 }
 
 static int
 pg_row_key_version(pg_row *w, void *out)
 {
-	sg_key_version v;
-	memset(&v, 0, sizeof(v));
-	PG_COL_FIELD(w, v.key_id);
-	v.version = pg_col_int(w);
-	PG_COL_FIELD(w, v.state);
-	v.spki = pg_col_blob_dup(w, &v.spki_len);
-	v.handle = pg_col_blob_dup(w, &v.handle_len);
-	v.cert_chain_pem = pg_col_strdup(w);
-	v.created_at = pg_col_int64(w);
-	v.destroyed_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_key_version_clear(&v);
-		return w->r;
-	}
-	*(sg_key_version *)out = v;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_key_version, out);
 }
 
 static int
 pg_row_request(pg_row *w, void *out)
 {
-	sg_request q;
-	memset(&q, 0, sizeof(q));
-	PG_COL_FIELD(w, q.id);
-	PG_COL_FIELD(w, q.tenant_id);
-	PG_COL_FIELD(w, q.principal_id);
-	PG_COL_FIELD(w, q.key_id);
-	q.key_version = pg_col_int(w);
-	PG_COL_FIELD(w, q.policy);
-	PG_COL_FIELD(w, q.hash_alg);
-	PG_COL_FIELD(w, q.sig_scheme);
-	PG_COL_FIELD(w, q.sig_format);
-	q.pss_salt_len = pg_col_int(w);
-	pg_col_blob_fixed(w, q.digest, sizeof(q.digest), 0, &q.digest_len);
-	pg_col_blob_fixed(w, q.context, sizeof(q.context), 0, &q.context_len);
-	q.timestamp = pg_col_int(w);
-	q.metadata_json = pg_col_strdup(w);
-	PG_COL_FIELD(w, q.status);
-	q.error = pg_col_strdup(w);
-	PG_COL_FIELD(w, q.signature_id);
-	PG_COL_FIELD(w, q.original_request_id);
-	PG_COL_FIELD(w, q.client_ip);
-	PG_COL_FIELD(w, q.client_type);
-	q.attempts = pg_col_int(w);
-	q.created_at = pg_col_int64(w);
-	q.updated_at = pg_col_int64(w);
-	PG_COL_FIELD(w, q.description);
-	q.approvals_required = pg_col_int(w);
-	q.approval_deadline = pg_col_int64(w);
-	q.next_attempt_at = pg_col_int64(w);
-	q.lease_until = pg_col_int64(w);
-	PG_COL_FIELD(w, q.idempotency_key);
-	pg_col_blob_fixed(w, q.body_hash, sizeof(q.body_hash), sizeof(q.body_hash), NULL);
-	if (w->r != SG_OK) {
-		sg_request_clear(&q);
-		return w->r;
-	}
-	*(sg_request *)out = q;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_request, out);
 }
 
 static int
 pg_row_signature(pg_row *w, void *out)
 {
-	sg_signature g;
-	memset(&g, 0, sizeof(g));
-	PG_COL_FIELD(w, g.id);
-	PG_COL_FIELD(w, g.request_id);
-	PG_COL_FIELD(w, g.tenant_id);
-	PG_COL_FIELD(w, g.key_id);
-	g.key_version = pg_col_int(w);
-	PG_COL_FIELD(w, g.hash_alg);
-	PG_COL_FIELD(w, g.sig_scheme);
-	PG_COL_FIELD(w, g.sig_format);
-	pg_col_blob_fixed(w, g.digest, sizeof(g.digest), 0, &g.digest_len);
-	g.signature = pg_col_blob_dup(w, &g.signature_len);
-	g.timestamp_token = pg_col_blob_dup(w, &g.timestamp_token_len);
-	g.metadata_json = pg_col_strdup(w);
-	PG_COL_FIELD(w, g.created_by);
-	PG_COL_FIELD(w, g.client_ip);
-	PG_COL_FIELD(w, g.client_type);
-	g.created_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_signature_clear(&g);
-		return w->r;
-	}
-	*(sg_signature *)out = g;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_signature, out);
 }
 
 static int
 pg_row_policy(pg_row *w, void *out)
 {
-	sg_policy p;
-	memset(&p, 0, sizeof(p));
-	PG_COL_FIELD(w, p.id);
-	PG_COL_FIELD(w, p.tenant_id);
-	PG_COL_FIELD(w, p.project);
-	PG_COL_FIELD(w, p.slug);
-	PG_COL_FIELD(w, p.key_id);
-	p.allowed_hash_algorithms = pg_col_strdup(w);
-	p.allowed_signature_algorithms = pg_col_strdup(w);
-	p.allow_fast = pg_col_int(w);
-	p.approvals_required = pg_col_int(w);
-	p.approvers = pg_col_strdup(w);
-	p.approval_timeout_seconds = pg_col_int64(w);
-	p.required_metadata = pg_col_strdup(w);
-	p.allow_legacy_hashes = pg_col_int(w);
-	p.timestamp = pg_col_int(w);
-	p.created_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_policy_clear(&p);
-		return w->r;
-	}
-	*(sg_policy *)out = p;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_policy, out);
 }
 
 static int
 pg_row_approval(pg_row *w, void *out)
 {
-	sg_approval a;
-	memset(&a, 0, sizeof(a));
-	PG_COL_FIELD(w, a.request_id);
-	PG_COL_FIELD(w, a.tenant_id);
-	PG_COL_FIELD(w, a.approver_id);
-	PG_COL_FIELD(w, a.decision);
-	PG_COL_FIELD(w, a.comment);
-	a.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_approval *)out = a;
-	return w->r;
+	return pg_read_record(w, &sg_rec_approval, out);
 }
 
 static int
 pg_row_audit(pg_row *w, void *out)
 {
-	sg_audit_entry e;
-	memset(&e, 0, sizeof(e));
-	e.seq = pg_col_int64(w);
-	PG_COL_FIELD(w, e.tenant_id);
-	e.ts = pg_col_int64(w);
-	PG_COL_FIELD(w, e.actor);
-	PG_COL_FIELD(w, e.action);
-	PG_COL_FIELD(w, e.object);
-	e.details = pg_col_strdup(w);
-	pg_col_blob_fixed(w, e.prev_hash, sizeof(e.prev_hash), sizeof(e.prev_hash), NULL);
-	pg_col_blob_fixed(w, e.hash, sizeof(e.hash), sizeof(e.hash), NULL);
-	if (w->r != SG_OK) {
-		sg_audit_entry_clear(&e);
-		return w->r;
-	}
-	*(sg_audit_entry *)out = e;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_audit, out);
 }
 
 static int
 pg_row_webhook(pg_row *w, void *out)
 {
-	sg_webhook h;
-	memset(&h, 0, sizeof(h));
-	PG_COL_FIELD(w, h.id);
-	PG_COL_FIELD(w, h.tenant_id);
-	PG_COL_FIELD(w, h.url);
-	h.events = (unsigned)pg_col_int64(w);
-	pg_col_blob_fixed(w, h.secret, sizeof(h.secret), 0, &h.secret_len);
-	h.secret_sealed = pg_col_int(w) != 0;
-	h.created_at = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_webhook *)out = h;
-	sg_webhook_clear(&h);
-	return w->r;
+	return pg_read_record(w, &sg_rec_webhook, out);
 }
 
 static int
 pg_row_delivery(pg_row *w, void *out)
 {
-	sg_delivery d;
-	memset(&d, 0, sizeof(d));
-	PG_COL_FIELD(w, d.id);
-	PG_COL_FIELD(w, d.tenant_id);
-	PG_COL_FIELD(w, d.webhook_id);
-	PG_COL_FIELD(w, d.recipient);
-	PG_COL_FIELD(w, d.event);
-	PG_COL_FIELD(w, d.request_id);
-	PG_COL_FIELD(w, d.key_id);
-	d.audit_seq = pg_col_int64(w);
-	d.body = pg_col_strdup(w);
-	PG_COL_FIELD(w, d.status);
-	d.attempts = pg_col_int(w);
-	d.last_status = pg_col_int(w);
-	PG_COL_FIELD(w, d.last_error);
-	d.next_attempt_at = pg_col_int64(w);
-	d.created_at = pg_col_int64(w);
-	d.updated_at = pg_col_int64(w);
-	if (w->r != SG_OK) {
-		sg_delivery_clear(&d);
-		return w->r;
-	}
-	*(sg_delivery *)out = d;
-	return SG_OK;
+	return pg_read_record(w, &sg_rec_delivery, out);
 }
 
 static int
 pg_row_cursor(pg_row *w, void *out)
 {
-	sg_notify_cursor c;
-	memset(&c, 0, sizeof(c));
-	PG_COL_FIELD(w, c.tenant_id);
-	c.seq = pg_col_int64(w);
-	c.head = pg_col_int64(w);
-	if (w->r == SG_OK)
-		*(sg_notify_cursor *)out = c;
-	return w->r;
+	return pg_read_record(w, &sg_rec_notify_cursor, out);
 }
 
 static int
 pg_row_tsa_key(pg_row *w, void *out)
 {
-	sg_tsa_key_record k;
-	memset(&k, 0, sizeof(k));
-	PG_COL_FIELD(w, k.alg);
-	PG_COL_FIELD(w, k.storage);
-	k.handle = pg_col_blob_dup(w, &k.handle_len);
-	k.cert_pem = pg_col_strdup(w);
-	k.created_at = pg_col_int64(w);
-	if (w->r == SG_OK && (k.handle == NULL || k.cert_pem == NULL))
-		w->r = SG_ERR_STORE;
-	if (w->r == SG_OK) {
-		*(sg_tsa_key_record *)out = k;
-		return SG_OK;
-	}
-	sg_tsa_key_record_clear(&k);
-	return w->r;
+	return pg_read_record(w, &sg_rec_tsa_key, out);
 }
 
 static int
@@ -1536,11 +953,8 @@ pg_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature *
 
 	if (n == 0)
 		return SG_OK;
-	if (reqs == NULL)
-		return SG_ERR_INVALID_ARGUMENT;
-	for (size_t i = 0; i < n; i++)
-		if (reqs[i] == NULL)
-			return SG_ERR_INVALID_ARGUMENT;
+	if ((r = sg_rule_batch_valid(reqs, sigs, n)) != SG_OK)
+		return r;
 	if (audits != NULL) {
 		for (size_t i = 0; i < n; i++)
 			if (audits[i] != NULL && audits[i]->action[0] == '\0')
@@ -1580,7 +994,8 @@ pg_request_create_on(pg_conn *c, void *ctx)
 	return SG_OK;
 }
 
-static int
+/* For sg_store_test_request_create (pg_test.c): tests only, not in sg_store_ops. */
+int
 pg_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit)
 {
 	if (rq == NULL || !pg_request_valid(rq))
@@ -2142,7 +1557,6 @@ static const sg_store_ops pg_ops = {
 	.policy_create = pg_policy_create,
 	.policy_get = pg_policy_get,
 	.policy_list = pg_policy_list,
-	.request_create = pg_request_create,
 	.request_list = pg_request_list,
 	.request_claim = pg_request_claim,
 	.request_transition = pg_request_transition,

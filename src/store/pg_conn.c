@@ -10,10 +10,16 @@
  * returns.  While it is away every call fails promptly with
  * SG_ERR_UNAVAILABLE: connect_timeout bounds an attempt, a failed attempt
  * makes the next PG_RETRY_AFTER_MS of calls fail without trying,
- * statement_timeout bounds a statement and TCP keepalives a dead peer.
+ * statement_timeout bounds a statement on the server, and every statement
+ * also has a deadline here (PG_DEADLINE_MS): a server that stopped
+ * answering (frozen, or its host gone) cannot hold a thread longer than
+ * that, and its connection is dropped.
  * The URL (which may hold a password) is never logged.
  */
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +94,10 @@ pg_err(pg_conn *c, const PGresult *res, const char *what)
 	const char *st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
+	if (c->timed_out) {
+		sg_warn("store: %s: no answer from the database within %d ms", what, PG_DEADLINE_MS);
+		return SG_ERR_UNAVAILABLE;
+	}
 	if (msg == NULL)
 		msg = PQerrorMessage(c->pc);
 	if (st == NULL || PQstatus(c->pc) != CONNECTION_OK || pg_sqlstate_class(st, "08") ||
@@ -147,6 +157,8 @@ pg_conn_drop(pg_conn *c)
 		PQfinish(c->pc);
 	c->pc = NULL;
 	c->broken = 0;
+	c->timed_out = 0;
+	c->unsent = 0;
 	memset(c->prepared, 0, sizeof(c->prepared));
 }
 
@@ -182,7 +194,7 @@ pg_conn_open(pg_db *d, pg_conn *c)
 	    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "options",
 	    "application_name", "client_encoding", "dbname", NULL };
 	const char *val[] = { "3", "1", "5", "2", "2", "9000",
-	    "-c statement_timeout=10000 -c idle_in_transaction_session_timeout=60000"
+	    "-c statement_timeout=5000 -c idle_in_transaction_session_timeout=60000"
 	    " -c client_min_messages=warning",
 	    "signetd", "UTF8", d->url, NULL };
 
@@ -217,21 +229,33 @@ pg_conn_alive(pg_conn *c)
 int
 pg_acquire(pg_db *d, pg_conn **out)
 {
+	/* All connections busy: wait for one, but no longer than a statement may take. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PG_DEADLINE_MS / 1000;
 	pthread_mutex_lock(&d->mu);
-	while (d->nfree == 0)
-		pthread_cond_wait(&d->cv, &d->mu);
+	while (d->nfree == 0) {
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &until) == ETIMEDOUT && d->nfree == 0) {
+			pthread_mutex_unlock(&d->mu);
+			sg_warn("store: no PostgreSQL connection free within %d ms", PG_DEADLINE_MS);
+			return SG_ERR_UNAVAILABLE;
+		}
+	}
 	pg_conn *c = &d->conns[d->free_conns[--d->nfree]];
 	pthread_mutex_unlock(&d->mu);
 
-	if (pg_conn_alive(c)) {
-		*out = c;
-		return SG_OK;
-	}
-	pg_conn_drop(c);
 	int64_t now = sg_now_ms();
 	pthread_mutex_lock(&d->mu);
 	int wait = now < d->down_until;
+	unsigned gen = d->gen;
 	pthread_mutex_unlock(&d->mu);
+	if (c->gen == gen && pg_conn_alive(c)) {
+		*out = c;
+		return SG_OK;
+	}
+	/* Dead, or opened before a statement timed out: the server may be frozen for all. */
+	pg_conn_drop(c);
+	c->gen = gen;
 	int r = wait ? SG_ERR_UNAVAILABLE : pg_conn_open(d, c);
 	if (r != SG_OK) {
 		if (r == SG_ERR_UNAVAILABLE && !wait) {
@@ -251,9 +275,14 @@ pg_release(pg_db *d, pg_conn *c)
 {
 	if (c == NULL)
 		return;
+	int timed_out = c->timed_out;
 	if (c->broken)
 		pg_conn_drop(c);
 	pthread_mutex_lock(&d->mu);
+	if (timed_out) {
+		d->down_until = sg_now_ms() + PG_RETRY_AFTER_MS;
+		d->gen++;
+	}
 	d->free_conns[d->nfree++] = (size_t)(c - d->conns);
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
@@ -261,17 +290,74 @@ pg_release(pg_db *d, pg_conn *c)
 
 /* ---- statements ---- */
 
+/*
+ * The result of what was just sent on c, waiting at most PG_DEADLINE_MS.
+ * Of several results (a multi-statement string) the first error wins,
+ * else the last.  NULL when the connection failed or the deadline passed
+ * (then c is marked broken and timed out: nobody knows what the server
+ * did, and the connection cannot be used again).
+ */
+static PGresult *
+pg_wait(pg_conn *c)
+{
+	int64_t deadline = sg_now_ms() + PG_DEADLINE_MS;
+	PGresult *kept = NULL;
+
+	for (;;) {
+		while (PQisBusy(c->pc)) {
+			int64_t left = deadline - sg_now_ms();
+			if (left <= 0) {
+				c->broken = 1;
+				c->timed_out = 1;
+				PQclear(kept);
+				return NULL;
+			}
+			struct pollfd pfd = { .fd = PQsocket(c->pc), .events = POLLIN };
+			int n = poll(&pfd, 1, (int)left);
+			if (n < 0 && errno != EINTR) {
+				c->broken = 1;
+				PQclear(kept);
+				return NULL;
+			}
+			if (n > 0 && !PQconsumeInput(c->pc)) {
+				c->broken = 1;
+				PQclear(kept);
+				return NULL;
+			}
+		}
+		PGresult *res = PQgetResult(c->pc);
+		if (res == NULL)
+			break;
+		ExecStatusType es = PQresultStatus(res);
+		int is_error = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
+		int kept_error = kept != NULL && PQresultStatus(kept) != PGRES_COMMAND_OK &&
+		    PQresultStatus(kept) != PGRES_TUPLES_OK;
+		if (kept_error) {
+			PQclear(res);
+		} else {
+			PQclear(kept);
+			kept = res;
+		}
+		(void)is_error;
+	}
+	return kept;
+}
+
 static int
 pg_prepare(pg_conn *c, int id)
 {
 	char name[16];
 
-	if (id < 0 || (size_t)id >= pg_nstmts || id >= PG_STMT_MAX)
+	if (id < 0 || (size_t)id >= pg_nstmts)
 		return SG_ERR_INTERNAL;
 	if (c->prepared[id])
 		return SG_OK;
 	snprintf(name, sizeof(name), "s%d", id);
-	PGresult *res = PQprepare(c->pc, name, pg_stmts[id].sql, 0, NULL);
+	PGresult *res = NULL;
+	if (PQsendPrepare(c->pc, name, pg_stmts[id].sql, 0, NULL))
+		res = pg_wait(c);
+	else
+		c->unsent = 1;
 	int r = SG_OK;
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		r = pg_err(c, res, pg_stmts[id].name);
@@ -294,6 +380,7 @@ pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *chan
 
 	if (n > 40)
 		return SG_ERR_INTERNAL;
+	c->unsent = 0;
 	if ((r = pg_prepare(c, id)) != SG_OK)
 		return r;
 	/* Text parameters go NUL-terminated: record fields may fill their arrays. */
@@ -332,7 +419,11 @@ pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *chan
 		}
 	}
 	snprintf(name, sizeof(name), "s%d", id);
-	PGresult *res = PQexecPrepared(c->pc, name, (int)n, values, lengths, formats, 1);
+	PGresult *res = NULL;
+	if (PQsendQueryPrepared(c->pc, name, (int)n, values, lengths, formats, 1))
+		res = pg_wait(c);
+	else
+		c->unsent = 1;  /* it never reached the server */
 	free(texts);
 	ExecStatusType es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
@@ -352,15 +443,25 @@ pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **out, int *chan
 }
 
 int
-pg_exec_sql(pg_conn *c, const char *sql, const char *what)
+pg_query_sql(pg_conn *c, const char *sql, const char *what, PGresult **out)
 {
-	PGresult *res = PQexec(c->pc, sql);
+	PGresult *res = PQsendQuery(c->pc, sql) ? pg_wait(c) : NULL;
 	ExecStatusType es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	int r = SG_OK;
 	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
 		r = pg_err(c, res, what);
+	if (r == SG_OK && out != NULL) {
+		*out = res;
+		res = NULL;
+	}
 	PQclear(res);
 	return r;
+}
+
+int
+pg_exec_sql(pg_conn *c, const char *sql, const char *what)
+{
+	return pg_query_sql(c, sql, what, NULL);
 }
 
 /* A short random pause before running a transaction again, so racing nodes part ways. */
@@ -524,6 +625,87 @@ pg_col_blob_dup(pg_row *w, size_t *len)
 	return p;
 }
 
+/*
+ * Read row w into *out as record type d, column i into d->cols[i] (by
+ * position).  Read into a scratch record first, so *out is written only
+ * when the whole row read cleanly; what was allocated is released on
+ * failure, and a record holding a secret is wiped from the scratch.
+ */
+int
+pg_read_record(pg_row *w, const sg_record_desc *d, void *out)
+{
+	union {
+		max_align_t align;
+		uint8_t bytes[SG_RECORD_MAX_SIZE];
+	} scratch;
+	uint8_t *rec = scratch.bytes;
+
+	if (d->size > sizeof(scratch.bytes) || PQnfields(w->res) < w->col + (int)d->ncols)
+		return SG_ERR_INTERNAL;
+	memset(rec, 0, d->size);
+	for (size_t i = 0; i < d->ncols && w->r == SG_OK; i++) {
+		const sg_col *c = &d->cols[i];
+		uint8_t *f = rec + c->off;
+		if ((c->flags & SG_COL_REQUIRED) && PQgetisnull(w->res, w->row, w->col)) {
+			sg_error("store: %s column %s is NULL", d->name, c->name);
+			pg_row_fail(w, SG_ERR_STORE);
+			break;
+		}
+		switch (c->kind) {
+		case SG_COL_TEXT:
+			pg_col_text(w, (char *)f, c->size);
+			break;
+		case SG_COL_TEXT_DUP:
+			*(char **)f = pg_col_strdup(w);
+			break;
+		case SG_COL_I64:
+			*(int64_t *)f = pg_col_int64(w);
+			break;
+		case SG_COL_INT:
+			*(int *)f = pg_col_int(w);
+			break;
+		case SG_COL_UINT:
+			*(unsigned *)f = (unsigned)pg_col_int64(w);
+			break;
+		case SG_COL_BOOL:
+			*(int *)f = pg_col_int64(w) != 0;
+			break;
+		case SG_COL_BLOB:
+			pg_col_blob_fixed(w, f, c->size, 0, (size_t *)(rec + c->len_off));
+			break;
+		case SG_COL_BLOB_EXACT:
+			pg_col_blob_fixed(w, f, c->size, c->size, NULL);
+			break;
+		case SG_COL_BLOB_DUP:
+			*(uint8_t **)f = pg_col_blob_dup(w, (size_t *)(rec + c->len_off));
+			break;
+		case SG_COL_KEY_ALG: {
+			char name[64];
+			pg_col_text(w, name, sizeof(name));
+			if (w->r != SG_OK)
+				break;
+			*(sg_key_alg *)f = sg_key_alg_from_name(name);
+			if (*(sg_key_alg *)f == SG_KEY_NONE) {
+				sg_error("store: a %s has unknown algorithm %s", d->name, name);
+				pg_row_fail(w, SG_ERR_STORE);
+			}
+			break;
+		}
+		default:
+			pg_row_fail(w, SG_ERR_INTERNAL);
+			break;
+		}
+	}
+	int r = w->r;
+	if (r == SG_OK)
+		memcpy(out, rec, d->size);
+	else if (d->clear != NULL)
+		d->clear(rec);
+	if (d->secret)
+		sg_wipe(rec, d->size);
+	return r;
+}
+
 int
 pg_res_one(const PGresult *res, pg_row_fn fn, void *out)
 {
@@ -572,9 +754,10 @@ pg_once(pg_db *d, int id, const pg_arg *a, size_t n, int retry_broken, PGresult 
 		if ((r = pg_acquire(d, &c)) != SG_OK)
 			return r;
 		r = pg_exec(c, id, a, n, res, changes);
-		int broken = c->broken;
+		int broken = c->broken, unsent = c->unsent;
 		pg_release(d, c);
-		if (r == SG_ERR_UNAVAILABLE && broken && retry_broken && attempt == 0)
+		/* A write is run again only if it never left: it may have been done otherwise. */
+		if (r == SG_ERR_UNAVAILABLE && broken && (retry_broken || unsent) && attempt == 0)
 			continue;
 		if (r != PG_ERR_RETRY)
 			return r;

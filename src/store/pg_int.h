@@ -16,13 +16,14 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 #include "sg_store.h"
+#include "sg_store_records.h"
 
 /* Connections per process: enough for the HTTP threads and workers in use at once. */
 #define PG_POOL_MAX 24
 /* After a failed connection attempt, calls fail at once for this long (ms). */
 #define PG_RETRY_AFTER_MS 1000
-/* Statements known to pg.c; each connection prepares the ones it uses. */
-#define PG_STMT_MAX 96
+/* A statement's answer is waited for this long (ms); the server's statement_timeout is shorter. */
+#define PG_DEADLINE_MS 6000
 
 /* One statement: a name for the log and its SQL ($1, $2, ... parameters). */
 typedef struct pg_stmt {
@@ -30,14 +31,93 @@ typedef struct pg_stmt {
 	const char *sql;
 } pg_stmt;
 
-/* Defined in pg.c, indexed by the statement ids there. */
+/* Every statement of the store (pg_stmts.c), by id. */
+enum pg_stmt_id {
+	PG_PING,
+	PG_TENANT_INSERT,
+	PG_TENANT_GET,
+	PG_TENANT_GET_BY_NAME,
+	PG_PRINCIPAL_INSERT,
+	PG_PRINCIPAL_GET,
+	PG_PRINCIPAL_LIST,
+	PG_PRINCIPAL_REVOKE_KEYS,
+	PG_PRINCIPAL_DELETE_CERTS,
+	PG_PRINCIPAL_DELETE,
+	PG_PRINCIPAL_UPDATE,
+	PG_API_KEY_INSERT,
+	PG_API_KEY_FIND,
+	PG_API_KEY_LIST,
+	PG_API_KEY_REVOKE,
+	PG_CERT_INSERT,
+	PG_CERT_FIND,
+	PG_KEY_INSERT,
+	PG_KEY_GET,
+	PG_KEY_GET_ALIAS,
+	PG_KEY_LIST,
+	PG_KEY_SET_STATUS,
+	PG_KEY_CURRENT,
+	PG_KEY_SET_CURRENT,
+	PG_VERSION_INSERT,
+	PG_VERSION_GET,
+	PG_VERSION_LIST,
+	PG_VERSION_DESTROY,
+	PG_VERSION_EXISTS,
+	PG_VERSION_SET_CERT,
+	PG_REQUEST_UPSERT,
+	PG_REQUEST_GET,
+	PG_SIGNATURE_INSERT,
+	PG_SIGNATURE_GET,
+	PG_REQUEST_INSERT,
+	PG_REQUEST_EXISTS,
+	PG_REQUEST_LIST,
+	PG_REQUEST_CLAIM,
+	PG_REQUEST_TRANSITION,
+	PG_REQUEST_COUNT,
+	PG_REQUEST_FIND_IDEMPOTENT,
+	PG_IDEMPOTENCY_PURGE,
+	PG_REQUEST_VOTE_INFO,
+	PG_REQUEST_SET_STATUS,
+	PG_REQUEST_EXPIRE,
+	PG_POLICY_INSERT,
+	PG_POLICY_GET,
+	PG_POLICY_LIST,
+	PG_APPROVAL_INSERT,
+	PG_APPROVAL_COUNT,
+	PG_APPROVAL_LIST,
+	PG_AUDIT_HEAD,
+	PG_AUDIT_LOCK_HEAD,
+	PG_AUDIT_INSERT,
+	PG_AUDIT_SET_HEAD,
+	PG_AUDIT_LIST,
+	PG_WEBHOOK_INSERT,
+	PG_WEBHOOK_LIST,
+	PG_WEBHOOK_GET,
+	PG_WEBHOOK_DELETE,
+	PG_WEBHOOK_DELETE_DELIVERIES,
+	PG_WEBHOOK_UNSEALED,
+	PG_WEBHOOK_SEAL,
+	PG_NOTIFY_BEHIND,
+	PG_NOTIFY_SET_CURSOR,
+	PG_DELIVERY_INSERT,
+	PG_DELIVERY_CLAIM,
+	PG_DELIVERY_FINISH,
+	PG_DELIVERY_LIST,
+	PG_TSA_KEY_GET,
+	PG_TSA_KEY_INSERT,
+	PG_TSA_SERIAL_NEXT,
+	PG_STMT_COUNT
+};
+
 extern const pg_stmt pg_stmts[];
 extern const size_t pg_nstmts;
 
 typedef struct pg_conn {
 	PGconn *pc;
-	uint8_t prepared[PG_STMT_MAX];
+	uint8_t prepared[PG_STMT_COUNT];
 	int broken;  /* drop and reconnect before the next use */
+	int timed_out;  /* the server did not answer in time */
+	int unsent;     /* the last statement could not be sent at all */
+	unsigned gen;   /* the pool's generation when opened */
 } pg_conn;
 
 typedef struct pg_db {
@@ -48,6 +128,7 @@ typedef struct pg_db {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int64_t down_until;  /* ms; guarded by mu */
+	unsigned gen;        /* bumped when a statement times out: older connections are dropped */
 } pg_db;
 
 /* ---- parameters ---- */
@@ -85,6 +166,8 @@ void pg_release(pg_db *d, pg_conn *c);
 int pg_exec(pg_conn *c, int id, const pg_arg *a, size_t n, PGresult **res, int *changes) SG_WUR;
 /* Plain SQL without parameters or results (BEGIN, DDL). */
 int pg_exec_sql(pg_conn *c, const char *sql, const char *what) SG_WUR;
+/* The same, keeping the result (text columns) in *out for the caller to PQclear. */
+int pg_query_sql(pg_conn *c, const char *sql, const char *what, PGresult **out) SG_WUR;
 
 /*
  * Run fn(c, ctx) inside BEGIN ... COMMIT on a pooled connection.
@@ -116,6 +199,9 @@ int pg_col_int(pg_row *w);
 void pg_col_blob_fixed(pg_row *w, uint8_t *dst, size_t cap, size_t exact, size_t *len);
 uint8_t *pg_col_blob_dup(pg_row *w, size_t *len);
 
+/* The row as record type d (sg_store_records.h), its columns in the table's order. */
+int pg_read_record(pg_row *w, const sg_record_desc *d, void *out) SG_WUR;
+
 /* One row of res into *out (SG_ERR_NOT_FOUND when there is none). */
 int pg_res_one(const PGresult *res, pg_row_fn fn, void *out) SG_WUR;
 /*
@@ -131,6 +217,9 @@ int pg_get_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row
     void (*clear)(void *), void **out, size_t *count) SG_WUR;
 /* One statement in autocommit; *changes (optional) as for pg_exec. */
 int pg_write1(pg_db *d, int id, const pg_arg *a, size_t n, int *changes) SG_WUR;
+
+/* The test-only insert of a request with its audit entry (pg_test.c, sg_store_test.h). */
+int pg_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit);
 
 /* ---- schema (pg_schema.c) ---- */
 

@@ -243,16 +243,13 @@ pg_migrate_on(pg_conn *c, void *ctx)
 	if ((r = pg_exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version"
 	    " (version BIGINT NOT NULL)", "schema_version")) != SG_OK)
 		return r;
-	PGresult *res = PQexec(c->pc, "SELECT version FROM schema_version");
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		PQclear(res);
-		c->broken = PQstatus(c->pc) != CONNECTION_OK;
-		sg_error("store: cannot read the schema version");
-		return c->broken ? SG_ERR_UNAVAILABLE : SG_ERR_STORE;
-	}
+	PGresult *res = NULL;
+	if ((r = pg_query_sql(c, "SELECT version FROM schema_version", "schema_version",
+	    &res)) != SG_OK)
+		return r;
 	int rows = PQntuples(res);
 	if (rows > 0)
-		version = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		version = strtol(PQgetvalue(res, 0, 0), NULL, 10);  /* text: a simple query */
 	PQclear(res);
 	if (rows == 0 && (r = pg_exec_sql(c, "INSERT INTO schema_version (version) VALUES (0)",
 	    "schema_version")) != SG_OK)

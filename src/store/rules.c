@@ -95,6 +95,23 @@ sg_audit_link(sg_audit_entry *e, int64_t head_seq, const uint8_t head_hash[32])
 	return SG_OK;
 }
 
+int
+sg_rule_batch_valid(const sg_request *const *reqs, const sg_signature *const *sigs, size_t n)
+{
+	if (n > 0 && reqs == NULL)
+		return SG_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < n; i++) {
+		const sg_request *q = reqs[i];
+		const sg_signature *g = sigs != NULL ? sigs[i] : NULL;
+		if (q == NULL)
+			return SG_ERR_INVALID_ARGUMENT;
+		if (g != NULL && (strncmp(g->request_id, q->id, sizeof(q->id)) != 0 ||
+		    strncmp(g->tenant_id, q->tenant_id, sizeof(q->tenant_id)) != 0))
+			return SG_ERR_INVALID_ARGUMENT;
+	}
+	return SG_OK;
+}
+
 sg_audit_head *
 sg_audit_head_find(sg_audit_head *heads, size_t n, const char *tenant_id)
 {

@@ -369,7 +369,9 @@ typedef struct sg_store_ops {
 	/*
 	 * Write n (request, signature) pairs in ONE transaction: each request is
 	 * inserted or, if its id exists, updated; each signature inserted.
-	 * sigs[i] may be NULL (a request without a signature, e.g. FAILED).
+	 * sigs[i] may be NULL (a request without a signature, e.g. FAILED);
+	 * one given must be reqs[i]'s (its request_id and tenant_id), else
+	 * SG_ERR_INVALID_ARGUMENT and nothing is written.
 	 * audits may be NULL, or audits[i] NULL; otherwise each entry is appended
 	 * to its tenant's chain in the same transaction.  All or nothing; a
 	 * duplicate (principal, idempotency_key) is SG_ERR_CONFLICT, and so is a
@@ -388,8 +390,6 @@ typedef struct sg_store_ops {
 	    sg_policy *out);
 	int (*policy_list)(sg_store *s, const char *tenant_id, sg_policy **out, size_t *n);
 
-	/* Insert a new request (PENDING_APPROVAL or QUEUED) with its audit entry. */
-	int (*request_create)(sg_store *s, const sg_request *r, sg_audit_entry *audit);
 	/* status NULL = all; newest first; at most limit (1..1000). */
 	int (*request_list)(sg_store *s, const char *tenant_id, const char *status, int64_t limit,
 	    sg_request **out, size_t *n);
@@ -433,6 +433,8 @@ typedef struct sg_store_ops {
 	 * entry (if any) is appended; a second entry for the status change is
 	 * appended by the store when the status changes ("request.queued" or
 	 * "request.rejected", actor = the approver, object = the request id).
+	 * These rules are sg_store_rules.h's (sg_rule_vote_*), which every
+	 * back-end applies inside the vote's transaction.
 	 */
 	int (*approval_add)(sg_store *s, const sg_approval *a, sg_audit_entry *audit,
 	    char new_status[SG_STATUS_MAX]);
@@ -442,7 +444,8 @@ typedef struct sg_store_ops {
 	 * PENDING_APPROVAL requests whose approval_deadline passed become
 	 * REJECTED with error "approval window expired" (one audit entry each,
 	 * actor "", action "request.expired"); returns how many in *n (and the
-	 * requests, oldest first, if out is non-NULL).
+	 * requests, oldest first, if out is non-NULL).  The entry is
+	 * sg_rule_expiry_audit's (sg_store_rules.h).
 	 */
 	int (*request_expire_approvals)(sg_store *s, int64_t now, sg_request **out, size_t *n);
 

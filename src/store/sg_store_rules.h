@@ -22,7 +22,8 @@
  *                   append sg_rule_expiry_audit for each, commit.
  *   every audit append: read the tenant's chain head (locked), then
  *                   sg_audit_link to number, chain and hash the entry, insert
- *                   it and move the head.  commit_batch keeps one
+ *                   it and move the head.
+ *   commit_batch:   sg_rule_batch_valid (before anything); then keeps one
  *                   sg_audit_head per tenant of the batch (sg_audit_head_find;
  *                   read the head the first time a tenant appears), links
  *                   each entry after it, and writes the heads before commit.
@@ -101,6 +102,16 @@ void sg_rule_expiry_audit(const sg_request *r, int64_t now, sg_audit_entry *out)
  * SG_ERR_INVALID_ARGUMENT (e untouched) when e has no action.
  */
 int sg_audit_link(sg_audit_entry *e, int64_t head_seq, const uint8_t head_hash[32]) SG_WUR;
+
+/*
+ * Whether commit_batch's arguments are well-formed, before a transaction is
+ * opened: reqs non-NULL with no NULL element (n > 0), and each signature
+ * sigs[i] given belonging to its request: request_id reqs[i]->id and
+ * tenant_id reqs[i]->tenant_id (the store's tenant check on the request
+ * then covers the signature too).  SG_OK or SG_ERR_INVALID_ARGUMENT.
+ */
+int sg_rule_batch_valid(const sg_request *const *reqs, const sg_signature *const *sigs,
+    size_t n) SG_WUR;
 
 /*
  * A chain head as a batch of appends moves it (commit_batch): read once per

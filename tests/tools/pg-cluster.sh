@@ -12,7 +12,8 @@
 # printed is postgresql://signet:signet@127.0.0.1:PORT/signet. initdb refuses to
 # run as root, so as root the cluster belongs to the "postgres" user that the
 # Debian package creates (or "nobody"); DIR is made writable for that user.
-# fsync stays on: the tests rely on durability as production would.
+# fsync stays on: the tests rely on durability as production would. max_connections is 200:
+# each signetd opens up to 24 connections (src/store/pg_int.h), and tests run four nodes.
 set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
@@ -53,7 +54,7 @@ pgctl_start() {
 	local port
 	port=$(cat "$dir/port")
 	as_owner "$BIN/pg_ctl" -D "$data" -l "$dir/log" -w -t 60 \
-		-o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null
+		-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 }
 
 case "$cmd" in

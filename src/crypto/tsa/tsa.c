@@ -1345,10 +1345,14 @@ sg_tsa_open(const sg_tsa_config *cfg, sg_tsa **out)
 		r = SG_ERR_NOMEM;
 		goto fail;
 	}
+	char from[48];
+	if (t->serial_ext != NULL)
+		sg_strlcpy(from, "the store's sequence", sizeof(from));
+	else
+		snprintf(from, sizeof(from), "%llu", (unsigned long long)t->next_serial);
 	sg_info("tsa: ready; key %s, policy %s, accuracy %u ms, %d CA certificate(s), "
-	    "serials from %llu", t->ks != NULL ? t->ks->ops->storage : cfg->cert_path != NULL ?
-	    "issued" : "clear file", t->policy_txt, t->accuracy_ms, sk_X509_num(t->chain),
-	    (unsigned long long)t->next_serial);
+	    "serials from %s", t->ks != NULL ? t->ks->ops->storage : cfg->cert_path != NULL ?
+	    "issued" : "clear file", t->policy_txt, t->accuracy_ms, sk_X509_num(t->chain), from);
 	*out = t;
 	return SG_OK;
 fail:
