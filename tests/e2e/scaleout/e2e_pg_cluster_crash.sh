@@ -79,12 +79,13 @@ deadline=$(($(date +%s) + 90))
 while [ "$(date +%s)" -lt "$deadline" ]; do
 	IFS='|' read -r processing total < <(psqlq \
 		"SELECT (SELECT count(*) FROM $REQT WHERE status = 'PROCESSING'), count(*) FROM $REQT")
-	if [ "${processing:-0}" -gt 0 ] && [ "${total:-0}" -ge $((N / 5)) ]; then
+	# At least 4 leased, so that node 1 (half of the workers) very likely holds some.
+	if [ "${processing:-0}" -ge 4 ] && [ "${total:-0}" -ge $((N / 5)) ]; then
 		kill -STOP "${NODE_PID[1]}" "${NODE_PID[2]}" "${NODE_PID[3]}"
 		psqlq "SELECT id FROM $REQT WHERE status = 'PROCESSING' ORDER BY id" >"$W/leased.ids"
 		IFS='|' read -r processing total < <(psqlq \
 			"SELECT (SELECT count(*) FROM $REQT WHERE status = 'PROCESSING'), count(*) FROM $REQT")
-		if [ "${processing:-0}" -gt 0 ]; then
+		if [ "${processing:-0}" -ge 4 ]; then
 			killed_busy=1
 			kill -KILL "${NODE_PID[1]}"
 			kill -CONT "${NODE_PID[2]}" "${NODE_PID[3]}"
