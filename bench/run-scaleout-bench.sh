@@ -158,12 +158,19 @@ cpu_ticks() {
 	done
 	echo "$t"
 }
-# pg_pids: the postmaster and its children (the nodes' backends among them)
+# pg_pids: the postmaster and its children (the nodes' backends among
+# them), read from /proc (no procps needed)
 pg_pids() {
-	local pm
+	local pm f st
 	pm=$(head -n1 "$tmp/pg/data/postmaster.pid" 2>/dev/null) || return 0
 	echo "$pm"
-	pgrep -P "$pm" 2>/dev/null
+	for f in /proc/[0-9]*/stat; do
+		st=$(<"$f") 2>/dev/null || continue
+		st=${st##*) }
+		read -r -a st <<<"$st"
+		[ "${st[1]}" = "$pm" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
+	done
+	return 0
 }
 
 start_node 1 || exit 1

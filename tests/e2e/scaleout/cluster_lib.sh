@@ -228,3 +228,19 @@ readyz() {
 	RZ_STATUS=${out##*$'\n'}
 	RZ_BODY=${out%$'\n'*}
 }
+
+# pg_pids: the postmaster of the test's cluster and its children, read from
+# /proc (no procps needed)
+pg_pids() {
+	local pm f st
+	pm=$(head -n1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) || return 1
+	echo "$pm"
+	for f in /proc/[0-9]*/stat; do
+		st=$(<"$f") 2>/dev/null || continue
+		st=${st##*) }
+		read -r -a st <<<"$st"
+		[ "${st[1]}" = "$pm" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
+	done
+	return 0
+}
+

@@ -45,8 +45,7 @@ curl -s --parallel --parallel-immediate --parallel-max 24 --max-time 30 -K "$E2E
 	>"$E2E_TMP/warm.codes" 2>/dev/null
 assert_eq "$(awk '$1 == 200' "$E2E_TMP/warm.codes" | wc -l)" 24 "8 concurrent signatures on each node before the database hangs: all 200"
 
-PM=$(head -n1 "$PG_DIR/data/postmaster.pid")
-mapfile -t PG_PIDS < <(echo "$PM"; pgrep -P "$PM")
+mapfile -t PG_PIDS < <(pg_pids)
 require "the PostgreSQL processes are known (${#PG_PIDS[@]})" [ "${#PG_PIDS[@]}" -ge 2 ]
 # Without a client-side deadline in the store, a statement on a pooled
 # connection to the frozen server blocks until the server resumes
