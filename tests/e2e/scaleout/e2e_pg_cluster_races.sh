@@ -193,6 +193,11 @@ for ((r = 0; r < 4; r++)); do
 	echo "# rejection race $r: $outcome (status $st)"
 done
 assert_eq "$bad_rej" 0 "4 rejections racing 2 approvals on different nodes: each outcome consistent (the losers get 409)"
+assert_eq "$(psqlq "SELECT count(*) FROM $SIGT s JOIN $REQT r ON r.id = s.request_id WHERE r.status <> 'SIGNED'")" 0 \
+	"PostgreSQL: no request other than a SIGNED one has a signature row"
+assert_eq "$(psqlq "SELECT count(*) FROM $REQT r WHERE r.status = 'SIGNED'
+	AND (SELECT count(*) FROM $SIGT s WHERE s.request_id = r.id) <> 1")" 0 \
+	"PostgreSQL: every SIGNED request has exactly one signature row"
 
 # ---- racing idempotent duplicates
 on 1
