@@ -22,6 +22,11 @@
 # PostgreSQL holds one request per key.  The same key with another body is
 # 409 on every node.
 #
+# Names: one principal name created 6 times at once on 3 nodes gives one 201
+# and five 409s (three rounds).  Rotation: a key rotated 6 times at once on 3
+# nodes answers 200 or 409 (rotated concurrently), each 200 a version of its
+# own, and the newest version signs.
+#
 # Audit: after all that, GET /v1/audit/verify is valid on every node with
 # the same count; after an UPDATE of one audit row in PostgreSQL it is
 # invalid on every node; with the row restored, valid again.
@@ -258,6 +263,53 @@ for ((k = 0; k < 4; k++)); do
 	assert_request_reaches "$IDEM" "$id" SIGNED "the async idempotent request $k"
 	assert_eq "$(psqlq "SELECT count(*) FROM $SIGT WHERE request_id = '$id'")" 1 "... with one signature row"
 done
+
+# ---- the same name created on three nodes at once; a key rotated on three nodes at once
+# par_post TAG PATH BODY-OR-EMPTY COPIES-PER-NODE: POST to every node at once
+# (as the admin); the codes go to $W/TAG.codes ("code node copy")
+par_post() {
+	local tag=$1 path=$2 body=$3 copies=$4 cfg=$W/$1.cfg n c
+	: >"$cfg"
+	for ((c = 0; c < copies; c++)); do
+		for n in 1 2 3; do
+			[ -s "$cfg" ] && echo next >>"$cfg"
+			printf '%s\n' "url = \"${NODE_URL[n]}$path\"" 'request = "POST"' \
+				"header = \"Authorization: Bearer $ADMIN_KEY\"" 'header = "Content-Type: application/json"' \
+				"output = \"$W/$tag.$n.$c.json\"" 'max-time = 30' \
+				"write-out = \"%{http_code} $n $c\\n\"" >>"$cfg"
+			[ -n "$body" ] && printf '%s\n' "data-raw = \"${body//\"/\\\"}\"" >>"$cfg"
+		done
+	done
+	curl -s --parallel --parallel-immediate --parallel-max 24 -K "$cfg" >"$W/$tag.codes" 2>"$W/curl.err"
+}
+for round in 1 2 3; do
+	par_post "pname$round" /v1/principals "{\"name\":\"ra-same-$round\",\"roles\":[\"auditor\"]}" 2
+	assert_eq "$(awk '{ print $1 }' "$W/pname$round.codes" | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" "201:1 409:5 " \
+		"round $round: one principal name created 6 times at once on 3 nodes: one 201, five 409"
+done
+on 2
+api "$ADMIN_KEY" GET /v1/principals
+assert_json '[.principals[] | select(.name | startswith("ra-same-"))] | length' 3 "each name exists once"
+on 1
+new_key "$ADMIN_KEY" ra-rot EC-P256
+par_post rot /v1/keys/ra-rot/rotate "" 2
+ok_rot=$(awk '$1 == 200' "$W/rot.codes" | wc -l)
+other_rot=$(awk '$1 != 200 && $1 != 409' "$W/rot.codes" | wc -l)
+versions=$(cat "$W"/rot.*.json | jq -r 'select(.current_version != null) | .current_version' | sort -n | tr '\n' ' ')
+echo "# 6 concurrent rotations: $ok_rot answered 200 (current_version: $versions)"
+assert_eq "$other_rot" 0 "6 rotations of one key at once on 3 nodes: each answers 200 or 409 (rotated concurrently)"
+assert_eq "$(tr ' ' '\n' <<<"$versions" | grep -c . )/$(tr ' ' '\n' <<<"$versions" | grep . | sort -u | wc -l)" "$ok_rot/$ok_rot" \
+	"... every accepted rotation made a version of its own"
+on 3
+api "$ADMIN_KEY" GET /v1/keys/ra-rot
+assert_json '"\(.current_version) \(.versions | length) \([.versions[].version] | unique | length)"' \
+	"$((ok_rot + 1)) $((ok_rot + 1)) $((ok_rot + 1))" "the key has 1 + $ok_rot distinct versions, the last one current"
+D=$(rand_digest)
+api "$IDEM" POST /v1/sign "$(sign_body ra-rot "$D" SHA-256)"
+assert_json .key_version "$((ok_rot + 1))" "node 3 signs with the newest version"
+SIG=$(jget .signature)
+require "export ra-rot's newest version" fetch_pem ra-rot "$((ok_rot + 1))" "$W/ra-rot.pem"
+assert_ec_verifies "$W/ra-rot.pem" "$D" "$SIG" "openssl verifies it with that version's public key"
 
 # ---- the audit chain after the concurrent work, on every node
 CHECKED=""
