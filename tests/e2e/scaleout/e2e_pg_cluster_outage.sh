@@ -63,7 +63,7 @@ outage_round() {
 		timed_api "$label, node $n: an unknown API key" "$UNKNOWN_KEY" GET /v1/keys
 		assert_error 503 UNAVAILABLE "$label, node $n: an unknown API key (authentication needs the database: 503, not 401)"
 		readyz "$n"
-		assert_eq "$RZ_STATUS $(jq -c . <<<"$RZ_BODY" 2>/dev/null)" '503 {"status":"unavailable","database":"down"}' \
+		assert_eq "$RZ_STATUS $(jq -cS . <<<"$RZ_BODY" 2>/dev/null)" '503 {"database":"down","status":"unavailable"}' \
 			"$label, node $n: /readyz"
 		[ "$RZ_MS" -le 10000 ] || fail "$label, node $n: /readyz answered within 10 s" "took $RZ_MS ms"
 		assert_eq "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "${NODE_URL[n]}/healthz")" 200 \
