@@ -53,6 +53,7 @@ halt() {
 }
 
 # ---- SQLite stays the default, with nothing to configure
+# shellcheck disable=SC2034  # read by lib.sh
 E2E_STORE=sqlite
 require "signetd starts on its defaults" start_server "$E2E_TMP/sq" SIGNET_BOOTSTRAP_API_KEY="$ADMIN"
 api "" GET /readyz
@@ -60,6 +61,7 @@ assert_eq "$STATUS $(jget .status) $(jget .database)" "200 ready sqlite" "/ready
 assert_eq "$([ -f "$E2E_TMP/sq/signet.db" ] && [ -f "$E2E_TMP/sq/master.key" ] && echo yes)" yes \
 	"no store configured: signet.db and master.key in the data directory, as before"
 stop_server
+# shellcheck disable=SC2034  # read by lib.sh
 E2E_STORE=postgresql
 
 # ---- URLs that are not PostgreSQL's

@@ -185,7 +185,10 @@ make_digests() {
 
 # curl_cfg_sign CFG-FILE API-KEY KEY-ALIAS DIGEST-B64 OUT-FILE TAG [IDEMPOTENCY-KEY]
 # Appends one async POST /v1/sign transfer to a curl config file (SHA-256,
-# the key's default scheme).  curl writes "<http code> TAG" for it.
+# the key's default scheme).  curl writes "<http code> TAG" for it.  Each
+# transfer carries its own max-time: options given to curl outside the config
+# bind only the first operation of a config whose operations are split by
+# "next", so a hanging server would otherwise stall the test.
 curl_cfg_sign() {
 	local cfg=$1 key=$2 alias=$3 digest=$4 out=$5 tag=$6 idem=${7:-}
 	if [ -s "$cfg" ]; then
@@ -198,6 +201,7 @@ curl_cfg_sign() {
 		${idem:+"header = \"Idempotency-Key: $idem\""} \
 		"data-raw = \"{\\\"key\\\":\\\"$alias\\\",\\\"digest\\\":\\\"$digest\\\",\\\"hash_algorithm\\\":\\\"SHA-256\\\",\\\"async\\\":true}\"" \
 		"output = \"$out\"" \
+		'max-time = 60' \
 		"write-out = \"%{http_code} $tag\\n\"" >>"$cfg"
 }
 
