@@ -281,6 +281,15 @@ req_init(sg_api *api, struct MHD_Connection *conn, api_req *req, const char *url
 	fill_client_ip(conn, req->client_ip, sizeof(req->client_ip));
 	const char *ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 	sg_strlcpy(req->user_agent, ua ? ua : "", sizeof(req->user_agent));
+	/*
+	 * The User-Agent is kept in signature records (client_type) and in logs:
+	 * printable ASCII only, anything else becomes '?', so that no header byte
+	 * reaches a log line as a control character or the store as text that is
+	 * not UTF-8 (PostgreSQL refuses it; a cut may also split a UTF-8 sequence).
+	 */
+	for (char *p = req->user_agent; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 }
 
 /*

@@ -165,6 +165,18 @@ api_idempotency_key(api_req *req, api_resp *resp, json_t *body, sg_submit *in)
 		api_error(req, resp, SG_ERR_INVALID_ARGUMENT, "Idempotency-Key must be 1 to 255 characters");
 		return -1;
 	}
+	/*
+	 * Printable ASCII only (the draft's sf-string): a key is stored and compared
+	 * as text, and bytes that are not UTF-8 would be kept by SQLite but refused
+	 * by PostgreSQL; one rule for both stores.
+	 */
+	for (const char *p = in->idempotency_key; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+			api_error(req, resp, SG_ERR_INVALID_ARGUMENT,
+			    "Idempotency-Key must be printable ASCII");
+			return -1;
+		}
+	}
 	/* Same JSON, however it is spaced or ordered, is the same request. */
 	char *canonical = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 	if (canonical == NULL) {

@@ -6,9 +6,10 @@
 # same signature id, same signature bytes, no second record), fast or
 # async, one after the other or 20 at the same moment; another body under
 # the same key is 409 CONFLICT and stores nothing; keys are per principal;
-# a refused request does not use its key up; empty or over-long keys are
-# 400.  The store is checked with sqlite3: one request and one signature
-# record per key.
+# a refused request does not use its key up; empty or over-long keys, and keys
+# outside printable ASCII, are 400; a User-Agent that is not UTF-8 is stored
+# with '?' for its bytes outside printable ASCII.  The store is checked with
+# sqlite3 (or psql): one request and one signature record per key.
 
 . "$(dirname "${BASH_SOURCE[0]}")/wf_lib.sh" || exit 2
 
@@ -141,6 +142,20 @@ api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D2" SHA-256)" -H "Idempotency-Ke
 assert_error 400 INVALID_ARGUMENT "a 256-character Idempotency-Key"
 api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D2" SHA-256)" -H "Idempotency-Key: ${LONG:1}"
 assert_status 200 "a 255-character Idempotency-Key is accepted"
+NREQ=$(sql "$DATA" "SELECT count(*) FROM requests")
+api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D2" SHA-256)" -H "$(printf 'Idempotency-Key: caf\xc3\xa9-\xff')"
+assert_error 400 INVALID_ARGUMENT "an Idempotency-Key with bytes outside printable ASCII (same answer on either store)"
+assert_contains "$(jget .error.message)" "printable ASCII" "the 400 says why"
+assert_eq "$(sql "$DATA" "SELECT count(*) FROM requests")" "$NREQ" "store: the refused key stored nothing"
+
+# A User-Agent with bytes that are not UTF-8 is kept as printable ASCII ('?'),
+# so the same request is signed on either store (PostgreSQL refuses bad UTF-8).
+D3=$(rand_digest)
+api "$ALICE" POST /v1/sign "$(sign_body id-ec "$D3" SHA-256)" -H "$(printf 'User-Agent: build\xff\xfe/1')"
+assert_status 200 "a request with a User-Agent that is not UTF-8 is signed"
+assert_ec_verifies "$E2E_TMP/id-ec.pem" "$D3" "$(jget .signature)" "openssl verifies that signature"
+api "$ALICE" GET "/v1/signatures/$(jget .signature_id)"
+assert_json .client_type 'build??/1' "its record's client_type has '?' for the bytes outside printable ASCII"
 
 # Without the header nothing is deduplicated: the same body twice is two requests.
 api "$ALICE" POST /v1/sign "$BODY1"
