@@ -1053,6 +1053,7 @@ pg_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 typedef struct pg_transition_ctx {
 	const char *tenant_id, *id, *from, *to, *error;
 	int64_t next_attempt_at, now;
+	int attempts;
 	sg_audit_entry *audit;
 	sg_audit_entry linked;
 } pg_transition_ctx;
@@ -1065,7 +1066,7 @@ pg_request_transition_on(pg_conn *c, void *ctx)
 	int r;
 
 	pg_arg a[] = { pg_str(x->to), pg_str(x->error), pg_int(x->next_attempt_at), pg_int(x->now),
-	    pg_str(x->tenant_id), pg_str(x->id), pg_str(x->from) };
+	    pg_str(x->tenant_id), pg_str(x->id), pg_str(x->from), pg_int(x->attempts) };
 	if ((r = pg_exec(c, PG_REQUEST_TRANSITION, a, PG_NARGS(a), NULL, &changes)) != SG_OK)
 		return r;
 	if (changes == 0) {
@@ -1081,13 +1082,13 @@ pg_request_transition_on(pg_conn *c, void *ctx)
 
 static int
 pg_request_transition(sg_store *s, const char *tenant_id, const char *id, const char *from,
-    const char *to, const char *error, int64_t next_attempt_at, int64_t now,
+    const char *to, int attempts, const char *error, int64_t next_attempt_at, int64_t now,
     sg_audit_entry *audit)
 {
 	if (pg_bad_str(tenant_id) || pg_bad_str(id) || pg_bad_str(from) || pg_bad_str(to))
 		return SG_ERR_INVALID_ARGUMENT;
-	pg_transition_ctx x = { tenant_id, id, from, to, error, next_attempt_at, now, audit,
-	    { 0 } };
+	pg_transition_ctx x = { tenant_id, id, from, to, error, next_attempt_at, now, attempts,
+	    audit, { 0 } };
 	int r = pg_tx(s->impl, pg_request_transition_on, &x);
 	if (r == SG_OK)
 		pg_link_fill(audit, &x.linked);

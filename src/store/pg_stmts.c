@@ -122,7 +122,11 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	 * A request is re-written as it moves through its states; its tenant,
 	 * submitter, creation time and idempotency key never change.  An id of
 	 * another tenant, or a request already SIGNED, updates nothing (a
-	 * conflict): a request is signed once on record.
+	 * conflict): a request is signed once on record.  A PROCESSING request
+	 * is updated only by the worker of its current claim (the attempts
+	 * value its claim gave), and only a PROCESSING request may become
+	 * SIGNED over an existing row: a worker whose lease ran out and was
+	 * claimed again, or whose request another worker failed, is fenced out.
 	 */
 	[PG_REQUEST_UPSERT] = { "request_upsert",
 	    "INSERT INTO requests (" PG_REQUEST_COLS ") VALUES (" PG_REQUEST_PARAMS ")"
@@ -141,7 +145,9 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    " approvals_required = excluded.approvals_required,"
 	    " approval_deadline = excluded.approval_deadline,"
 	    " next_attempt_at = excluded.next_attempt_at, lease_until = excluded.lease_until"
-	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'" },
+	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'"
+	    " AND (requests.status <> 'PROCESSING' OR requests.attempts = excluded.attempts)"
+	    " AND (excluded.status <> 'SIGNED' OR requests.status = 'PROCESSING')" },
 	[PG_REQUEST_GET] = { "request_get",
 	    "SELECT " PG_REQUEST_COLS " FROM requests WHERE tenant_id = $1 AND id = $2" },
 	[PG_SIGNATURE_INSERT] = { "signature_insert",
@@ -177,7 +183,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_REQUEST_TRANSITION] = { "request_transition",
 	    "UPDATE requests SET status = $1::text, error = $2, next_attempt_at = $3, updated_at = $4,"
 	    " lease_until = CASE WHEN $1::text = 'PROCESSING' THEN lease_until ELSE 0 END"
-	    " WHERE tenant_id = $5 AND id = $6 AND status = $7" },
+	    " WHERE tenant_id = $5 AND id = $6 AND status = $7 AND ($8::bigint <= 0 OR attempts = $8)" },
 	[PG_REQUEST_COUNT] = { "request_count",
 	    "SELECT count(*) FROM requests WHERE status = $1" },
 	[PG_REQUEST_FIND_IDEMPOTENT] = { "request_find_idempotent",

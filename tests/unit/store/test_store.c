@@ -985,7 +985,7 @@ test_group_commit(sg_store *s)
  */
 static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
-static int fake_entered, fake_release;
+static int fake_entered, fake_release, fake_calls;
 static size_t fake_largest;
 
 static int
@@ -1004,6 +1004,10 @@ fake_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature
 	if (n > fake_largest)
 		fake_largest = n;
 	pthread_mutex_unlock(&fake_mu);
+	fake_calls++;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reqs[i]->status, "GONE") == 0)
+			return SG_ERR_UNAVAILABLE;  /* say, the connection broke during COMMIT */
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(reqs[i]->status, "BAD") == 0)
 			return SG_ERR_CONFLICT;
@@ -1113,6 +1117,37 @@ test_committer_isolates_failures(void)
 	/* The ten queued triples were written in one batch (then retried one by one). */
 	CHECK(fake_largest == 10);
 	printf("fake committer: largest batch %zu\n", fake_largest);
+}
+
+/*
+ * A batch whose outcome is unknown (SG_ERR_UNAVAILABLE: it may be on
+ * record) is not written again one by one: every triple gets the error.
+ */
+static void
+test_committer_unknown_outcome(void)
+{
+	static const sg_store_ops fake_ops = { .name = "fake", .commit_batch = fake_commit_batch };
+	sg_store fake = { .ops = &fake_ops, .impl = NULL };
+	sg_committer *c = NULL;
+	sg_request q[3];
+	int results[3] = { -12345, -12345, -12345 };
+
+	pthread_mutex_lock(&fake_mu);
+	fake_entered = 1;  /* no blocking in the fake */
+	fake_calls = 0;
+	pthread_mutex_unlock(&fake_mu);
+	CHECK_RC(sg_committer_start(&fake, 16, &c), SG_OK);
+	if (c == NULL)
+		return;
+	memset(q, 0, sizeof(q));
+	for (int i = 0; i < 3; i++)
+		sg_strlcpy(q[i].status, i == 1 ? "GONE" : "SIGNED", sizeof(q[i].status));
+	const sg_request *reqs[3] = { &q[0], &q[1], &q[2] };
+	CHECK_RC(sg_commit_signatures(c, 3, reqs, NULL, NULL, results), SG_ERR_UNAVAILABLE);
+	for (int i = 0; i < 3; i++)
+		CHECK(results[i] == SG_ERR_UNAVAILABLE);
+	sg_committer_stop(c);
+	CHECK(fake_calls == 1);
 }
 
 
@@ -1230,17 +1265,38 @@ test_queue(sg_store *s)
 	CHECK(n == 1 && list != NULL && strcmp(list[0].id, q[1].id) == 0 && list[0].attempts == 2);
 	sg_request_list_free(list, n);
 
+	/*
+	 * Lease fencing: the worker of the first claim (attempts 1), whose lease
+	 * ran out, neither records a signature nor moves the request.
+	 */
+	sg_request late = q[1];
+	sg_signature late_sig;
+	sg_strlcpy(late.status, "SIGNED", sizeof(late.status));
+	late.attempts = 1;
+	make_signature(&late_sig, &late);
+	sg_strlcpy(late.signature_id, late_sig.id, sizeof(late.signature_id));
+	const sg_request *late_rq[] = { &late };
+	const sg_signature *late_sg[] = { &late_sig };
+	CHECK_RC(s->ops->commit_batch(s, late_rq, late_sg, NULL, 1), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "QUEUED", 1, "x",
+	    t0 + 50000, t0 + 40000, NULL), SG_ERR_PRECONDITION);
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "FAILED", 1, "x",
+	    0, t0 + 40000, NULL), SG_ERR_PRECONDITION);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q[1].id, &got), SG_OK);
+	CHECK(strcmp(got.status, "PROCESSING") == 0 && got.attempts == 2 && got.signature_id[0] == '\0');
+	sg_request_clear(&got);
+
 	/* Compare-and-set of the status. */
-	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "QUEUED", "FAILED", "x", 0,
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "QUEUED", "FAILED", 0, "x", 0,
 	    t0 + 40000, NULL), SG_ERR_PRECONDITION);
-	CHECK_RC(s->ops->request_transition(s, tenant_b.id, q[1].id, "PROCESSING", "FAILED", "x", 0,
+	CHECK_RC(s->ops->request_transition(s, tenant_b.id, q[1].id, "PROCESSING", "FAILED", 0, "x", 0,
 	    t0 + 40000, NULL), SG_ERR_NOT_FOUND);
 	CHECK_RC(s->ops->request_transition(s, tenant_a.id, "no-such-request", "PROCESSING", "FAILED",
-	    "x", 0, t0 + 40000, NULL), SG_ERR_NOT_FOUND);
+	    0, "x", 0, t0 + 40000, NULL), SG_ERR_NOT_FOUND);
 	sg_audit_entry au;
 	make_audit(&au, tenant_a.id, "", "request.retry", q[1].id, "{\"attempt\":2}");
 	int64_t seq0 = audit_seq(s, tenant_a.id);
-	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "QUEUED",
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "QUEUED", 2,
 	    "HSM unavailable", t0 + 50000, t0 + 40000, &au), SG_OK);
 	CHECK(au.seq == seq0 + 1);
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, q[1].id, &got), SG_OK);
@@ -1248,6 +1304,9 @@ test_queue(sg_store *s)
 	CHECK(got.error != NULL && strcmp(got.error, "HSM unavailable") == 0);
 	CHECK(got.lease_until == 0 && got.updated_at == t0 + 40000);
 	sg_request_clear(&got);
+	/* A request no longer PROCESSING does not become SIGNED, even by its last worker. */
+	late.attempts = 2;
+	CHECK_RC(s->ops->commit_batch(s, late_rq, late_sg, NULL, 1), SG_ERR_CONFLICT);
 
 	int64_t counts[4] = { -1, -1, -1, -1 };
 	const char *statuses[] = { "QUEUED", "PROCESSING", "PENDING_APPROVAL", "DEAD_LETTER" };
@@ -2189,6 +2248,7 @@ main(int argc, char **argv)
 	sg_store_close(s);
 	test_audit_chain();
 	test_committer_isolates_failures();
+	test_committer_unknown_outcome();
 	test_tsa_key_reopened();
 	test_reopen();
 	test_memory();
