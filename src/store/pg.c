@@ -1039,7 +1039,7 @@ pg_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 		return SG_OK;
 	}
 	pg_arg a[] = { pg_int(now), pg_int(lease_ms), pg_int((int64_t)max) };
-	int r = pg_get_list(s->impl, PG_REQUEST_CLAIM, a, PG_NARGS(a), sizeof(sg_request),
+	int r = pg_claim_list(s->impl, PG_REQUEST_CLAIM, a, PG_NARGS(a), sizeof(sg_request),
 	    pg_row_request, pg_request_clear_fn, (void **)&list, &count);
 	if (r != SG_OK)
 		return r;
@@ -1437,7 +1437,7 @@ pg_delivery_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_del
 		return SG_OK;
 	}
 	pg_arg a[] = { pg_int(now), pg_int(lease_ms), pg_int((int64_t)max) };
-	return pg_get_list(s->impl, PG_DELIVERY_CLAIM, a, PG_NARGS(a), sizeof(sg_delivery),
+	return pg_claim_list(s->impl, PG_DELIVERY_CLAIM, a, PG_NARGS(a), sizeof(sg_delivery),
 	    pg_row_delivery, pg_delivery_clear_fn, (void **)out, n);
 }
 

@@ -766,10 +766,63 @@ pg_once(pg_db *d, int id, const pg_arg *a, size_t n, int retry_broken, PGresult 
 	return SG_ERR_UNAVAILABLE;
 }
 
+/*
+ * Is [p, p+n) valid UTF-8 as PostgreSQL takes it (no NUL, no overlong
+ * forms, no surrogates, nothing above U+10FFFF)?
+ */
+static int
+pg_utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		size_t len;
+		unsigned min, cp;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2, min = 0x80, cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3, min = 0x800, cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4, min = 0x10000, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i < len)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Can every text argument be stored at all?  If not, a lookup matches nothing. */
+static int
+pg_args_storable(const pg_arg *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].type == PG_T_TEXT && !pg_utf8_valid(a[i].p, a[i].n))
+			return 0;
+	return 1;
+}
+
 int
 pg_get_one(pg_db *d, int id, const pg_arg *a, size_t n, pg_row_fn fn, void *out)
 {
 	PGresult *res = NULL;
+	if (!pg_args_storable(a, n))
+		return SG_ERR_NOT_FOUND;
 	int r = pg_once(d, id, a, n, 1, &res, NULL);
 	if (r == SG_OK)
 		r = pg_res_one(res, fn, out);
@@ -782,7 +835,24 @@ pg_get_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn 
     void (*clear)(void *), void **out, size_t *count)
 {
 	PGresult *res = NULL;
+	if (!pg_args_storable(a, n)) {
+		*out = NULL;
+		*count = 0;
+		return SG_OK;
+	}
 	int r = pg_once(d, id, a, n, 1, &res, NULL);
+	if (r == SG_OK)
+		r = pg_res_list(res, size, fn, clear, out, count);
+	PQclear(res);
+	return r;
+}
+
+int
+pg_claim_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn fn,
+    void (*clear)(void *), void **out, size_t *count)
+{
+	PGresult *res = NULL;
+	int r = pg_once(d, id, a, n, 0, &res, NULL);
 	if (r == SG_OK)
 		r = pg_res_list(res, size, fn, clear, out, count);
 	PQclear(res);

@@ -211,9 +211,23 @@ int pg_res_one(const PGresult *res, pg_row_fn fn, void *out) SG_WUR;
 int pg_res_list(const PGresult *res, size_t size, pg_row_fn fn, void (*clear)(void *),
     void **out, size_t *count) SG_WUR;
 
-/* The statement on a pooled connection outside a transaction, its row(s) into out. */
+/*
+ * A read on a pooled connection outside a transaction, its row(s) into out;
+ * run again once on a fresh connection if the connection broke.  A text
+ * argument that is not valid UTF-8 matches nothing stored (the database
+ * refuses such text): pg_get_one answers SG_ERR_NOT_FOUND and pg_get_list
+ * an empty list without asking the database, as the SQLite store does.
+ */
 int pg_get_one(pg_db *d, int id, const pg_arg *a, size_t n, pg_row_fn fn, void *out) SG_WUR;
 int pg_get_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn fn,
+    void (*clear)(void *), void **out, size_t *count) SG_WUR;
+/*
+ * A write whose rows are returned (a queue or outbox claim: UPDATE ...
+ * RETURNING), as pg_get_list, but run again only if it was never sent: if
+ * its answer was lost it may have been done, and a second run would claim
+ * other rows while the first ones wait out their leases.
+ */
+int pg_claim_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn fn,
     void (*clear)(void *), void **out, size_t *count) SG_WUR;
 /* One statement in autocommit; *changes (optional) as for pg_exec. */
 int pg_write1(pg_db *d, int id, const pg_arg *a, size_t n, int *changes) SG_WUR;

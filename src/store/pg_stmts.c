@@ -40,7 +40,10 @@
 
 /*
  * Parameters whose type the server cannot infer from the statement (a
- * SELECT list, "$n IS NULL", arithmetic) carry a cast.
+ * SELECT list, "$n IS NULL", arithmetic) carry a cast.  Lists sorted by
+ * text sort with COLLATE "C" (byte order, as SQLite), whatever the
+ * database's collation; the queue and outbox claims keep the index order
+ * (their order within one millisecond is not part of any answer).
  */
 const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_PING] = { "ping", "SELECT 1" },
@@ -56,7 +59,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "SELECT " PG_PRINCIPAL_COLS " FROM principals WHERE tenant_id = $1 AND id = $2" },
 	[PG_PRINCIPAL_LIST] = { "principal_list",
 	    "SELECT " PG_PRINCIPAL_COLS " FROM principals WHERE tenant_id = $1"
-	    " ORDER BY created_at, name" },
+	    " ORDER BY created_at, name COLLATE \"C\"" },
 	[PG_PRINCIPAL_REVOKE_KEYS] = { "principal_revoke_keys",
 	    "UPDATE api_keys SET revoked_at = $1"
 	    " WHERE tenant_id = $2 AND principal_id = $3 AND revoked_at = 0" },
@@ -76,7 +79,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_API_KEY_LIST] = { "api_key_list",
 	    "SELECT " PG_API_KEY_COLS " FROM api_keys"
 	    " WHERE tenant_id = $1 AND ($2::text IS NULL OR principal_id = $2::text)"
-	    " ORDER BY created_at, id" },
+	    " ORDER BY created_at, id COLLATE \"C\"" },
 	[PG_API_KEY_REVOKE] = { "api_key_revoke",
 	    "UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN $1::bigint"
 	    " ELSE revoked_at END WHERE tenant_id = $2 AND id = $3" },
@@ -94,7 +97,8 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_KEY_GET_ALIAS] = { "key_get_alias",
 	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1 AND alias = $2" },
 	[PG_KEY_LIST] = { "key_list",
-	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1 ORDER BY created_at, alias" },
+	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1"
+	    " ORDER BY created_at, alias COLLATE \"C\"" },
 	[PG_KEY_SET_STATUS] = { "key_set_status",
 	    "UPDATE keys SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4" },
 	/* Locks the key until commit: two rotations of one key queue up. */
@@ -162,7 +166,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_REQUEST_LIST] = { "request_list",
 	    "SELECT " PG_REQUEST_COLS " FROM requests"
 	    " WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2::text)"
-	    " ORDER BY created_at DESC, id DESC LIMIT $3" },
+	    " ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT $3" },
 	/*
 	 * Rows another node is claiming right now are skipped, not waited for;
 	 * a PROCESSING row whose lease ran out is due again (its worker died).
@@ -212,14 +216,15 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "SELECT " PG_POLICY_COLS " FROM policies"
 	    " WHERE tenant_id = $1 AND project = $2 AND slug = $3" },
 	[PG_POLICY_LIST] = { "policy_list",
-	    "SELECT " PG_POLICY_COLS " FROM policies WHERE tenant_id = $1 ORDER BY project, slug" },
+	    "SELECT " PG_POLICY_COLS " FROM policies WHERE tenant_id = $1 ORDER BY project COLLATE \"C\","
+	    " slug COLLATE \"C\"" },
 	[PG_APPROVAL_INSERT] = { "approval_insert",
 	    "INSERT INTO approvals (" PG_APPROVAL_COLS ") VALUES ($1, $2, $3, $4, $5, $6)" },
 	[PG_APPROVAL_COUNT] = { "approval_count",
 	    "SELECT count(*) FROM approvals WHERE request_id = $1 AND decision = 'APPROVED'" },
 	[PG_APPROVAL_LIST] = { "approval_list",
 	    "SELECT " PG_APPROVAL_COLS " FROM approvals WHERE tenant_id = $1 AND request_id = $2"
-	    " ORDER BY created_at, approver_id" },
+	    " ORDER BY created_at, approver_id COLLATE \"C\"" },
 	[PG_AUDIT_HEAD] = { "audit_head",
 	    "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1" },
 	/*
@@ -240,7 +245,8 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_WEBHOOK_INSERT] = { "webhook_insert",
 	    "INSERT INTO webhooks (" PG_WEBHOOK_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)" },
 	[PG_WEBHOOK_LIST] = { "webhook_list",
-	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 ORDER BY created_at, id" },
+	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 ORDER BY created_at,"
+	    " id COLLATE \"C\"" },
 	[PG_WEBHOOK_GET] = { "webhook_get",
 	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 AND id = $2" },
 	[PG_WEBHOOK_DELETE] = { "webhook_delete",
@@ -248,14 +254,15 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_WEBHOOK_DELETE_DELIVERIES] = { "webhook_delete_deliveries",
 	    "DELETE FROM deliveries WHERE tenant_id = $1 AND webhook_id = $2" },
 	[PG_WEBHOOK_UNSEALED] = { "webhook_unsealed",
-	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE sealed = 0 ORDER BY created_at, id" },
+	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE sealed = 0 ORDER BY created_at,"
+	    " id COLLATE \"C\"" },
 	[PG_WEBHOOK_SEAL] = { "webhook_seal",
 	    "UPDATE webhooks SET secret = $1, sealed = 1 WHERE tenant_id = $2 AND id = $3"
 	    " AND sealed = 0" },
 	[PG_NOTIFY_BEHIND] = { "notify_behind",
 	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM audit_heads h"
 	    " LEFT JOIN notify_cursors c ON c.tenant_id = h.tenant_id"
-	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id" },
+	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id COLLATE \"C\"" },
 	[PG_NOTIFY_SET_CURSOR] = { "notify_set_cursor",
 	    "INSERT INTO notify_cursors (tenant_id, seq) VALUES ($1, $2)"
 	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = greatest(notify_cursors.seq, excluded.seq)" },

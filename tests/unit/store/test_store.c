@@ -1218,6 +1218,81 @@ test_policies(sg_store *s)
 	CHECK(n == 0 && list == NULL);
 }
 
+/*
+ * Text that is not UTF-8 (PostgreSQL refuses to store it) matches nothing:
+ * lookups answer NOT_FOUND or an empty list on every store, as for any
+ * other name that is not there (GET /v1/keys/%C3 is a 404 everywhere).
+ */
+static void
+test_not_utf8(sg_store *s)
+{
+	static const char *bad[] = { "\xc3", "k\xc3(", "\xed\xa0\x80", "\xc0\xaf", "\xff" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sg_tenant t;
+		sg_principal p;
+		sg_api_key ak;
+		sg_key k;
+		sg_request rq;
+		sg_policy pol;
+		sg_key *keys = NULL;
+		sg_principal *ps = NULL;
+		size_t n = 99;
+		CHECK_RC(s->ops->tenant_get(s, bad[i], &t), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->tenant_get_by_name(s, bad[i], &t), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->principal_get(s, tenant_a.id, bad[i], &p), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->api_key_find(s, bad[i], &ak), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->key_get(s, tenant_a.id, bad[i], &k), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->request_get(s, tenant_a.id, bad[i], &rq), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->request_find_idempotent(s, tenant_a.id, bob.id, bad[i], &rq),
+		    SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->policy_get(s, tenant_a.id, bad[i], "x", &pol), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->key_list(s, bad[i], &keys, &n), SG_OK);
+		CHECK(n == 0 && keys == NULL);
+		n = 99;
+		CHECK_RC(s->ops->principal_list(s, bad[i], &ps, &n), SG_OK);
+		CHECK(n == 0 && ps == NULL);
+	}
+}
+
+/*
+ * Lists sorted by a name sort in byte order on every store, whatever the
+ * database's collation ("B" before "a", "a-b" before "ab").
+ */
+static void
+test_byte_order(sg_store *s)
+{
+	static const char *names[] = { "ab", "a", "B", "a-b" };
+	static const char *sorted[] = { "B", "a", "a-b", "ab" };
+	sg_tenant t;
+	sg_principal p[4];
+	sg_key k[4];
+	sg_key_version v[4];
+	make_tenant(&t, "byte-order");
+	CHECK_RC(s->ops->tenant_create(s, &t), SG_OK);
+	for (int i = 0; i < 4; i++) {
+		make_principal(&p[i], &t, names[i], SG_ROLE_ADMIN);
+		p[i].created_at = 1700000000000;
+		CHECK_RC(s->ops->principal_create(s, &p[i]), SG_OK);
+		make_key(&k[i], &v[i], &t, names[i], spki_v1, sizeof(spki_v1), handle_v1,
+		    sizeof(handle_v1));
+		k[i].created_at = k[i].updated_at = v[i].created_at = 1700000000000;
+		CHECK_RC(s->ops->key_create(s, &k[i], &v[i]), SG_OK);
+	}
+	sg_principal *ps = NULL;
+	size_t n = 0;
+	CHECK_RC(s->ops->principal_list(s, t.id, &ps, &n), SG_OK);
+	CHECK(n == 4);
+	for (size_t i = 0; i < n && i < 4; i++)
+		CHECK(strcmp(ps[i].name, sorted[i]) == 0);
+	free(ps);
+	sg_key *ks = NULL;
+	CHECK_RC(s->ops->key_list(s, t.id, &ks, &n), SG_OK);
+	CHECK(n == 4);
+	for (size_t i = 0; i < n && i < 4; i++)
+		CHECK(strcmp(ks[i].alias, sorted[i]) == 0);
+	free(ks);
+}
+
 static void
 make_queued(sg_request *q, const char *status, int64_t created_at)
 {
@@ -2240,6 +2315,8 @@ main(int argc, char **argv)
 	test_group_commit(s);
 	test_policies(s);
 	test_queue(s);
+	test_not_utf8(s);
+	test_byte_order(s);
 	test_idempotency(s);
 	test_approvals(s);
 	test_notify(s);
