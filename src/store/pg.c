@@ -8,7 +8,7 @@
  *     lease; a PROCESSING row whose lease ran out is claimable again;
  *   - a request is signed at most once: the request upsert leaves a SIGNED
  *     row alone (reported as a conflict) and signatures.request_id is UNIQUE;
- *   - a tenant's audit chain is appended under a lock on its audit_heads row
+ *   - a tenant's audit chain is appended under a lock on its chain_heads row
  *     (created on first use by an upsert that also locks it), so appends from
  *     all nodes form one chain; batches lock their tenants' heads in sorted
  *     order, after their request rows, like every other writer;

@@ -226,19 +226,19 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "SELECT " PG_APPROVAL_COLS " FROM approvals WHERE tenant_id = $1 AND request_id = $2"
 	    " ORDER BY created_at, approver_id COLLATE \"C\"" },
 	[PG_AUDIT_HEAD] = { "audit_head",
-	    "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1" },
+	    "SELECT seq, hash FROM chain_heads WHERE tenant_id = $1" },
 	/*
 	 * The head, created (seq 0, zero hash) if the chain is new, and locked
 	 * until commit in either case: the next append of the tenant on any
 	 * node waits here, so no two entries get the same seq.
 	 */
 	[PG_AUDIT_LOCK_HEAD] = { "audit_lock_head",
-	    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)"
-	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash" },
+	    "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)"
+	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = chain_heads.seq RETURNING seq, hash" },
 	[PG_AUDIT_INSERT] = { "audit_insert",
 	    "INSERT INTO audit_log (" PG_AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
 	[PG_AUDIT_SET_HEAD] = { "audit_set_head",
-	    "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1" },
+	    "UPDATE chain_heads SET seq = $2, hash = $3 WHERE tenant_id = $1" },
 	[PG_AUDIT_LIST] = { "audit_list",
 	    "SELECT " PG_AUDIT_COLS " FROM audit_log WHERE tenant_id = $1 AND seq > $2"
 	    " ORDER BY seq LIMIT $3" },
@@ -260,7 +260,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "UPDATE webhooks SET secret = $1, sealed = 1 WHERE tenant_id = $2 AND id = $3"
 	    " AND sealed = 0" },
 	[PG_NOTIFY_BEHIND] = { "notify_behind",
-	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM audit_heads h"
+	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM chain_heads h"
 	    " LEFT JOIN notify_cursors c ON c.tenant_id = h.tenant_id"
 	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id COLLATE \"C\"" },
 	[PG_NOTIFY_SET_CURSOR] = { "notify_set_cursor",

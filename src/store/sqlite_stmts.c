@@ -193,11 +193,11 @@ const sq_stmt_def sq_stmts[SQ_STMT_COUNT] = {
 	    "SELECT " SQ_APPROVAL_COLS " FROM approvals WHERE tenant_id = ? AND request_id = ?"
 	    " ORDER BY created_at, approver_id" },
 	[SQ_AUDIT_HEAD] = { "audit_head",
-	    "SELECT seq, hash FROM audit_heads WHERE tenant_id = ?" },
+	    "SELECT seq, hash FROM chain_heads WHERE tenant_id = ?" },
 	[SQ_AUDIT_INSERT] = { "audit_insert",
 	    "INSERT INTO audit_log (" SQ_AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 	[SQ_AUDIT_SET_HEAD] = { "audit_set_head",
-	    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
+	    "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
 	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash" },
 	[SQ_AUDIT_LIST] = { "audit_list",
 	    "SELECT " SQ_AUDIT_COLS " FROM audit_log WHERE tenant_id = ? AND seq > ?"
@@ -218,7 +218,7 @@ const sq_stmt_def sq_stmts[SQ_STMT_COUNT] = {
 	[SQ_WEBHOOK_SEAL] = { "webhook_seal",
 	    "UPDATE webhooks SET secret = ?, sealed = 1 WHERE tenant_id = ? AND id = ? AND sealed = 0" },
 	[SQ_NOTIFY_BEHIND] = { "notify_behind",
-	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM audit_heads h"
+	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM chain_heads h"
 	    " LEFT JOIN notify_cursors c ON c.tenant_id = h.tenant_id"
 	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id" },
 	[SQ_NOTIFY_SET_CURSOR] = { "notify_set_cursor",

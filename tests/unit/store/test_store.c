@@ -1707,7 +1707,7 @@ test_audit_chain(void)
 	CHECK_RC(sg_audit_verify(s, t2.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
 	CHECK(bad == 4 && checked == 3 && strstr(why, "missing") != NULL);
 	/* ... and so is removing the head as well. */
-	snprintf(sql, sizeof(sql), "DELETE FROM audit_heads WHERE tenant_id = '%s';", t2.id);
+	snprintf(sql, sizeof(sql), "DELETE FROM chain_heads WHERE tenant_id = '%s';", t2.id);
 	tamper(path, sql);
 	CHECK_RC(sg_audit_verify(s, t2.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
 	CHECK(bad == 1 && strstr(why, "head") != NULL);
@@ -2011,6 +2011,30 @@ test_reopen(void)
 	sg_signature_clear(&g);
 	sg_store_close(s);
 
+	/*
+	 * The last migration, on a database of the version before: audit_heads
+	 * becomes chain_heads with the chains intact, and audit_log is the one
+	 * table named like %audit% (SPEC §6).
+	 */
+	CHECK(db_exec(db_path, on_pg ? "ALTER TABLE chain_heads RENAME TO audit_heads;"
+	    " ALTER INDEX chain_heads_pkey RENAME TO audit_heads_pkey;"
+	    " ALTER TABLE audit_heads RENAME CONSTRAINT chain_heads_hash_check"
+	    " TO audit_heads_hash_check; UPDATE schema_version SET version = 1" :
+	    "ALTER TABLE chain_heads RENAME TO audit_heads; PRAGMA user_version = 7") == 0);
+	s = NULL;
+	CHECK_RC(on_pg ? sg_store_pg_open(db_path, &s) : sg_store_sqlite_open(db_path, &s), SG_OK);
+	if (s != NULL) {
+		int64_t checked = 0, bad = -1;
+		char why[128] = "x";
+		CHECK_RC(sg_audit_verify(s, tenant_a.id, &checked, &bad, why, sizeof(why)), SG_OK);
+		CHECK(checked > 0 && bad == 0);
+		sg_store_close(s);
+	}
+	CHECK(db_exec(db_path, on_pg ? "DO $$ BEGIN IF (SELECT count(*) FROM information_schema.tables"
+	    " WHERE table_schema = current_schema() AND table_name LIKE '%audit%') <> 1"
+	    " OR (SELECT version FROM schema_version) <> 2 THEN RAISE EXCEPTION 'schema'; END IF;"
+	    " END $$" : "SELECT seq FROM chain_heads") == 0);
+
 	if (on_pg) {
 		/* The schema version is recorded, and a newer one is refused. */
 		CHECK(db_exec(db_path, "UPDATE schema_version SET version = 99") == 0);
@@ -2031,7 +2055,11 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 7);
+	CHECK(version == 8);
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	    " AND name LIKE '%audit%'", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 1);
+	sqlite3_finalize(stmt);
 	/* Migration 6 marks which webhook secrets are sealed; rows from before are not. */
 	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('webhooks')"
 	    " WHERE name = 'sealed' AND dflt_value = '0' AND \"notnull\" = 1", -1, &stmt,

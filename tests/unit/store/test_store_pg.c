@@ -137,7 +137,7 @@ test_parallel_start(void)
 	}
 	char v[32] = "";
 	CHECK(sql_at(url, "SELECT version FROM schema_version", v, sizeof(v)) == 0 &&
-	    strcmp(v, "1") == 0);
+	    strcmp(v, "2") == 0);
 	CHECK(sql_at(url, "SELECT count(*) FROM schema_version", v, sizeof(v)) == 0 &&
 	    strcmp(v, "1") == 0);
 }
