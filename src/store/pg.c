@@ -1245,6 +1245,22 @@ typedef struct pg_expire_ctx {
 	size_t count;
 } pg_expire_ctx;
 
+/* By tenant (the order pg_head_cmp locks chain heads in), then oldest first. */
+static int
+pg_request_cmp_tenant_age(const void *a, const void *b)
+{
+	const sg_request *x = a, *y = b;
+	int t = strncmp(x->tenant_id, y->tenant_id, sizeof(x->tenant_id));
+	return t != 0 ? t : sg_request_cmp_age(a, b);
+}
+
+/*
+ * The expired requests' entries are appended tenant by tenant in sorted
+ * order, oldest first within a tenant: chain heads are then locked in the
+ * order pg_commit_batch_on locks them, so a sweep and a batch on another
+ * node cannot wait on each other in a cycle (a deadlock, found after
+ * deadlock_timeout and run again: a stall).
+ */
 static int
 pg_expire_on(pg_conn *c, void *ctx)
 {
@@ -1259,13 +1275,15 @@ pg_expire_on(pg_conn *c, void *ctx)
 	    pg_request_clear_fn, (void **)&x->list, &x->count)) != SG_OK)
 		return r;
 	if (x->count > 1)
-		qsort(x->list, x->count, sizeof(*x->list), sg_request_cmp_age);
+		qsort(x->list, x->count, sizeof(*x->list), pg_request_cmp_tenant_age);
 	for (size_t i = 0; i < x->count; i++) {
 		sg_audit_entry e, linked;
 		sg_rule_expiry_audit(&x->list[i], x->now, &e);
 		if ((r = pg_audit_append_on(c, &e, &linked)) != SG_OK)
 			return r;
 	}
+	if (x->count > 1)
+		qsort(x->list, x->count, sizeof(*x->list), sg_request_cmp_age);  /* the answer's order */
 	return SG_OK;
 }
 

@@ -1469,6 +1469,23 @@ audit_has(sg_store *s, const char *tenant_id, const char *action, const char *ob
 	return found;
 }
 
+/* The seq of the tenant's entry with this action and object, 0 if none. */
+static int64_t
+audit_seq_of(sg_store *s, const char *tenant_id, const char *action, const char *object)
+{
+	sg_audit_entry *list = NULL;
+	size_t n = 0;
+	int64_t after = 0, seq = 0;
+	while (seq == 0 && s->ops->audit_list(s, tenant_id, after, 500, &list, &n) == SG_OK && n > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(list[i].action, action) == 0 && strcmp(list[i].object, object) == 0)
+				seq = list[i].seq;
+		after = list[n - 1].seq;
+		sg_audit_list_free(list, n);
+	}
+	return seq;
+}
+
 static void
 make_vote(sg_approval *v, const sg_request *q, const sg_principal *who, const char *decision)
 {
@@ -1569,6 +1586,23 @@ test_approvals(sg_store *s)
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, fresh.id, &got), SG_OK);
 	CHECK(strcmp(got.status, "PENDING_APPROVAL") == 0);
 	sg_request_clear(&got);
+
+	/* Several expire at once: answered oldest first, audited oldest first. */
+	sg_request older, newer;
+	make_queued(&newer, "PENDING_APPROVAL", now - 3000);
+	newer.approval_deadline = now - 1;
+	make_queued(&older, "PENDING_APPROVAL", now - 4000);
+	older.approval_deadline = now - 1;
+	CHECK_RC(sg_store_test_request_create(s, &newer, NULL), SG_OK);
+	CHECK_RC(sg_store_test_request_create(s, &older, NULL), SG_OK);
+	CHECK_RC(s->ops->request_expire_approvals(s, now, &expired, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2)
+		CHECK(strcmp(expired[0].id, older.id) == 0 && strcmp(expired[1].id, newer.id) == 0);
+	sg_request_list_free(expired, n);
+	int64_t seq_older = audit_seq_of(s, tenant_a.id, "request.expired", older.id);
+	int64_t seq_newer = audit_seq_of(s, tenant_a.id, "request.expired", newer.id);
+	CHECK(seq_older > 0 && seq_newer == seq_older + 1);
 }
 
 /*
