@@ -142,6 +142,52 @@ test_parallel_start(void)
 	    strcmp(v, "1") == 0);
 }
 
+/* ---- SIGNET_STORE_POOL sizes the pool ---- */
+
+static void *
+ping_thread(void *p)
+{
+	sg_store *s = p;
+	for (int i = 0; i < 50; i++)
+		if (s->ops->ping(s) != SG_OK)
+			return (void *)1;
+	return NULL;
+}
+
+static void
+test_pool_size(void)
+{
+	char url[600], sql[256], v[32] = "";
+	sg_store *s = NULL;
+	static const char *bad[] = { "0", "129", "x", "4x", "-1" };
+
+	new_database("pool", url, sizeof(url));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("SIGNET_STORE_POOL", bad[i], 1);
+		s = NULL;
+		CHECK_RC(sg_store_pg_open(url, &s), SG_ERR_INVALID_ARGUMENT);
+		CHECK(s == NULL);
+	}
+	/* One connection: four threads share it, and the node holds no more. */
+	setenv("SIGNET_STORE_POOL", "1", 1);
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);
+	unsetenv("SIGNET_STORE_POOL");
+	if (s == NULL)
+		return;
+	pthread_t th[4];
+	void *rv[4] = { 0 };
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, ping_thread, s);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], &rv[i]);
+		CHECK(rv[i] == NULL);
+	}
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s_pool'"
+	    " AND application_name = 'signetd'", prefix);
+	CHECK(sql_at(base_url, sql, v, sizeof(v)) == 0 && strcmp(v, "1") == 0);
+	sg_store_close(s);
+}
+
 /* ---- fixtures ---- */
 
 static char main_url[600];
@@ -816,6 +862,7 @@ main(int argc, char **argv)
 	sg_log_set_level(SG_LOG_ERROR);
 
 	test_parallel_start();
+	test_pool_size();
 	setup();
 	test_claims();
 	test_one_signature();
