@@ -142,6 +142,40 @@ test_parallel_start(void)
 	    strcmp(v, "1") == 0);
 }
 
+/*
+ * ---- a migration waits for another's, however long ----
+ * Another session holds the migration's advisory lock for 8 s, longer than
+ * any statement may otherwise take (statement_timeout 5 s, deadline 6 s):
+ * the store still opens, once the lock is free.
+ */
+static void
+test_slow_migration(void)
+{
+	char url[600];
+	sg_store *s = NULL;
+
+	new_database("slowmig", url, sizeof(url));
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);  /* the schema exists: only the lock is waited for */
+	sg_store_close(s);
+	s = NULL;
+	PGconn *holder = PQconnectdb(url);
+	PGresult *res = PQstatus(holder) == CONNECTION_OK ?
+	    PQexec(holder, "SELECT pg_advisory_lock(91712171959668)") : NULL;
+	CHECK(res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK);
+	PQclear(res);
+	/* The holder lets go after 8 s, by itself, while the store waits. */
+	CHECK(PQsendQuery(holder, "SELECT pg_sleep(8), pg_advisory_unlock(91712171959668)") == 1);
+	int64_t t0 = sg_now_ms();
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);
+	int64_t waited = sg_now_ms() - t0;
+	CHECK(waited >= 6000);
+	printf("slow migration: opened after %lld ms\n", (long long)waited);
+	sg_store_close(s);
+	while ((res = PQgetResult(holder)) != NULL)
+		PQclear(res);
+	PQfinish(holder);
+}
+
 /* ---- SIGNET_STORE_POOL sizes the pool ---- */
 
 static void *
@@ -863,6 +897,7 @@ main(int argc, char **argv)
 
 	test_parallel_start();
 	test_pool_size();
+	test_slow_migration();
 	setup();
 	test_claims();
 	test_one_signature();
