@@ -176,6 +176,38 @@ test_slow_migration(void)
 	PQfinish(holder);
 }
 
+/*
+ * ---- a live server's refusal does not make the node fail fast ----
+ * Only a connection attempt that finds no server puts the store into its
+ * 1 s fail-fast; a server that answers with a refusal (here: no such
+ * database, as for too many clients or a bad password) fails that call
+ * alone, and the next call tries again at once.
+ */
+static void
+test_refusal_not_outage(void)
+{
+	char url[600], sql[160];
+	sg_store *s = NULL;
+
+	new_database("refused", url, sizeof(url));
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);
+	if (s == NULL)
+		return;
+	CHECK_RC(s->ops->ping(s), SG_OK);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s_refused WITH (FORCE)", prefix);
+	CHECK(sql_at(base_url, sql, NULL, 0) == 0);
+	CHECK_RC(s->ops->ping(s), SG_ERR_UNAVAILABLE);  /* refused: no such database */
+	int64_t t0 = sg_now_ms();
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s_refused", prefix);
+	CHECK(sql_at(base_url, sql, NULL, 0) == 0);
+	int rc = s->ops->ping(s);
+	int64_t took = sg_now_ms() - t0;
+	if (took < 900)  /* otherwise a fail-fast window would have ended anyway */
+		CHECK_RC(rc, SG_OK);
+	printf("refusal: ping %lld ms after the refusal: %s\n", (long long)took, sg_err_str(rc));
+	sg_store_close(s);
+}
+
 /* ---- SIGNET_STORE_POOL sizes the pool ---- */
 
 static void *
@@ -898,6 +930,7 @@ main(int argc, char **argv)
 	test_parallel_start();
 	test_pool_size();
 	test_slow_migration();
+	test_refusal_not_outage();
 	setup();
 	test_claims();
 	test_one_signature();
