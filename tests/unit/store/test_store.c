@@ -104,12 +104,21 @@ db_location(const char *name, char *out, size_t len)
 		snprintf(out, len, "%s/%s.db", dir, name);
 		return;
 	}
-	char create[128];
+	char create[256];
 	const char *slash = strrchr(pg_base_url, '/');
 	int base = slash != NULL ? (int)(slash - pg_base_url) : (int)strlen(pg_base_url);
 	snprintf(out, len, "%.*s/%s_%s", base, pg_base_url, pg_prefix, name);
-	snprintf(create, sizeof(create), "CREATE DATABASE %s_%s", pg_prefix, name);
-	(void)db_exec(pg_base_url, create);  /* it may exist already */
+	/*
+	 * A collation other than the cluster's C.UTF-8 where the server has ICU
+	 * (Debian's has): English order puts "a" before "B", so the store's
+	 * answers must not depend on the database's collation (test_byte_order).
+	 */
+	snprintf(create, sizeof(create), "CREATE DATABASE %s_%s TEMPLATE template0"
+	    " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'", pg_prefix, name);
+	if (db_exec(pg_base_url, create) != 0) {
+		snprintf(create, sizeof(create), "CREATE DATABASE %s_%s", pg_prefix, name);
+		(void)db_exec(pg_base_url, create);  /* it may exist already */
+	}
 }
 
 static int
