@@ -61,9 +61,10 @@ struct sg_committer {
 };
 
 /*
- * Errors a store reports only before it commits, about one triple (a
- * duplicate id, a SIGNED request, a bad argument): the transaction was
- * rolled back, so the triples may be written again one by one.  Any other
+ * Errors a store reports only when the database answered that the
+ * transaction failed (a duplicate id, a SIGNED request, a bad argument, a
+ * refused statement): it was rolled back, so the triples may be written
+ * again one by one.  Any other
  * error (SG_ERR_UNAVAILABLE above all: the connection broke, perhaps
  * during COMMIT) leaves the outcome unknown: the batch may be on record,
  * and writing it again would record an async submission twice or refuse a
@@ -73,7 +74,7 @@ static int
 sg_committer_retryable(int r)
 {
 	return r == SG_ERR_CONFLICT || r == SG_ERR_INVALID_ARGUMENT || r == SG_ERR_NOT_FOUND ||
-	    r == SG_ERR_PRECONDITION;
+	    r == SG_ERR_PRECONDITION || r == SG_ERR_TOO_LARGE || r == SG_ERR_STORE;
 }
 
 /*

@@ -100,7 +100,8 @@ pg_err(pg_conn *c, const PGresult *res, const char *what)
 	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
 	if (c->timed_out) {
-		sg_warn("store: %s: no answer from the database within %d ms", what, PG_DEADLINE_MS);
+		sg_warn("store: %s: no answer from the database within %lld ms", what,
+		    (long long)(c->deadline_ms > 0 ? c->deadline_ms : PG_DEADLINE_MS));
 		return SG_ERR_UNAVAILABLE;
 	}
 	if (msg == NULL)
