@@ -74,17 +74,28 @@ sign_job(sg_queue *q, sg_request *rq, sg_signature *sig, sg_audit_entry *audit)
 	if (sg_signing_transient(r) && rq->attempts < q->cfg.max_attempts) {
 		snprintf(detail, sizeof(detail), "{\"attempt\":%d,\"error\":\"%s\"}", rq->attempts, errmsg);
 		audit_for(rq, audit, "request.retry", detail);
-		if (s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", "QUEUED", errmsg,
-		    now + backoff_ms(q, rq->attempts), now, audit) == SG_OK)
+		r = s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", "QUEUED",
+		    rq->attempts, errmsg, now + backoff_ms(q, rq->attempts), now, audit);
+		if (r == SG_OK)
 			atomic_fetch_add(&q->retries, 1);
+		else
+			sg_warn("queue: request %s not re-queued (%s): %s", rq->id, sg_err_str(r),
+			    r == SG_ERR_PRECONDITION ? "its lease ran out and another worker has it" :
+			    "the lease runs out and it is claimed again");
 	} else {
 		const char *to = sg_signing_transient(r) ? "DEAD_LETTER" : "FAILED";
 		snprintf(detail, sizeof(detail), "{\"attempts\":%d,\"error\":\"%s\"}", rq->attempts, errmsg);
 		audit_for(rq, audit, strcmp(to, "FAILED") == 0 ? "request.failed" : "request.dead_letter", detail);
-		if (s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", to, errmsg, 0, now,
-		    audit) == SG_OK)
+		r = s->ops->request_transition(s, rq->tenant_id, rq->id, "PROCESSING", to, rq->attempts,
+		    errmsg, 0, now, audit);
+		if (r == SG_OK) {
 			atomic_fetch_add(strcmp(to, "FAILED") == 0 ? &q->failed : &q->dead_letters, 1);
-		sg_info("queue: request %s %s after %d attempt(s): %s", rq->id, to, rq->attempts, errmsg);
+			sg_info("queue: request %s %s after %d attempt(s): %s", rq->id, to, rq->attempts,
+			    errmsg);
+		} else {
+			sg_warn("queue: request %s not marked %s (%s)%s", rq->id, to, sg_err_str(r),
+			    r == SG_ERR_PRECONDITION ? ": its lease ran out and another worker has it" : "");
+		}
 	}
 	return 0;
 }
@@ -115,6 +126,18 @@ run_jobs(sg_queue *q, sg_request *jobs, size_t n)
 	/* busy counts workers at work (signet_workers_busy), not requests. */
 	atomic_fetch_add(&q->busy, 1);
 	for (size_t i = 0; i < n; i++) {
+		/*
+		 * Jobs are signed one after another: one whose lease has run out
+		 * (a slow batch or HSM) may be another worker's by now, so it is
+		 * not signed; its new worker, or the next claim, signs it.  One
+		 * whose lease runs out while it is signed is fenced out by the
+		 * store when it is recorded (its attempts count has moved on).
+		 */
+		if (sg_now_ms() >= jobs[i].lease_until) {
+			sg_warn("queue: request %s dropped: its lease ran out before it was signed",
+			    jobs[i].id);
+			continue;
+		}
 		if (!sign_job(q, &jobs[i], &sigs[i], &audits[i]))
 			continue;
 		reqs[k] = &jobs[i];
@@ -130,6 +153,10 @@ run_jobs(sg_queue *q, sg_request *jobs, size_t n)
 	for (size_t j = 0; j < k; j++) {
 		if (results[j] == SG_OK) {
 			atomic_fetch_add(&q->signed_total, 1);
+		} else if (results[j] == SG_ERR_CONFLICT) {
+			/* Fenced out: its lease ran out and another worker claimed or finished it. */
+			sg_warn("queue: request %s signed but dropped: its lease ran out and another "
+			    "worker has it (%s)", jobs[which[j]].id, sg_err_str(results[j]));
 		} else {
 			/* Not on record, so not signed: the lease runs out and it is claimed again. */
 			sg_warn("queue: request %s signed but not recorded (%s); it will be retried",

@@ -61,8 +61,27 @@ struct sg_committer {
 };
 
 /*
- * Write the batch.  If the shared transaction fails, retry each triple alone
- * so that one bad triple (say, a duplicate id) fails only its own caller.
+ * Errors a store reports only when the database answered that the
+ * transaction failed (a duplicate id, a SIGNED request, a bad argument, a
+ * refused statement): it was rolled back, so the triples may be written
+ * again one by one.  Any other
+ * error (SG_ERR_UNAVAILABLE above all: the connection broke, perhaps
+ * during COMMIT) leaves the outcome unknown: the batch may be on record,
+ * and writing it again would record an async submission twice or refuse a
+ * recorded signature as a conflict.
+ */
+static int
+sg_committer_retryable(int r)
+{
+	return r == SG_ERR_CONFLICT || r == SG_ERR_INVALID_ARGUMENT || r == SG_ERR_NOT_FOUND ||
+	    r == SG_ERR_PRECONDITION || r == SG_ERR_TOO_LARGE || r == SG_ERR_STORE;
+}
+
+/*
+ * Write the batch.  If the shared transaction fails with an error known to
+ * come before the commit, retry each triple alone so that one bad triple
+ * (say, a duplicate id) fails only its own caller; any other error is
+ * every triple's (the client may retry with its Idempotency-Key).
  */
 static size_t
 sg_committer_write(sg_committer *c, size_t n)
@@ -74,7 +93,7 @@ sg_committer_write(sg_committer *c, size_t n)
 		c->audits[i] = c->batch[i]->audit;
 	}
 	int r = c->store->ops->commit_batch(c->store, c->reqs, c->sigs, c->audits, n);
-	if (r == SG_OK || n == 1) {
+	if (r == SG_OK || n == 1 || !sg_committer_retryable(r)) {
 		for (size_t i = 0; i < n; i++)
 			c->batch[i]->result = r;
 		return calls;

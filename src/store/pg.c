@@ -8,7 +8,7 @@
  *     lease; a PROCESSING row whose lease ran out is claimable again;
  *   - a request is signed at most once: the request upsert leaves a SIGNED
  *     row alone (reported as a conflict) and signatures.request_id is UNIQUE;
- *   - a tenant's audit chain is appended under a lock on its audit_heads row
+ *   - a tenant's audit chain is appended under a lock on its chain_heads row
  *     (created on first use by an upsert that also locks it), so appends from
  *     all nodes form one chain; batches lock their tenants' heads in sorted
  *     order, after their request rows, like every other writer;
@@ -1039,7 +1039,7 @@ pg_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 		return SG_OK;
 	}
 	pg_arg a[] = { pg_int(now), pg_int(lease_ms), pg_int((int64_t)max) };
-	int r = pg_get_list(s->impl, PG_REQUEST_CLAIM, a, PG_NARGS(a), sizeof(sg_request),
+	int r = pg_claim_list(s->impl, PG_REQUEST_CLAIM, a, PG_NARGS(a), sizeof(sg_request),
 	    pg_row_request, pg_request_clear_fn, (void **)&list, &count);
 	if (r != SG_OK)
 		return r;
@@ -1053,6 +1053,7 @@ pg_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 typedef struct pg_transition_ctx {
 	const char *tenant_id, *id, *from, *to, *error;
 	int64_t next_attempt_at, now;
+	int attempts;
 	sg_audit_entry *audit;
 	sg_audit_entry linked;
 } pg_transition_ctx;
@@ -1065,7 +1066,7 @@ pg_request_transition_on(pg_conn *c, void *ctx)
 	int r;
 
 	pg_arg a[] = { pg_str(x->to), pg_str(x->error), pg_int(x->next_attempt_at), pg_int(x->now),
-	    pg_str(x->tenant_id), pg_str(x->id), pg_str(x->from) };
+	    pg_str(x->tenant_id), pg_str(x->id), pg_str(x->from), pg_int(x->attempts) };
 	if ((r = pg_exec(c, PG_REQUEST_TRANSITION, a, PG_NARGS(a), NULL, &changes)) != SG_OK)
 		return r;
 	if (changes == 0) {
@@ -1081,13 +1082,13 @@ pg_request_transition_on(pg_conn *c, void *ctx)
 
 static int
 pg_request_transition(sg_store *s, const char *tenant_id, const char *id, const char *from,
-    const char *to, const char *error, int64_t next_attempt_at, int64_t now,
+    const char *to, int attempts, const char *error, int64_t next_attempt_at, int64_t now,
     sg_audit_entry *audit)
 {
 	if (pg_bad_str(tenant_id) || pg_bad_str(id) || pg_bad_str(from) || pg_bad_str(to))
 		return SG_ERR_INVALID_ARGUMENT;
-	pg_transition_ctx x = { tenant_id, id, from, to, error, next_attempt_at, now, audit,
-	    { 0 } };
+	pg_transition_ctx x = { tenant_id, id, from, to, error, next_attempt_at, now, attempts,
+	    audit, { 0 } };
 	int r = pg_tx(s->impl, pg_request_transition_on, &x);
 	if (r == SG_OK)
 		pg_link_fill(audit, &x.linked);
@@ -1244,6 +1245,22 @@ typedef struct pg_expire_ctx {
 	size_t count;
 } pg_expire_ctx;
 
+/* By tenant (the order pg_head_cmp locks chain heads in), then oldest first. */
+static int
+pg_request_cmp_tenant_age(const void *a, const void *b)
+{
+	const sg_request *x = a, *y = b;
+	int t = strncmp(x->tenant_id, y->tenant_id, sizeof(x->tenant_id));
+	return t != 0 ? t : sg_request_cmp_age(a, b);
+}
+
+/*
+ * The expired requests' entries are appended tenant by tenant in sorted
+ * order, oldest first within a tenant: chain heads are then locked in the
+ * order pg_commit_batch_on locks them, so a sweep and a batch on another
+ * node cannot wait on each other in a cycle (a deadlock, found after
+ * deadlock_timeout and run again: a stall).
+ */
 static int
 pg_expire_on(pg_conn *c, void *ctx)
 {
@@ -1258,13 +1275,15 @@ pg_expire_on(pg_conn *c, void *ctx)
 	    pg_request_clear_fn, (void **)&x->list, &x->count)) != SG_OK)
 		return r;
 	if (x->count > 1)
-		qsort(x->list, x->count, sizeof(*x->list), sg_request_cmp_age);
+		qsort(x->list, x->count, sizeof(*x->list), pg_request_cmp_tenant_age);
 	for (size_t i = 0; i < x->count; i++) {
 		sg_audit_entry e, linked;
 		sg_rule_expiry_audit(&x->list[i], x->now, &e);
 		if ((r = pg_audit_append_on(c, &e, &linked)) != SG_OK)
 			return r;
 	}
+	if (x->count > 1)
+		qsort(x->list, x->count, sizeof(*x->list), sg_request_cmp_age);  /* the answer's order */
 	return SG_OK;
 }
 
@@ -1436,7 +1455,7 @@ pg_delivery_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_del
 		return SG_OK;
 	}
 	pg_arg a[] = { pg_int(now), pg_int(lease_ms), pg_int((int64_t)max) };
-	return pg_get_list(s->impl, PG_DELIVERY_CLAIM, a, PG_NARGS(a), sizeof(sg_delivery),
+	return pg_claim_list(s->impl, PG_DELIVERY_CLAIM, a, PG_NARGS(a), sizeof(sg_delivery),
 	    pg_row_delivery, pg_delivery_clear_fn, (void **)out, n);
 }
 

@@ -1,15 +1,18 @@
 /*
  * pg_conn.c - connections, statements and transactions of the PostgreSQL store.
  *
- * A pool of at most PG_POOL_MAX connections, opened lazily: a thread takes
+ * A pool of d->pool connections (SIGNET_STORE_POOL, default PG_POOL_DEFAULT,
+ * at most PG_POOL_MAX), opened lazily: a thread takes
  * one for one statement or one transaction and gives it back, so there is
  * no lock around a whole operation, only around the pool's free list.  A
  * connection is checked before each use (pending input consumed, status
  * read): one the server closed (restart, crash, network) is dropped and
  * opened again, so the store recovers by itself when the database
  * returns.  While it is away every call fails promptly with
- * SG_ERR_UNAVAILABLE: connect_timeout bounds an attempt, a failed attempt
- * makes the next PG_RETRY_AFTER_MS of calls fail without trying,
+ * SG_ERR_UNAVAILABLE: connect_timeout bounds an attempt, an attempt that
+ * found no server (refused, unreachable, timed out; not a live server's
+ * refusal such as too many clients or a wrong password) makes the next
+ * PG_RETRY_AFTER_MS of calls fail without trying,
  * statement_timeout bounds a statement on the server, and every statement
  * also has a deadline here (PG_DEADLINE_MS): a server that stopped
  * answering (frozen, or its host gone) cannot hold a thread longer than
@@ -31,6 +34,8 @@
 
 /* Internal: a serialization failure or deadlock; pg_tx runs the transaction again. */
 #define PG_ERR_RETRY (-1000)
+/* Internal: a connection attempt a live server refused (pg_conn_open). */
+#define PG_ERR_REFUSED (-1001)
 #define PG_TX_ATTEMPTS 6
 
 /* Binary result type OIDs (src/include/catalog/pg_type.dat). */
@@ -95,7 +100,8 @@ pg_err(pg_conn *c, const PGresult *res, const char *what)
 	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
 	if (c->timed_out) {
-		sg_warn("store: %s: no answer from the database within %d ms", what, PG_DEADLINE_MS);
+		sg_warn("store: %s: no answer from the database within %lld ms", what,
+		    (long long)(c->deadline_ms > 0 ? c->deadline_ms : PG_DEADLINE_MS));
 		return SG_ERR_UNAVAILABLE;
 	}
 	if (msg == NULL)
@@ -137,16 +143,44 @@ pg_err(pg_conn *c, const PGresult *res, const char *what)
 
 /* ---- connections ---- */
 
+/*
+ * The pool size: SIGNET_STORE_POOL (1..PG_POOL_MAX) or PG_POOL_DEFAULT.  The
+ * server's max_connections must cover every node's pool plus a margin.
+ */
+static int
+pg_pool_size(size_t *out)
+{
+	const char *v = getenv("SIGNET_STORE_POOL");
+	*out = PG_POOL_DEFAULT;
+	if (v == NULL || v[0] == '\0')
+		return SG_OK;
+	char *end = NULL;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 || n > PG_POOL_MAX) {
+		sg_error("store: SIGNET_STORE_POOL must be a number of connections from 1 to %d",
+		    PG_POOL_MAX);
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	*out = (size_t)n;
+	return SG_OK;
+}
+
 int
 pg_db_init(pg_db *d, const char *url)
 {
+	size_t pool;
+	int r;
 	memset(d, 0, sizeof(*d));
+	if ((r = pg_pool_size(&pool)) != SG_OK)
+		return r;
 	if ((d->url = strdup(url)) == NULL)
 		return SG_ERR_NOMEM;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
-	for (size_t i = 0; i < PG_POOL_MAX; i++)
-		d->free_conns[d->nfree++] = PG_POOL_MAX - 1 - i;
+	d->pool = pool;
+	for (size_t i = 0; i < pool; i++)
+		d->free_conns[d->nfree++] = pool - 1 - i;
 	return SG_OK;
 }
 
@@ -167,7 +201,7 @@ pg_db_free(pg_db *d)
 {
 	if (d == NULL)
 		return;
-	for (size_t i = 0; i < PG_POOL_MAX; i++)
+	for (size_t i = 0; i < d->pool; i++)
 		pg_conn_drop(&d->conns[i]);
 	sg_free_secret_str(d->url);
 	pthread_mutex_destroy(&d->mu);
@@ -187,6 +221,29 @@ pg_notice(void *arg, const char *message)
  * Open c.  Our defaults come before the URL in the keyword list, so a
  * setting the URL gives (connect_timeout=..., options=...) wins.
  */
+/*
+ * Did a connection attempt fail for want of a server (nothing listening, no
+ * route, no answer in time), as opposed to a server that answered with a
+ * refusal (too many clients, a wrong password, no such database)?  Only
+ * the first makes every thread fail fast for a while: the others are the
+ * answer of a live server, and the next attempt may well succeed.  libpq's
+ * own messages (signetd keeps the C locale).
+ */
+static int
+pg_connect_failure_is_network(const char *msg)
+{
+	static const char *const network[] = { "Connection refused", "timeout expired",
+	    "timed out", "No route to host", "Network is unreachable",
+	    "could not translate host name", "server closed the connection unexpectedly",
+	    "No such file or directory", "Connection reset", "could not receive data",
+	    "could not send data", "the database system is starting up",
+	    "the database system is shutting down", "the database system is in recovery mode" };
+	for (size_t i = 0; i < sizeof(network) / sizeof(network[0]); i++)
+		if (strstr(msg, network[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 static int
 pg_conn_open(pg_db *d, pg_conn *c)
 {
@@ -209,8 +266,9 @@ pg_conn_open(pg_db *d, pg_conn *c)
 		sg_strlcpy(msg, PQerrorMessage(c->pc), sizeof(msg));
 		msg[strcspn(msg, "\n")] = '\0';
 		sg_warn("store: cannot connect to PostgreSQL: %s", msg);
+		int network = pg_connect_failure_is_network(PQerrorMessage(c->pc));
 		pg_conn_drop(c);
-		return SG_ERR_UNAVAILABLE;
+		return network ? SG_ERR_UNAVAILABLE : PG_ERR_REFUSED;
 	}
 	return SG_OK;
 }
@@ -259,10 +317,13 @@ pg_acquire(pg_db *d, pg_conn **out)
 	int r = wait ? SG_ERR_UNAVAILABLE : pg_conn_open(d, c);
 	if (r != SG_OK) {
 		if (r == SG_ERR_UNAVAILABLE && !wait) {
+			/* No server: every thread fails fast for a while instead of waiting too. */
 			pthread_mutex_lock(&d->mu);
 			d->down_until = sg_now_ms() + PG_RETRY_AFTER_MS;
 			pthread_mutex_unlock(&d->mu);
 		}
+		if (r == PG_ERR_REFUSED)
+			r = SG_ERR_UNAVAILABLE;  /* a live server refused: only this call fails */
 		pg_release(d, c);
 		return r;
 	}
@@ -300,7 +361,7 @@ pg_release(pg_db *d, pg_conn *c)
 static PGresult *
 pg_wait(pg_conn *c)
 {
-	int64_t deadline = sg_now_ms() + PG_DEADLINE_MS;
+	int64_t deadline = sg_now_ms() + (c->deadline_ms > 0 ? c->deadline_ms : PG_DEADLINE_MS);
 	PGresult *kept = NULL;
 
 	for (;;) {
@@ -766,10 +827,63 @@ pg_once(pg_db *d, int id, const pg_arg *a, size_t n, int retry_broken, PGresult 
 	return SG_ERR_UNAVAILABLE;
 }
 
+/*
+ * Is [p, p+n) valid UTF-8 as PostgreSQL takes it (no NUL, no overlong
+ * forms, no surrogates, nothing above U+10FFFF)?
+ */
+static int
+pg_utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		size_t len;
+		unsigned min, cp;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2, min = 0x80, cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3, min = 0x800, cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4, min = 0x10000, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i < len)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Can every text argument be stored at all?  If not, a lookup matches nothing. */
+static int
+pg_args_storable(const pg_arg *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].type == PG_T_TEXT && !pg_utf8_valid(a[i].p, a[i].n))
+			return 0;
+	return 1;
+}
+
 int
 pg_get_one(pg_db *d, int id, const pg_arg *a, size_t n, pg_row_fn fn, void *out)
 {
 	PGresult *res = NULL;
+	if (!pg_args_storable(a, n))
+		return SG_ERR_NOT_FOUND;
 	int r = pg_once(d, id, a, n, 1, &res, NULL);
 	if (r == SG_OK)
 		r = pg_res_one(res, fn, out);
@@ -782,7 +896,24 @@ pg_get_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn 
     void (*clear)(void *), void **out, size_t *count)
 {
 	PGresult *res = NULL;
+	if (!pg_args_storable(a, n)) {
+		*out = NULL;
+		*count = 0;
+		return SG_OK;
+	}
 	int r = pg_once(d, id, a, n, 1, &res, NULL);
+	if (r == SG_OK)
+		r = pg_res_list(res, size, fn, clear, out, count);
+	PQclear(res);
+	return r;
+}
+
+int
+pg_claim_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn fn,
+    void (*clear)(void *), void **out, size_t *count)
+{
+	PGresult *res = NULL;
+	int r = pg_once(d, id, a, n, 0, &res, NULL);
 	if (r == SG_OK)
 		r = pg_res_list(res, size, fn, clear, out, count);
 	PQclear(res);

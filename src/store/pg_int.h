@@ -18,12 +18,18 @@
 #include "sg_store.h"
 #include "sg_store_records.h"
 
-/* Connections per process: enough for the HTTP threads and workers in use at once. */
-#define PG_POOL_MAX 24
+/*
+ * Connections per process: enough for the HTTP threads and workers in use
+ * at once (PG_POOL_DEFAULT); SIGNET_STORE_POOL sets 1..PG_POOL_MAX.
+ */
+#define PG_POOL_DEFAULT 24
+#define PG_POOL_MAX 128
 /* After a failed connection attempt, calls fail at once for this long (ms). */
 #define PG_RETRY_AFTER_MS 1000
 /* A statement's answer is waited for this long (ms); the server's statement_timeout is shorter. */
 #define PG_DEADLINE_MS 6000
+/* ... except during the schema migration (it may wait for another node's, or be slow). */
+#define PG_MIGRATION_DEADLINE_MS 120000
 
 /* One statement: a name for the log and its SQL ($1, $2, ... parameters). */
 typedef struct pg_stmt {
@@ -118,6 +124,7 @@ typedef struct pg_conn {
 	int timed_out;  /* the server did not answer in time */
 	int unsent;     /* the last statement could not be sent at all */
 	unsigned gen;   /* the pool's generation when opened */
+	int64_t deadline_ms;  /* how long a statement's answer is waited for; 0: PG_DEADLINE_MS */
 } pg_conn;
 
 typedef struct pg_db {
@@ -125,6 +132,7 @@ typedef struct pg_db {
 	pg_conn conns[PG_POOL_MAX];
 	size_t free_conns[PG_POOL_MAX];  /* stack of indices into conns */
 	size_t nfree;
+	size_t pool;         /* connections in use at most (SIGNET_STORE_POOL) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int64_t down_until;  /* ms; guarded by mu */
@@ -211,9 +219,23 @@ int pg_res_one(const PGresult *res, pg_row_fn fn, void *out) SG_WUR;
 int pg_res_list(const PGresult *res, size_t size, pg_row_fn fn, void (*clear)(void *),
     void **out, size_t *count) SG_WUR;
 
-/* The statement on a pooled connection outside a transaction, its row(s) into out. */
+/*
+ * A read on a pooled connection outside a transaction, its row(s) into out;
+ * run again once on a fresh connection if the connection broke.  A text
+ * argument that is not valid UTF-8 matches nothing stored (the database
+ * refuses such text): pg_get_one answers SG_ERR_NOT_FOUND and pg_get_list
+ * an empty list without asking the database, as the SQLite store does.
+ */
 int pg_get_one(pg_db *d, int id, const pg_arg *a, size_t n, pg_row_fn fn, void *out) SG_WUR;
 int pg_get_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn fn,
+    void (*clear)(void *), void **out, size_t *count) SG_WUR;
+/*
+ * A write whose rows are returned (a queue or outbox claim: UPDATE ...
+ * RETURNING), as pg_get_list, but run again only if it was never sent: if
+ * its answer was lost it may have been done, and a second run would claim
+ * other rows while the first ones wait out their leases.
+ */
+int pg_claim_list(pg_db *d, int id, const pg_arg *a, size_t n, size_t size, pg_row_fn fn,
     void (*clear)(void *), void **out, size_t *count) SG_WUR;
 /* One statement in autocommit; *changes (optional) as for pg_exec. */
 int pg_write1(pg_db *d, int id, const pg_arg *a, size_t n, int *changes) SG_WUR;

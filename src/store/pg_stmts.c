@@ -40,7 +40,10 @@
 
 /*
  * Parameters whose type the server cannot infer from the statement (a
- * SELECT list, "$n IS NULL", arithmetic) carry a cast.
+ * SELECT list, "$n IS NULL", arithmetic) carry a cast.  Lists sorted by
+ * text sort with COLLATE "C" (byte order, as SQLite), whatever the
+ * database's collation; the queue and outbox claims keep the index order
+ * (their order within one millisecond is not part of any answer).
  */
 const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_PING] = { "ping", "SELECT 1" },
@@ -56,7 +59,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "SELECT " PG_PRINCIPAL_COLS " FROM principals WHERE tenant_id = $1 AND id = $2" },
 	[PG_PRINCIPAL_LIST] = { "principal_list",
 	    "SELECT " PG_PRINCIPAL_COLS " FROM principals WHERE tenant_id = $1"
-	    " ORDER BY created_at, name" },
+	    " ORDER BY created_at, name COLLATE \"C\"" },
 	[PG_PRINCIPAL_REVOKE_KEYS] = { "principal_revoke_keys",
 	    "UPDATE api_keys SET revoked_at = $1"
 	    " WHERE tenant_id = $2 AND principal_id = $3 AND revoked_at = 0" },
@@ -76,7 +79,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_API_KEY_LIST] = { "api_key_list",
 	    "SELECT " PG_API_KEY_COLS " FROM api_keys"
 	    " WHERE tenant_id = $1 AND ($2::text IS NULL OR principal_id = $2::text)"
-	    " ORDER BY created_at, id" },
+	    " ORDER BY created_at, id COLLATE \"C\"" },
 	[PG_API_KEY_REVOKE] = { "api_key_revoke",
 	    "UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN $1::bigint"
 	    " ELSE revoked_at END WHERE tenant_id = $2 AND id = $3" },
@@ -94,7 +97,8 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_KEY_GET_ALIAS] = { "key_get_alias",
 	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1 AND alias = $2" },
 	[PG_KEY_LIST] = { "key_list",
-	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1 ORDER BY created_at, alias" },
+	    "SELECT " PG_KEY_COLS " FROM keys WHERE tenant_id = $1"
+	    " ORDER BY created_at, alias COLLATE \"C\"" },
 	[PG_KEY_SET_STATUS] = { "key_set_status",
 	    "UPDATE keys SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4" },
 	/* Locks the key until commit: two rotations of one key queue up. */
@@ -122,7 +126,11 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	 * A request is re-written as it moves through its states; its tenant,
 	 * submitter, creation time and idempotency key never change.  An id of
 	 * another tenant, or a request already SIGNED, updates nothing (a
-	 * conflict): a request is signed once on record.
+	 * conflict): a request is signed once on record.  A PROCESSING request
+	 * is updated only by the worker of its current claim (the attempts
+	 * value its claim gave), and only a PROCESSING request may become
+	 * SIGNED over an existing row: a worker whose lease ran out and was
+	 * claimed again, or whose request another worker failed, is fenced out.
 	 */
 	[PG_REQUEST_UPSERT] = { "request_upsert",
 	    "INSERT INTO requests (" PG_REQUEST_COLS ") VALUES (" PG_REQUEST_PARAMS ")"
@@ -141,7 +149,9 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    " approvals_required = excluded.approvals_required,"
 	    " approval_deadline = excluded.approval_deadline,"
 	    " next_attempt_at = excluded.next_attempt_at, lease_until = excluded.lease_until"
-	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'" },
+	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'"
+	    " AND (requests.status <> 'PROCESSING' OR requests.attempts = excluded.attempts)"
+	    " AND (excluded.status <> 'SIGNED' OR requests.status = 'PROCESSING')" },
 	[PG_REQUEST_GET] = { "request_get",
 	    "SELECT " PG_REQUEST_COLS " FROM requests WHERE tenant_id = $1 AND id = $2" },
 	[PG_SIGNATURE_INSERT] = { "signature_insert",
@@ -156,7 +166,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_REQUEST_LIST] = { "request_list",
 	    "SELECT " PG_REQUEST_COLS " FROM requests"
 	    " WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2::text)"
-	    " ORDER BY created_at DESC, id DESC LIMIT $3" },
+	    " ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT $3" },
 	/*
 	 * Rows another node is claiming right now are skipped, not waited for;
 	 * a PROCESSING row whose lease ran out is due again (its worker died).
@@ -177,7 +187,7 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_REQUEST_TRANSITION] = { "request_transition",
 	    "UPDATE requests SET status = $1::text, error = $2, next_attempt_at = $3, updated_at = $4,"
 	    " lease_until = CASE WHEN $1::text = 'PROCESSING' THEN lease_until ELSE 0 END"
-	    " WHERE tenant_id = $5 AND id = $6 AND status = $7" },
+	    " WHERE tenant_id = $5 AND id = $6 AND status = $7 AND ($8::bigint <= 0 OR attempts = $8)" },
 	[PG_REQUEST_COUNT] = { "request_count",
 	    "SELECT count(*) FROM requests WHERE status = $1" },
 	[PG_REQUEST_FIND_IDEMPOTENT] = { "request_find_idempotent",
@@ -206,35 +216,37 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	    "SELECT " PG_POLICY_COLS " FROM policies"
 	    " WHERE tenant_id = $1 AND project = $2 AND slug = $3" },
 	[PG_POLICY_LIST] = { "policy_list",
-	    "SELECT " PG_POLICY_COLS " FROM policies WHERE tenant_id = $1 ORDER BY project, slug" },
+	    "SELECT " PG_POLICY_COLS " FROM policies WHERE tenant_id = $1 ORDER BY project COLLATE \"C\","
+	    " slug COLLATE \"C\"" },
 	[PG_APPROVAL_INSERT] = { "approval_insert",
 	    "INSERT INTO approvals (" PG_APPROVAL_COLS ") VALUES ($1, $2, $3, $4, $5, $6)" },
 	[PG_APPROVAL_COUNT] = { "approval_count",
 	    "SELECT count(*) FROM approvals WHERE request_id = $1 AND decision = 'APPROVED'" },
 	[PG_APPROVAL_LIST] = { "approval_list",
 	    "SELECT " PG_APPROVAL_COLS " FROM approvals WHERE tenant_id = $1 AND request_id = $2"
-	    " ORDER BY created_at, approver_id" },
+	    " ORDER BY created_at, approver_id COLLATE \"C\"" },
 	[PG_AUDIT_HEAD] = { "audit_head",
-	    "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1" },
+	    "SELECT seq, hash FROM chain_heads WHERE tenant_id = $1" },
 	/*
 	 * The head, created (seq 0, zero hash) if the chain is new, and locked
 	 * until commit in either case: the next append of the tenant on any
 	 * node waits here, so no two entries get the same seq.
 	 */
 	[PG_AUDIT_LOCK_HEAD] = { "audit_lock_head",
-	    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)"
-	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash" },
+	    "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)"
+	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = chain_heads.seq RETURNING seq, hash" },
 	[PG_AUDIT_INSERT] = { "audit_insert",
 	    "INSERT INTO audit_log (" PG_AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
 	[PG_AUDIT_SET_HEAD] = { "audit_set_head",
-	    "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1" },
+	    "UPDATE chain_heads SET seq = $2, hash = $3 WHERE tenant_id = $1" },
 	[PG_AUDIT_LIST] = { "audit_list",
 	    "SELECT " PG_AUDIT_COLS " FROM audit_log WHERE tenant_id = $1 AND seq > $2"
 	    " ORDER BY seq LIMIT $3" },
 	[PG_WEBHOOK_INSERT] = { "webhook_insert",
 	    "INSERT INTO webhooks (" PG_WEBHOOK_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)" },
 	[PG_WEBHOOK_LIST] = { "webhook_list",
-	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 ORDER BY created_at, id" },
+	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 ORDER BY created_at,"
+	    " id COLLATE \"C\"" },
 	[PG_WEBHOOK_GET] = { "webhook_get",
 	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE tenant_id = $1 AND id = $2" },
 	[PG_WEBHOOK_DELETE] = { "webhook_delete",
@@ -242,14 +254,15 @@ const pg_stmt pg_stmts[PG_STMT_COUNT] = {
 	[PG_WEBHOOK_DELETE_DELIVERIES] = { "webhook_delete_deliveries",
 	    "DELETE FROM deliveries WHERE tenant_id = $1 AND webhook_id = $2" },
 	[PG_WEBHOOK_UNSEALED] = { "webhook_unsealed",
-	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE sealed = 0 ORDER BY created_at, id" },
+	    "SELECT " PG_WEBHOOK_COLS " FROM webhooks WHERE sealed = 0 ORDER BY created_at,"
+	    " id COLLATE \"C\"" },
 	[PG_WEBHOOK_SEAL] = { "webhook_seal",
 	    "UPDATE webhooks SET secret = $1, sealed = 1 WHERE tenant_id = $2 AND id = $3"
 	    " AND sealed = 0" },
 	[PG_NOTIFY_BEHIND] = { "notify_behind",
-	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM audit_heads h"
+	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM chain_heads h"
 	    " LEFT JOIN notify_cursors c ON c.tenant_id = h.tenant_id"
-	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id" },
+	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id COLLATE \"C\"" },
 	[PG_NOTIFY_SET_CURSOR] = { "notify_set_cursor",
 	    "INSERT INTO notify_cursors (tenant_id, seq) VALUES ($1, $2)"
 	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = greatest(notify_cursors.seq, excluded.seq)" },

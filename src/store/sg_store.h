@@ -376,7 +376,10 @@ typedef struct sg_store_ops {
 	 * to its tenant's chain in the same transaction.  All or nothing; a
 	 * duplicate (principal, idempotency_key) is SG_ERR_CONFLICT, and so is a
 	 * request that is already SIGNED (a request is signed once on record)
-	 * or whose id belongs to another tenant.  An update never changes a
+	 * or whose id belongs to another tenant.  Lease fencing: an existing
+	 * PROCESSING request is updated only by a record with its attempts
+	 * count (the worker of its current claim), and an existing request
+	 * becomes SIGNED only from PROCESSING; otherwise SG_ERR_CONFLICT.  An update never changes a
 	 * request's tenant, submitter, created_at or idempotency key.
 	 */
 	int (*commit_batch)(sg_store *s, const sg_request *const *reqs,
@@ -403,12 +406,15 @@ typedef struct sg_store_ops {
 	int (*request_claim)(sg_store *s, int64_t now, int64_t lease_ms, size_t max,
 	    sg_request **out, size_t *n);
 	/*
-	 * Compare-and-set a request's status: only if it is `from` now (else
-	 * SG_ERR_PRECONDITION; SG_ERR_NOT_FOUND if absent).  Sets error (NULL
-	 * clears it), next_attempt_at, updated_at = now; appends audit if given.
+	 * Compare-and-set a request's status: only if it is `from` now and,
+	 * when attempts > 0, its attempts count is still `attempts` (the value
+	 * the caller's claim gave: a worker whose lease ran out and whose
+	 * request was claimed again is fenced out), else SG_ERR_PRECONDITION;
+	 * SG_ERR_NOT_FOUND if absent.  Sets error (NULL clears it),
+	 * next_attempt_at, updated_at = now; appends audit if given.
 	 */
 	int (*request_transition)(sg_store *s, const char *tenant_id, const char *id, const char *from,
-	    const char *to, const char *error, int64_t next_attempt_at, int64_t now,
+	    const char *to, int attempts, const char *error, int64_t next_attempt_at, int64_t now,
 	    sg_audit_entry *audit);
 	/* Requests per status over all tenants (metrics); counts[i] for statuses[i]. */
 	int (*request_count_by_status)(sg_store *s, const char *const *statuses, size_t n,

@@ -343,7 +343,7 @@ int sq_request_list(sg_store *s, const char *tenant_id, const char *status, int6
 int sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_request **out,
     size_t *n);
 int sq_request_transition(sg_store *s, const char *tenant_id, const char *id, const char *from,
-    const char *to, const char *error, int64_t next_attempt_at, int64_t now,
+    const char *to, int attempts, const char *error, int64_t next_attempt_at, int64_t now,
     sg_audit_entry *audit);
 int sq_request_count_by_status(sg_store *s, const char *const *statuses, size_t n, int64_t *counts);
 int sq_request_find_idempotent(sg_store *s, const char *tenant_id, const char *principal_id,

@@ -256,7 +256,7 @@ out:
 
 int
 sq_request_transition(sg_store *s, const char *tenant_id, const char *id, const char *from,
-    const char *to, const char *error, int64_t next_attempt_at, int64_t now,
+    const char *to, int attempts, const char *error, int64_t next_attempt_at, int64_t now,
     sg_audit_entry *audit)
 {
 	sq_db *q = s->impl;
@@ -269,7 +269,7 @@ sq_request_transition(sg_store *s, const char *tenant_id, const char *id, const 
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	sq_arg a[] = { sq_str(to), sq_str(error), sq_int(next_attempt_at), sq_int(now),
-	    sq_str(tenant_id), sq_str(id), sq_str(from) };
+	    sq_str(tenant_id), sq_str(id), sq_str(from), sq_int(attempts) };
 	if ((r = sq_run(w, SQ_REQUEST_TRANSITION, a, SQ_NARGS(a), &changes)) != SG_OK)
 		goto out;
 	if (changes == 0) {

@@ -115,7 +115,7 @@ static const char *const sq_migrations[] = {
 	/*
 	 * 2: the workflow.  A request's idempotency key is NULL when it has none
 	 * (or it was purged), so the unique index only binds live keys.  The
-	 * audit log refuses UPDATE and DELETE; audit_heads keeps each chain's
+	 * audit log refuses UPDATE and DELETE; audit_heads (chain_heads since 8) keeps each chain's
 	 * newest (seq, hash) so that cutting entries off the end shows too.  The
 	 * service's own chain has tenant_id "", hence no foreign key there.
 	 */
@@ -244,6 +244,11 @@ static const char *const sq_migrations[] = {
 	" handle BLOB NOT NULL,"
 	" cert_pem TEXT NOT NULL,"
 	" created_at INTEGER NOT NULL);",
+	/*
+	 * 8: audit_heads becomes chain_heads, so that audit_log is the one
+	 * table named like %audit% (as on PostgreSQL, SPEC §6).
+	 */
+	"ALTER TABLE audit_heads RENAME TO chain_heads;",
 };
 
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))

@@ -105,6 +105,10 @@ const sq_stmt_def sq_stmts[SQ_STMT_COUNT] = {
 	 * submitter, creation time and idempotency key never change.  An id that
 	 * belongs to another tenant, or a request already SIGNED, updates
 	 * nothing (reported as a conflict): a request is signed once on record.
+	 * A PROCESSING request is updated only by the worker of its current
+	 * claim (the attempts value its claim gave), and only a PROCESSING
+	 * request may become SIGNED over an existing row (lease fencing, see
+	 * pg_stmts.c).
 	 */
 	[SQ_REQUEST_UPSERT] = { "request_upsert",
 	    "INSERT INTO requests (" SQ_REQUEST_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
@@ -124,7 +128,9 @@ const sq_stmt_def sq_stmts[SQ_STMT_COUNT] = {
 	    " approvals_required = excluded.approvals_required,"
 	    " approval_deadline = excluded.approval_deadline,"
 	    " next_attempt_at = excluded.next_attempt_at, lease_until = excluded.lease_until"
-	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'" },
+	    " WHERE requests.tenant_id = excluded.tenant_id AND requests.status <> 'SIGNED'"
+	    " AND (requests.status <> 'PROCESSING' OR requests.attempts = excluded.attempts)"
+	    " AND (excluded.status <> 'SIGNED' OR requests.status = 'PROCESSING')" },
 	[SQ_REQUEST_GET] = { "request_get",
 	    "SELECT " SQ_REQUEST_COLS " FROM requests WHERE tenant_id = ? AND id = ?" },
 	[SQ_SIGNATURE_INSERT] = { "signature_insert",
@@ -153,7 +159,7 @@ const sq_stmt_def sq_stmts[SQ_STMT_COUNT] = {
 	[SQ_REQUEST_TRANSITION] = { "request_transition",
 	    "UPDATE requests SET status = ?1, error = ?2, next_attempt_at = ?3, updated_at = ?4,"
 	    " lease_until = CASE WHEN ?1 = 'PROCESSING' THEN lease_until ELSE 0 END"
-	    " WHERE tenant_id = ?5 AND id = ?6 AND status = ?7" },
+	    " WHERE tenant_id = ?5 AND id = ?6 AND status = ?7 AND (?8 <= 0 OR attempts = ?8)" },
 	[SQ_REQUEST_COUNT] = { "request_count",
 	    "SELECT count(*) FROM requests WHERE status = ?" },
 	[SQ_REQUEST_FIND_IDEMPOTENT] = { "request_find_idempotent",
@@ -187,11 +193,11 @@ const sq_stmt_def sq_stmts[SQ_STMT_COUNT] = {
 	    "SELECT " SQ_APPROVAL_COLS " FROM approvals WHERE tenant_id = ? AND request_id = ?"
 	    " ORDER BY created_at, approver_id" },
 	[SQ_AUDIT_HEAD] = { "audit_head",
-	    "SELECT seq, hash FROM audit_heads WHERE tenant_id = ?" },
+	    "SELECT seq, hash FROM chain_heads WHERE tenant_id = ?" },
 	[SQ_AUDIT_INSERT] = { "audit_insert",
 	    "INSERT INTO audit_log (" SQ_AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 	[SQ_AUDIT_SET_HEAD] = { "audit_set_head",
-	    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
+	    "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
 	    " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash" },
 	[SQ_AUDIT_LIST] = { "audit_list",
 	    "SELECT " SQ_AUDIT_COLS " FROM audit_log WHERE tenant_id = ? AND seq > ?"
@@ -212,7 +218,7 @@ const sq_stmt_def sq_stmts[SQ_STMT_COUNT] = {
 	[SQ_WEBHOOK_SEAL] = { "webhook_seal",
 	    "UPDATE webhooks SET secret = ?, sealed = 1 WHERE tenant_id = ? AND id = ? AND sealed = 0" },
 	[SQ_NOTIFY_BEHIND] = { "notify_behind",
-	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM audit_heads h"
+	    "SELECT h.tenant_id, coalesce(c.seq, 0), h.seq FROM chain_heads h"
 	    " LEFT JOIN notify_cursors c ON c.tenant_id = h.tenant_id"
 	    " WHERE h.tenant_id <> '' AND h.seq > coalesce(c.seq, 0) ORDER BY h.tenant_id" },
 	[SQ_NOTIFY_SET_CURSOR] = { "notify_set_cursor",

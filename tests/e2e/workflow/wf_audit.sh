@@ -198,7 +198,7 @@ tamper "delete middle entry $MID" "$MID" "DELETE FROM audit_log WHERE $W AND seq
 tamper "swap entries $SWAP_A and $SWAP_B" "$SWAP_A" "$(swap_sql "$SWAP_A" "$SWAP_B")"
 tamper "delete the last entry $N" "$N" "DELETE FROM audit_log WHERE $W AND seq = $N;"
 tamper "delete the last entry and the chain head" 1 \
-	"DELETE FROM audit_log WHERE $W AND seq = $N; DELETE FROM audit_heads WHERE $W;"
+	"DELETE FROM audit_log WHERE $W AND seq = $N; DELETE FROM chain_heads WHERE $W;"
 
 # Sanity of the copies: each tampering changed what it meant to, and only that.
 assert_eq "$(sql "$E2E_TMP/tamper-delete middle entry $MID" "SELECT count(*) FROM audit_log WHERE $W")" $((N - 1)) \

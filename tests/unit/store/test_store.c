@@ -104,12 +104,21 @@ db_location(const char *name, char *out, size_t len)
 		snprintf(out, len, "%s/%s.db", dir, name);
 		return;
 	}
-	char create[128];
+	char create[256];
 	const char *slash = strrchr(pg_base_url, '/');
 	int base = slash != NULL ? (int)(slash - pg_base_url) : (int)strlen(pg_base_url);
 	snprintf(out, len, "%.*s/%s_%s", base, pg_base_url, pg_prefix, name);
-	snprintf(create, sizeof(create), "CREATE DATABASE %s_%s", pg_prefix, name);
-	(void)db_exec(pg_base_url, create);  /* it may exist already */
+	/*
+	 * A collation other than the cluster's C.UTF-8 where the server has ICU
+	 * (Debian's has): English order puts "a" before "B", so the store's
+	 * answers must not depend on the database's collation (test_byte_order).
+	 */
+	snprintf(create, sizeof(create), "CREATE DATABASE %s_%s TEMPLATE template0"
+	    " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'", pg_prefix, name);
+	if (db_exec(pg_base_url, create) != 0) {
+		snprintf(create, sizeof(create), "CREATE DATABASE %s_%s", pg_prefix, name);
+		(void)db_exec(pg_base_url, create);  /* it may exist already */
+	}
 }
 
 static int
@@ -985,7 +994,7 @@ test_group_commit(sg_store *s)
  */
 static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
-static int fake_entered, fake_release;
+static int fake_entered, fake_release, fake_calls;
 static size_t fake_largest;
 
 static int
@@ -1004,6 +1013,10 @@ fake_commit_batch(sg_store *s, const sg_request *const *reqs, const sg_signature
 	if (n > fake_largest)
 		fake_largest = n;
 	pthread_mutex_unlock(&fake_mu);
+	fake_calls++;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reqs[i]->status, "GONE") == 0)
+			return SG_ERR_UNAVAILABLE;  /* say, the connection broke during COMMIT */
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(reqs[i]->status, "BAD") == 0)
 			return SG_ERR_CONFLICT;
@@ -1115,6 +1128,37 @@ test_committer_isolates_failures(void)
 	printf("fake committer: largest batch %zu\n", fake_largest);
 }
 
+/*
+ * A batch whose outcome is unknown (SG_ERR_UNAVAILABLE: it may be on
+ * record) is not written again one by one: every triple gets the error.
+ */
+static void
+test_committer_unknown_outcome(void)
+{
+	static const sg_store_ops fake_ops = { .name = "fake", .commit_batch = fake_commit_batch };
+	sg_store fake = { .ops = &fake_ops, .impl = NULL };
+	sg_committer *c = NULL;
+	sg_request q[3];
+	int results[3] = { -12345, -12345, -12345 };
+
+	pthread_mutex_lock(&fake_mu);
+	fake_entered = 1;  /* no blocking in the fake */
+	fake_calls = 0;
+	pthread_mutex_unlock(&fake_mu);
+	CHECK_RC(sg_committer_start(&fake, 16, &c), SG_OK);
+	if (c == NULL)
+		return;
+	memset(q, 0, sizeof(q));
+	for (int i = 0; i < 3; i++)
+		sg_strlcpy(q[i].status, i == 1 ? "GONE" : "SIGNED", sizeof(q[i].status));
+	const sg_request *reqs[3] = { &q[0], &q[1], &q[2] };
+	CHECK_RC(sg_commit_signatures(c, 3, reqs, NULL, NULL, results), SG_ERR_UNAVAILABLE);
+	for (int i = 0; i < 3; i++)
+		CHECK(results[i] == SG_ERR_UNAVAILABLE);
+	sg_committer_stop(c);
+	CHECK(fake_calls == 1);
+}
+
 
 /* ---- the workflow: policies, the queue, approvals, idempotency ---- */
 
@@ -1183,6 +1227,81 @@ test_policies(sg_store *s)
 	CHECK(n == 0 && list == NULL);
 }
 
+/*
+ * Text that is not UTF-8 (PostgreSQL refuses to store it) matches nothing:
+ * lookups answer NOT_FOUND or an empty list on every store, as for any
+ * other name that is not there (GET /v1/keys/%C3 is a 404 everywhere).
+ */
+static void
+test_not_utf8(sg_store *s)
+{
+	static const char *bad[] = { "\xc3", "k\xc3(", "\xed\xa0\x80", "\xc0\xaf", "\xff" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sg_tenant t;
+		sg_principal p;
+		sg_api_key ak;
+		sg_key k;
+		sg_request rq;
+		sg_policy pol;
+		sg_key *keys = NULL;
+		sg_principal *ps = NULL;
+		size_t n = 99;
+		CHECK_RC(s->ops->tenant_get(s, bad[i], &t), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->tenant_get_by_name(s, bad[i], &t), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->principal_get(s, tenant_a.id, bad[i], &p), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->api_key_find(s, bad[i], &ak), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->key_get(s, tenant_a.id, bad[i], &k), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->request_get(s, tenant_a.id, bad[i], &rq), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->request_find_idempotent(s, tenant_a.id, bob.id, bad[i], &rq),
+		    SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->policy_get(s, tenant_a.id, bad[i], "x", &pol), SG_ERR_NOT_FOUND);
+		CHECK_RC(s->ops->key_list(s, bad[i], &keys, &n), SG_OK);
+		CHECK(n == 0 && keys == NULL);
+		n = 99;
+		CHECK_RC(s->ops->principal_list(s, bad[i], &ps, &n), SG_OK);
+		CHECK(n == 0 && ps == NULL);
+	}
+}
+
+/*
+ * Lists sorted by a name sort in byte order on every store, whatever the
+ * database's collation ("B" before "a", "a-b" before "ab").
+ */
+static void
+test_byte_order(sg_store *s)
+{
+	static const char *names[] = { "ab", "a", "B", "a-b" };
+	static const char *sorted[] = { "B", "a", "a-b", "ab" };
+	sg_tenant t;
+	sg_principal p[4];
+	sg_key k[4];
+	sg_key_version v[4];
+	make_tenant(&t, "byte-order");
+	CHECK_RC(s->ops->tenant_create(s, &t), SG_OK);
+	for (int i = 0; i < 4; i++) {
+		make_principal(&p[i], &t, names[i], SG_ROLE_ADMIN);
+		p[i].created_at = 1700000000000;
+		CHECK_RC(s->ops->principal_create(s, &p[i]), SG_OK);
+		make_key(&k[i], &v[i], &t, names[i], spki_v1, sizeof(spki_v1), handle_v1,
+		    sizeof(handle_v1));
+		k[i].created_at = k[i].updated_at = v[i].created_at = 1700000000000;
+		CHECK_RC(s->ops->key_create(s, &k[i], &v[i]), SG_OK);
+	}
+	sg_principal *ps = NULL;
+	size_t n = 0;
+	CHECK_RC(s->ops->principal_list(s, t.id, &ps, &n), SG_OK);
+	CHECK(n == 4);
+	for (size_t i = 0; i < n && i < 4; i++)
+		CHECK(strcmp(ps[i].name, sorted[i]) == 0);
+	free(ps);
+	sg_key *ks = NULL;
+	CHECK_RC(s->ops->key_list(s, t.id, &ks, &n), SG_OK);
+	CHECK(n == 4);
+	for (size_t i = 0; i < n && i < 4; i++)
+		CHECK(strcmp(ks[i].alias, sorted[i]) == 0);
+	free(ks);
+}
+
 static void
 make_queued(sg_request *q, const char *status, int64_t created_at)
 {
@@ -1230,17 +1349,38 @@ test_queue(sg_store *s)
 	CHECK(n == 1 && list != NULL && strcmp(list[0].id, q[1].id) == 0 && list[0].attempts == 2);
 	sg_request_list_free(list, n);
 
+	/*
+	 * Lease fencing: the worker of the first claim (attempts 1), whose lease
+	 * ran out, neither records a signature nor moves the request.
+	 */
+	sg_request late = q[1];
+	sg_signature late_sig;
+	sg_strlcpy(late.status, "SIGNED", sizeof(late.status));
+	late.attempts = 1;
+	make_signature(&late_sig, &late);
+	sg_strlcpy(late.signature_id, late_sig.id, sizeof(late.signature_id));
+	const sg_request *late_rq[] = { &late };
+	const sg_signature *late_sg[] = { &late_sig };
+	CHECK_RC(s->ops->commit_batch(s, late_rq, late_sg, NULL, 1), SG_ERR_CONFLICT);
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "QUEUED", 1, "x",
+	    t0 + 50000, t0 + 40000, NULL), SG_ERR_PRECONDITION);
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "FAILED", 1, "x",
+	    0, t0 + 40000, NULL), SG_ERR_PRECONDITION);
+	CHECK_RC(s->ops->request_get(s, tenant_a.id, q[1].id, &got), SG_OK);
+	CHECK(strcmp(got.status, "PROCESSING") == 0 && got.attempts == 2 && got.signature_id[0] == '\0');
+	sg_request_clear(&got);
+
 	/* Compare-and-set of the status. */
-	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "QUEUED", "FAILED", "x", 0,
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "QUEUED", "FAILED", 0, "x", 0,
 	    t0 + 40000, NULL), SG_ERR_PRECONDITION);
-	CHECK_RC(s->ops->request_transition(s, tenant_b.id, q[1].id, "PROCESSING", "FAILED", "x", 0,
+	CHECK_RC(s->ops->request_transition(s, tenant_b.id, q[1].id, "PROCESSING", "FAILED", 0, "x", 0,
 	    t0 + 40000, NULL), SG_ERR_NOT_FOUND);
 	CHECK_RC(s->ops->request_transition(s, tenant_a.id, "no-such-request", "PROCESSING", "FAILED",
-	    "x", 0, t0 + 40000, NULL), SG_ERR_NOT_FOUND);
+	    0, "x", 0, t0 + 40000, NULL), SG_ERR_NOT_FOUND);
 	sg_audit_entry au;
 	make_audit(&au, tenant_a.id, "", "request.retry", q[1].id, "{\"attempt\":2}");
 	int64_t seq0 = audit_seq(s, tenant_a.id);
-	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "QUEUED",
+	CHECK_RC(s->ops->request_transition(s, tenant_a.id, q[1].id, "PROCESSING", "QUEUED", 2,
 	    "HSM unavailable", t0 + 50000, t0 + 40000, &au), SG_OK);
 	CHECK(au.seq == seq0 + 1);
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, q[1].id, &got), SG_OK);
@@ -1248,6 +1388,9 @@ test_queue(sg_store *s)
 	CHECK(got.error != NULL && strcmp(got.error, "HSM unavailable") == 0);
 	CHECK(got.lease_until == 0 && got.updated_at == t0 + 40000);
 	sg_request_clear(&got);
+	/* A request no longer PROCESSING does not become SIGNED, even by its last worker. */
+	late.attempts = 2;
+	CHECK_RC(s->ops->commit_batch(s, late_rq, late_sg, NULL, 1), SG_ERR_CONFLICT);
 
 	int64_t counts[4] = { -1, -1, -1, -1 };
 	const char *statuses[] = { "QUEUED", "PROCESSING", "PENDING_APPROVAL", "DEAD_LETTER" };
@@ -1333,6 +1476,23 @@ audit_has(sg_store *s, const char *tenant_id, const char *action, const char *ob
 		sg_audit_list_free(list, n);
 	}
 	return found;
+}
+
+/* The seq of the tenant's entry with this action and object, 0 if none. */
+static int64_t
+audit_seq_of(sg_store *s, const char *tenant_id, const char *action, const char *object)
+{
+	sg_audit_entry *list = NULL;
+	size_t n = 0;
+	int64_t after = 0, seq = 0;
+	while (seq == 0 && s->ops->audit_list(s, tenant_id, after, 500, &list, &n) == SG_OK && n > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(list[i].action, action) == 0 && strcmp(list[i].object, object) == 0)
+				seq = list[i].seq;
+		after = list[n - 1].seq;
+		sg_audit_list_free(list, n);
+	}
+	return seq;
 }
 
 static void
@@ -1435,6 +1595,23 @@ test_approvals(sg_store *s)
 	CHECK_RC(s->ops->request_get(s, tenant_a.id, fresh.id, &got), SG_OK);
 	CHECK(strcmp(got.status, "PENDING_APPROVAL") == 0);
 	sg_request_clear(&got);
+
+	/* Several expire at once: answered oldest first, audited oldest first. */
+	sg_request older, newer;
+	make_queued(&newer, "PENDING_APPROVAL", now - 3000);
+	newer.approval_deadline = now - 1;
+	make_queued(&older, "PENDING_APPROVAL", now - 4000);
+	older.approval_deadline = now - 1;
+	CHECK_RC(sg_store_test_request_create(s, &newer, NULL), SG_OK);
+	CHECK_RC(sg_store_test_request_create(s, &older, NULL), SG_OK);
+	CHECK_RC(s->ops->request_expire_approvals(s, now, &expired, &n), SG_OK);
+	CHECK(n == 2);
+	if (n == 2)
+		CHECK(strcmp(expired[0].id, older.id) == 0 && strcmp(expired[1].id, newer.id) == 0);
+	sg_request_list_free(expired, n);
+	int64_t seq_older = audit_seq_of(s, tenant_a.id, "request.expired", older.id);
+	int64_t seq_newer = audit_seq_of(s, tenant_a.id, "request.expired", newer.id);
+	CHECK(seq_older > 0 && seq_newer == seq_older + 1);
 }
 
 /*
@@ -1573,7 +1750,7 @@ test_audit_chain(void)
 	CHECK_RC(sg_audit_verify(s, t2.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
 	CHECK(bad == 4 && checked == 3 && strstr(why, "missing") != NULL);
 	/* ... and so is removing the head as well. */
-	snprintf(sql, sizeof(sql), "DELETE FROM audit_heads WHERE tenant_id = '%s';", t2.id);
+	snprintf(sql, sizeof(sql), "DELETE FROM chain_heads WHERE tenant_id = '%s';", t2.id);
 	tamper(path, sql);
 	CHECK_RC(sg_audit_verify(s, t2.id, &checked, &bad, why, sizeof(why)), SG_ERR_BAD_SIGNATURE);
 	CHECK(bad == 1 && strstr(why, "head") != NULL);
@@ -1877,6 +2054,30 @@ test_reopen(void)
 	sg_signature_clear(&g);
 	sg_store_close(s);
 
+	/*
+	 * The last migration, on a database of the version before: audit_heads
+	 * becomes chain_heads with the chains intact, and audit_log is the one
+	 * table named like %audit% (SPEC §6).
+	 */
+	CHECK(db_exec(db_path, on_pg ? "ALTER TABLE chain_heads RENAME TO audit_heads;"
+	    " ALTER INDEX chain_heads_pkey RENAME TO audit_heads_pkey;"
+	    " ALTER TABLE audit_heads RENAME CONSTRAINT chain_heads_hash_check"
+	    " TO audit_heads_hash_check; UPDATE schema_version SET version = 1" :
+	    "ALTER TABLE chain_heads RENAME TO audit_heads; PRAGMA user_version = 7") == 0);
+	s = NULL;
+	CHECK_RC(on_pg ? sg_store_pg_open(db_path, &s) : sg_store_sqlite_open(db_path, &s), SG_OK);
+	if (s != NULL) {
+		int64_t checked = 0, bad = -1;
+		char why[128] = "x";
+		CHECK_RC(sg_audit_verify(s, tenant_a.id, &checked, &bad, why, sizeof(why)), SG_OK);
+		CHECK(checked > 0 && bad == 0);
+		sg_store_close(s);
+	}
+	CHECK(db_exec(db_path, on_pg ? "DO $$ BEGIN IF (SELECT count(*) FROM information_schema.tables"
+	    " WHERE table_schema = current_schema() AND table_name LIKE '%audit%') <> 1"
+	    " OR (SELECT version FROM schema_version) <> 2 THEN RAISE EXCEPTION 'schema'; END IF;"
+	    " END $$" : "SELECT seq FROM chain_heads") == 0);
+
 	if (on_pg) {
 		/* The schema version is recorded, and a newer one is refused. */
 		CHECK(db_exec(db_path, "UPDATE schema_version SET version = 99") == 0);
@@ -1897,7 +2098,11 @@ test_reopen(void)
 	    sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	CHECK(version == 7);
+	CHECK(version == 8);
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	    " AND name LIKE '%audit%'", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 1);
+	sqlite3_finalize(stmt);
 	/* Migration 6 marks which webhook secrets are sealed; rows from before are not. */
 	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('webhooks')"
 	    " WHERE name = 'sealed' AND dflt_value = '0' AND \"notnull\" = 1", -1, &stmt,
@@ -2181,6 +2386,8 @@ main(int argc, char **argv)
 	test_group_commit(s);
 	test_policies(s);
 	test_queue(s);
+	test_not_utf8(s);
+	test_byte_order(s);
 	test_idempotency(s);
 	test_approvals(s);
 	test_notify(s);
@@ -2189,6 +2396,7 @@ main(int argc, char **argv)
 	sg_store_close(s);
 	test_audit_chain();
 	test_committer_isolates_failures();
+	test_committer_unknown_outcome();
 	test_tsa_key_reopened();
 	test_reopen();
 	test_memory();

@@ -137,9 +137,121 @@ test_parallel_start(void)
 	}
 	char v[32] = "";
 	CHECK(sql_at(url, "SELECT version FROM schema_version", v, sizeof(v)) == 0 &&
-	    strcmp(v, "1") == 0);
+	    strcmp(v, "2") == 0);
 	CHECK(sql_at(url, "SELECT count(*) FROM schema_version", v, sizeof(v)) == 0 &&
 	    strcmp(v, "1") == 0);
+}
+
+/*
+ * ---- a migration waits for another's, however long ----
+ * Another session holds the migration's advisory lock for 8 s, longer than
+ * any statement may otherwise take (statement_timeout 5 s, deadline 6 s):
+ * the store still opens, once the lock is free.
+ */
+static void
+test_slow_migration(void)
+{
+	char url[600];
+	sg_store *s = NULL;
+
+	new_database("slowmig", url, sizeof(url));
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);  /* the schema exists: only the lock is waited for */
+	sg_store_close(s);
+	s = NULL;
+	PGconn *holder = PQconnectdb(url);
+	PGresult *res = PQstatus(holder) == CONNECTION_OK ?
+	    PQexec(holder, "SELECT pg_advisory_lock(91712171959668)") : NULL;
+	CHECK(res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK);
+	PQclear(res);
+	/* The holder lets go after 8 s, by itself, while the store waits. */
+	CHECK(PQsendQuery(holder, "SELECT pg_sleep(8), pg_advisory_unlock(91712171959668)") == 1);
+	int64_t t0 = sg_now_ms();
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);
+	int64_t waited = sg_now_ms() - t0;
+	CHECK(waited >= 6000);
+	printf("slow migration: opened after %lld ms\n", (long long)waited);
+	sg_store_close(s);
+	while ((res = PQgetResult(holder)) != NULL)
+		PQclear(res);
+	PQfinish(holder);
+}
+
+/*
+ * ---- a live server's refusal does not make the node fail fast ----
+ * Only a connection attempt that finds no server puts the store into its
+ * 1 s fail-fast; a server that answers with a refusal (here: no such
+ * database, as for too many clients or a bad password) fails that call
+ * alone, and the next call tries again at once.
+ */
+static void
+test_refusal_not_outage(void)
+{
+	char url[600], sql[160];
+	sg_store *s = NULL;
+
+	new_database("refused", url, sizeof(url));
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);
+	if (s == NULL)
+		return;
+	CHECK_RC(s->ops->ping(s), SG_OK);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s_refused WITH (FORCE)", prefix);
+	CHECK(sql_at(base_url, sql, NULL, 0) == 0);
+	CHECK_RC(s->ops->ping(s), SG_ERR_UNAVAILABLE);  /* refused: no such database */
+	int64_t t0 = sg_now_ms();
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s_refused", prefix);
+	CHECK(sql_at(base_url, sql, NULL, 0) == 0);
+	int rc = s->ops->ping(s);
+	int64_t took = sg_now_ms() - t0;
+	if (took < 900)  /* otherwise a fail-fast window would have ended anyway */
+		CHECK_RC(rc, SG_OK);
+	printf("refusal: ping %lld ms after the refusal: %s\n", (long long)took, sg_err_str(rc));
+	sg_store_close(s);
+}
+
+/* ---- SIGNET_STORE_POOL sizes the pool ---- */
+
+static void *
+ping_thread(void *p)
+{
+	sg_store *s = p;
+	for (int i = 0; i < 50; i++)
+		if (s->ops->ping(s) != SG_OK)
+			return (void *)1;
+	return NULL;
+}
+
+static void
+test_pool_size(void)
+{
+	char url[600], sql[256], v[32] = "";
+	sg_store *s = NULL;
+	static const char *bad[] = { "0", "129", "x", "4x", "-1" };
+
+	new_database("pool", url, sizeof(url));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("SIGNET_STORE_POOL", bad[i], 1);
+		s = NULL;
+		CHECK_RC(sg_store_pg_open(url, &s), SG_ERR_INVALID_ARGUMENT);
+		CHECK(s == NULL);
+	}
+	/* One connection: four threads share it, and the node holds no more. */
+	setenv("SIGNET_STORE_POOL", "1", 1);
+	CHECK_RC(sg_store_pg_open(url, &s), SG_OK);
+	unsetenv("SIGNET_STORE_POOL");
+	if (s == NULL)
+		return;
+	pthread_t th[4];
+	void *rv[4] = { 0 };
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, ping_thread, s);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], &rv[i]);
+		CHECK(rv[i] == NULL);
+	}
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s_pool'"
+	    " AND application_name = 'signetd'", prefix);
+	CHECK(sql_at(base_url, sql, v, sizeof(v)) == 0 && strcmp(v, "1") == 0);
+	sg_store_close(s);
 }
 
 /* ---- fixtures ---- */
@@ -816,6 +928,9 @@ main(int argc, char **argv)
 	sg_log_set_level(SG_LOG_ERROR);
 
 	test_parallel_start();
+	test_pool_size();
+	test_slow_migration();
+	test_refusal_not_outage();
 	setup();
 	test_claims();
 	test_one_signature();
