@@ -17,7 +17,8 @@
  * Secrets given in the environment (SIGNET_PKCS11_PIN,
  * SIGNET_BOOTSTRAP_API_KEY, SIGNET_STORE_URL with its password) are copied and then overwritten in place and
  * unset before anything else runs, so /proc/<pid>/environ does not show
- * them for the life of the process.
+ * them for the life of the process.  The --store argument is copied and
+ * overwritten in argv the same way (ps, /proc/<pid>/cmdline).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -124,13 +125,35 @@ open_store(const sg_config *cfg, sg_store **out)
 		if ((r = sg_store_sqlite_open(path, out)) != SG_OK)
 			sg_error("cannot open database %s", path);
 		return r;
-	case SG_STORE_KIND_POSTGRESQL:
+	case SG_STORE_KIND_POSTGRESQL: {
 		sg_config_redact_url(cfg->store, path, sizeof(path));
-		if ((r = sg_store_pg_open(cfg->store, out)) != SG_OK)
+		/*
+		 * A database still starting (nodes and database booted together):
+		 * retry an unreachable one with backoff for store_open_timeout_seconds.
+		 */
+		int64_t until = sg_now_ms() + cfg->store_open_timeout_seconds * 1000;
+		unsigned delay_ms = 250;
+		while ((r = sg_store_pg_open(cfg->store, out)) == SG_ERR_UNAVAILABLE) {
+			int64_t left = until - sg_now_ms();
+			if (left <= 0)
+				break;
+			if (delay_ms > left)
+				delay_ms = (unsigned)left;
+			sg_warn("store: PostgreSQL %s is unavailable; retrying in %u ms (for %lld s "
+			    "more: store_open_timeout_seconds)", path, delay_ms, (long long)(left / 1000));
+			usleep(delay_ms * 1000u);
+			delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+		}
+		if (r == SG_ERR_UNAVAILABLE)
+			sg_error("cannot open the PostgreSQL store %s: %s (gave up after "
+			    "store_open_timeout_seconds = %lld)", path, sg_err_str(r),
+			    (long long)cfg->store_open_timeout_seconds);
+		else if (r != SG_OK)
 			sg_error("cannot open the PostgreSQL store %s: %s", path, sg_err_str(r));
 		else
 			sg_info("store: PostgreSQL %s", path);
 		return r;
+	}
 	case SG_STORE_KIND_INVALID:
 		break;
 	}
@@ -240,7 +263,8 @@ main(int argc, char **argv)
 {
 	sg_config cfg;
 	const char *config_path = getenv("SIGNET_CONFIG");
-	const char *flag_listen = NULL, *flag_data = NULL, *flag_store = NULL;
+	const char *flag_listen = NULL, *flag_data = NULL;
+	char *flag_store = NULL;  /* a copy: the argument itself is wiped (ps, /proc/<pid>/cmdline) */
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
@@ -267,7 +291,14 @@ main(int argc, char **argv)
 		case 'l': flag_listen = optarg; break;
 		case 'd': flag_data = optarg; break;
 		case 'c': config_path = optarg; break;
-		case 's': flag_store = optarg; break;
+		case 's':
+			sg_free_secret_str(flag_store);
+			if ((flag_store = strdup(optarg)) == NULL) {
+				status = 1;
+				goto out;
+			}
+			sg_wipe(optarg, strlen(optarg));
+			break;
 		case 'h': usage(stdout); status = 0; goto out;
 		case 'V': printf("signetd %s\n", SIGNET_VERSION); status = 0; goto out;
 		default: usage(stderr); status = 2; goto out;
@@ -294,6 +325,8 @@ main(int argc, char **argv)
 	secrets[0] = NULL;
 	sg_free_secret_str(secrets[2]);
 	secrets[2] = NULL;
+	sg_free_secret_str(flag_store);
+	flag_store = NULL;
 	sg_log_set_level((sg_log_level)sg_log_level_from_name(cfg.log_level));
 	sg_log_set_format(strcmp(cfg.log_format, "json") == 0 ? SG_LOG_JSON : SG_LOG_TEXT);
 	if (strcmp(cfg.master_key, "hsm") == 0 && !cfg.pkcs11_module[0]) {
@@ -410,6 +443,7 @@ out:
 	free(tls_ca);
 	for (size_t k = 0; k < N_SECRET_ENV; k++)
 		sg_free_secret_str(secrets[k]);
+	sg_free_secret_str(flag_store);
 	sg_config_wipe(&cfg);
 	if (status == 0 && api != NULL)
 		sg_info("signetd: stopped");
