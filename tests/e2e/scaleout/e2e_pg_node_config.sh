@@ -11,6 +11,7 @@
 #     /proc/<pid>/environ, TSA serials from the database (increasing);
 #   - SIGNET_MASTER_KEY_FILE: created 0600 at that path (none in the data
 #     directory), refused when group/world-readable, reused after a restart;
+#     a node with another master key refuses to start, naming the cause;
 #   - a second node on the same database with the same master key file signs
 #     with the first node's key, and an API key revoked on one node is refused
 #     by the other within 1 s.
@@ -213,6 +214,16 @@ else
 fi
 halt "$PID2"
 halt "$PID1"
+
+# ---- a node with another master key refuses to start (it could unseal none
+# of the keys the others made), and says why
+if launch "$E2E_TMP/n3.log" "${COMMON[@]}" SIGNET_MASTER_KEY_FILE="$E2E_TMP/keys/other.key" \
+	SIGNET_STORE_URL="$GOOD" -- --data-dir "$E2E_TMP/n3" >/dev/null; then
+	fail "a node with another master key file refuses to start"
+else
+	assert_contains "$(cat "$E2E_TMP/n3.log")" "is not the one that sealed the database's keys: give every node the same SIGNET_MASTER_KEY_FILE" \
+		"a node with another master key file refuses to start, naming the cause"
+fi
 
 # ---- the master key file: refused when others can read it, reused otherwise
 chmod 0644 "$MK"

@@ -5,7 +5,8 @@
 # up; the database holds one tenant, one principal and one TSA key; exactly
 # one node wrote bootstrap-admin.key (the others log that another node made
 # the principal, docs/operations.md), and that key works on every node; all
-# nodes serve the same TSA certificate.  Then the repair of a tenant left
+# nodes serve the same TSA certificate.  The shared master key file does not
+# exist before: exactly one node creates it, the others use that one.  Then the repair of a tenant left
 # without its principal by a start that stopped half-way: three nodes come
 # up with one admin, without and with SIGNET_BOOTSTRAP_API_KEY.
 export SIGNET_TEST_STORE=postgresql
@@ -14,8 +15,9 @@ export SIGNET_TEST_STORE=postgresql
 e2e_pg_server
 URL=$(e2e_store_url "$E2E_TMP/shared")
 require "a database for the nodes" [ -n "$URL" ]
+# No master key file yet: the four nodes race to create it at one shared path,
+# and must all end with the same key (one creates it, the others read it).
 MK=$E2E_TMP/master.key
-(umask 077 && head -c 32 /dev/urandom >"$MK")
 
 PIDS=()
 PORTS=()
@@ -63,6 +65,8 @@ q() { psql "$URL" -qtAXc "$1"; }
 assert_eq "$(q "SELECT count(*) FROM tenants")/$(q "SELECT name FROM tenants")" "1/default" "one tenant, named default"
 assert_eq "$(q "SELECT count(*) FROM principals")" 1 "one principal"
 assert_eq "$(q "SELECT count(*) FROM tsa_key")" 1 "one TSA key"
+assert_eq "$(grep -l "generated a new master key" "$E2E_TMP"/n[0-9].log | wc -l)" 1 \
+	"exactly one node generated the shared master key file"
 KEYFILES=$(ls "$E2E_TMP"/n[0-9]/bootstrap-admin.key 2>/dev/null)
 assert_eq "$(printf '%s\n' "$KEYFILES" | grep -c .)" 1 "exactly one node wrote bootstrap-admin.key"
 assert_eq "$(grep -l "created; API key written" "$E2E_TMP"/n[0-9].log | wc -l)" 1 \
