@@ -84,6 +84,12 @@ sg_config_redact_url(const char *url, char *out, size_t cap)
 		for (const char *q = host; q < host + hostpart; q++)
 			if (*q == '@')
 				auth_end = q;
+		/*
+		 * A '/' in an unencoded password hides its '@' from that search:
+		 * mask up to the last '@' anywhere then (masking too much is harmless).
+		 */
+		if (auth_end == NULL)
+			auth_end = strrchr(host, '@');
 		if (auth_end != NULL) {
 			colon = memchr(host, ':', (size_t)(auth_end - host));
 		}

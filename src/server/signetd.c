@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libpq-fe.h>
 #include "config.h"
 #include "sg_api.h"
 #include "sg_keystore.h"
@@ -110,6 +111,29 @@ set_store(sg_config *cfg, const char *url, const char *source)
 }
 
 /*
+ * Does libpq parse url?  Checked before connecting: libpq's parse errors
+ * quote the URL's text, password included, and must not reach the log.
+ */
+static int
+store_url_parses(const char *url)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &err);
+	if (opts == NULL) {
+		if (err != NULL) {
+			sg_wipe(err, strlen(err));
+			PQfreemem(err);
+		}
+		return 0;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL)
+			sg_wipe(o->val, strlen(o->val));
+	PQconninfoFree(opts);
+	return 1;
+}
+
+/*
  * The store cfg->store names: SQLite in the data directory when empty, else
  * PostgreSQL.  The URL's password is never logged.
  */
@@ -127,6 +151,12 @@ open_store(const sg_config *cfg, sg_store **out)
 		return r;
 	case SG_STORE_KIND_POSTGRESQL: {
 		sg_config_redact_url(cfg->store, path, sizeof(path));
+		if (!store_url_parses(cfg->store)) {
+			sg_error("the store URL %s is not a libpq URI that parses (libpq's message is not "
+			    "shown: it may quote the password); percent-encode '/', '@', ':', '?' and "
+			    "'#' in the user name and password (%%2F, %%40, %%3A, %%3F, %%23)", path);
+			return SG_ERR_INVALID_ARGUMENT;
+		}
 		/*
 		 * A database still starting (nodes and database booted together):
 		 * retry an unreachable one with backoff for store_open_timeout_seconds.

@@ -145,9 +145,11 @@ else
 		"a password=... query parameter is masked in the start error"
 fi
 
-# passwords holding '?' or '#' (libpq reads the userinfo up to the '@'): masked whole
+# passwords holding '?' or '#' (libpq reads the userinfo up to the '@'), or an
+# unencoded '/' (a URL libpq refuses): masked whole
 PW2="q?$PW#x"
-for u in "postgresql://noderole:$PW2@127.0.0.1:1/nodedb" "postgresql://noderole:$PW2@127.0.0.1:1/nodedb?sslmode=disable"; do
+for u in "postgresql://noderole:$PW2@127.0.0.1:1/nodedb" "postgresql://noderole:$PW2@127.0.0.1:1/nodedb?sslmode=disable" \
+	"postgresql://noderole:a/$PW2@127.0.0.1:1/nodedb"; do
 	if launch "$E2E_TMP/p5.log" "${COMMON[@]}" SIGNET_STORE_OPEN_TIMEOUT=0 -- --store "$u" \
 		--data-dir "$E2E_TMP/n1" >/dev/null; then
 		fail "an unreachable --store stops the start"
@@ -155,6 +157,8 @@ for u in "postgresql://noderole:$PW2@127.0.0.1:1/nodedb" "postgresql://noderole:
 		assert_contains "$(cat "$E2E_TMP/p5.log")" "noderole:***@127.0.0.1:1/nodedb" \
 			"a password holding '?' and '#' is masked whole (${u##*/})"
 		assert_not_contains "$(cat "$E2E_TMP/p5.log")" "$PW" "... and none of it is logged (${u##*/})"
+		case $u in *:a/*) assert_contains "$(cat "$E2E_TMP/p5.log")" "is not a libpq URI that parses" \
+			"a URL libpq cannot parse is refused without libpq's message (it quotes the password)" ;; esac
 	fi
 done
 
