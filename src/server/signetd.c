@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <libpq-fe.h>
 #include "config.h"
@@ -163,6 +164,11 @@ open_store(const sg_config *cfg, sg_store **out)
 		 */
 		int64_t until = sg_now_ms() + cfg->store_open_timeout_seconds * 1000;
 		unsigned delay_ms = 250;
+		int stopped = 0;
+		sigset_t stop;  /* blocked by main: a stop signal ends the wait at once */
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
 		while ((r = sg_store_pg_open(cfg->store, out)) == SG_ERR_UNAVAILABLE) {
 			int64_t left = until - sg_now_ms();
 			if (left <= 0)
@@ -171,10 +177,16 @@ open_store(const sg_config *cfg, sg_store **out)
 				delay_ms = (unsigned)left;
 			sg_warn("store: PostgreSQL %s is unavailable; retrying in %u ms (for %lld s "
 			    "more: store_open_timeout_seconds)", path, delay_ms, (long long)(left / 1000));
-			usleep(delay_ms * 1000u);
+			struct timespec ts = { (time_t)(delay_ms / 1000), (long)(delay_ms % 1000) * 1000000L };
+			if (sigtimedwait(&stop, NULL, &ts) > 0) {
+				stopped = 1;
+				break;
+			}
 			delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
 		}
-		if (r == SG_ERR_UNAVAILABLE)
+		if (stopped)
+			sg_info("signetd: stop signal while waiting for the PostgreSQL store");
+		else if (r == SG_ERR_UNAVAILABLE)
 			sg_error("cannot open the PostgreSQL store %s: %s (gave up after "
 			    "store_open_timeout_seconds = %lld)", path, sg_err_str(r),
 			    (long long)cfg->store_open_timeout_seconds);
