@@ -8,11 +8,15 @@
  * is read once and kept in memory (wiped at free).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include "sg_b64.h"
 #include "sg_log.h"
 #include "sg_sealer.h"
 #include "sg_secret.h"
@@ -155,45 +159,97 @@ static const sg_sealer_ops file_ops = {
 	.free = file_free,
 };
 
-/* Read the master key, or create it (0600) when the file does not exist and create is set. */
+/* Read the master key file at path (32 bytes, not readable by group or others). */
 static int
-load_master(const char *path, int create, uint8_t master[32])
+read_master(const char *path, uint8_t master[32])
 {
 	struct stat st;
 	uint8_t *p = NULL;
 	size_t n = 0;
 	int r;
 
-	if (stat(path, &st) == 0) {
-		if ((st.st_mode & 077) != 0) {
-			sg_error("keystore: master key %s is readable by others (mode %03o); "
-			    "run chmod 600 on it", path, (unsigned)(st.st_mode & 0777));
-			return SG_ERR_PERMISSION_DENIED;
-		}
-		if ((r = sg_read_file(path, 64, &p, &n)) != SG_OK)
-			return r;
-		if (n != 32) {
-			sg_free_secret(p, n);
-			sg_error("keystore: master key %s is not 32 bytes", path);
-			return SG_ERR_INVALID_ARGUMENT;
-		}
-		memcpy(master, p, 32);
-		sg_free_secret(p, n);
-		return SG_OK;
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? SG_ERR_NOT_FOUND : SG_ERR_IO;
+	if ((st.st_mode & 077) != 0) {
+		sg_error("keystore: master key %s is readable by others (mode %03o); "
+		    "run chmod 600 on it", path, (unsigned)(st.st_mode & 0777));
+		return SG_ERR_PERMISSION_DENIED;
 	}
-	if (errno != ENOENT)
-		return SG_ERR_IO;
-	if (!create)
-		return SG_ERR_NOT_FOUND;
-	uint8_t fresh[32];
-	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
+	if ((r = sg_read_file(path, 64, &p, &n)) != SG_OK)
+		return r;
+	if (n != 32) {
+		sg_free_secret(p, n);
+		sg_error("keystore: master key %s is not 32 bytes", path);
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	memcpy(master, p, 32);
+	sg_free_secret(p, n);
+	return SG_OK;
+}
+
+/*
+ * Create the master key file at path, never replacing one: the key is
+ * written whole to a file of our own, which is then link()ed to path.  Two
+ * nodes starting at once on one shared path: one link wins, the other gets
+ * SG_ERR_CONFLICT and reads the winner's key (a rename would let the last
+ * one win, after the first had sealed with its own key).
+ */
+static int
+create_master(const char *path, uint8_t master[32])
+{
+	uint8_t fresh[32], nonce[8];
+	char tmp[1300], hex[17];
+	int fd, r = SG_ERR_IO;
+	size_t done = 0;
+
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return SG_ERR_CRYPTO;
-	r = sg_write_file(path, fresh, sizeof(fresh), 0600);
+	sg_hex_encode(nonce, sizeof(nonce), hex);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new.%ld.%s", path, (long)getpid(), hex) >= sizeof(tmp)) {
+		sg_wipe(fresh, sizeof(fresh));
+		return SG_ERR_INVALID_ARGUMENT;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		sg_wipe(fresh, sizeof(fresh));
+		return SG_ERR_IO;
+	}
+	while (done < sizeof(fresh)) {
+		ssize_t w = write(fd, fresh + done, sizeof(fresh) - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	if (done == sizeof(fresh) && fsync(fd) == 0 && close(fd) == 0) {
+		fd = -1;
+		if (link(tmp, path) == 0)
+			r = SG_OK;
+		else if (errno == EEXIST)
+			r = SG_ERR_CONFLICT;
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
 	if (r == SG_OK) {
 		memcpy(master, fresh, 32);
 		sg_info("keystore: generated a new master key at %s", path);
 	}
 	sg_wipe(fresh, sizeof(fresh));
+	return r;
+}
+
+/* Read the master key, or create it (0600) when the file does not exist and create is set. */
+static int
+load_master(const char *path, int create, uint8_t master[32])
+{
+	int r = read_master(path, master);
+	if (r != SG_ERR_NOT_FOUND || !create)
+		return r;
+	if ((r = create_master(path, master)) == SG_ERR_CONFLICT) {
+		sg_info("keystore: another process created the master key %s first; using it", path);
+		r = read_master(path, master);
+	}
 	return r;
 }
 

@@ -22,6 +22,7 @@ sg_config_defaults(sg_config *c)
 	c->commit_batch = 256;
 	c->workers = 4;
 	c->lease_seconds = 30;
+	c->store_open_timeout_seconds = 60;
 	c->max_attempts = 5;
 	c->retry_base_ms = 500;
 	c->idempotency_ttl_seconds = 86400;
@@ -74,11 +75,21 @@ sg_config_redact_url(const char *url, char *out, size_t cap)
 #define PUT(ch) do { if (o + 1 < cap) out[o++] = (ch); } while (0)
 	if (scheme != NULL) {
 		const char *host = scheme + 3;
-		size_t hostpart = strcspn(host, "/?#");
-		/* userinfo ends at the last '@' before the path */
+		/*
+		 * userinfo ends at the last '@' before the path.  Not at the first
+		 * '?' or '#': libpq takes those as part of a password, so
+		 * postgresql://u:pa?ss@db/x has the password "pa?ss".
+		 */
+		size_t hostpart = strcspn(host, "/");
 		for (const char *q = host; q < host + hostpart; q++)
 			if (*q == '@')
 				auth_end = q;
+		/*
+		 * A '/' in an unencoded password hides its '@' from that search:
+		 * mask up to the last '@' anywhere then (masking too much is harmless).
+		 */
+		if (auth_end == NULL)
+			auth_end = strrchr(host, '@');
 		if (auth_end != NULL) {
 			colon = memchr(host, ':', (size_t)(auth_end - host));
 		}
@@ -166,6 +177,8 @@ sg_config_set(sg_config *c, const char *key, const char *v)
 	}
 	if (strcmp(key, "lease_seconds") == 0)
 		return sg_parse_int64(v, 1, 3600, &c->lease_seconds);
+	if (strcmp(key, "store_open_timeout_seconds") == 0)
+		return sg_parse_int64(v, 0, 3600, &c->store_open_timeout_seconds);
 	if (strcmp(key, "max_attempts") == 0)
 		return sg_parse_int64(v, 1, 100, &c->max_attempts);
 	if (strcmp(key, "retry_base_ms") == 0)
@@ -302,12 +315,15 @@ sg_config_load_file(sg_config *c, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char line[2048];
+	/* stdio's buffer and line hold the file's secrets (store's password): both wiped. */
+	char buf[4096];
 	int lineno = 0, r = SG_OK;
 	if (f == NULL) {
 		sg_error("config: cannot open %s", path);
 		return SG_ERR_IO;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	while (sg_wipe(line, sizeof(line)), fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		char *hash = strchr(line, '#');
 		if (hash != NULL)
@@ -333,6 +349,8 @@ sg_config_load_file(sg_config *c, const char *path)
 		}
 	}
 	fclose(f);
+	sg_wipe(line, sizeof(line));
+	sg_wipe(buf, sizeof(buf));
 	return r;
 }
 
@@ -347,6 +365,7 @@ sg_config_load_env(sg_config *c)
 		{ "SIGNET_COMMIT_BATCH", "commit_batch" }, { "SIGNET_WORKERS", "workers" },
 		{ "SIGNET_LEASE_SECONDS", "lease_seconds" }, { "SIGNET_MAX_ATTEMPTS", "max_attempts" },
 		{ "SIGNET_RETRY_BASE_MS", "retry_base_ms" },
+		{ "SIGNET_STORE_OPEN_TIMEOUT", "store_open_timeout_seconds" },
 		{ "SIGNET_IDEMPOTENCY_TTL_SECONDS", "idempotency_ttl_seconds" },
 		{ "SIGNET_TSA_CERT", "tsa_cert" }, { "SIGNET_TSA_KEY", "tsa_key" },
 		{ "SIGNET_TSA_CHAIN", "tsa_chain" }, { "SIGNET_TSA_POLICY", "tsa_policy" },

@@ -42,6 +42,9 @@
  *   store           SIGNET_STORE_URL       (none: SQLite, data_dir/signet.db) a libpq URI
  *                                          postgresql://user:password@host:port/db
  *                                          (also postgres://); flag --store beats both
+ *   store_open_timeout_seconds SIGNET_STORE_OPEN_TIMEOUT 60  how long a start keeps
+ *                                          retrying a PostgreSQL store it cannot reach
+ *                                          (0: one attempt)
  *   master_key_label SIGNET_MASTER_KEY_LABEL signet-master-key  CKA_LABEL of that
  *                                                  AES key (also seals ML-DSA keys
  *                                                  of storage HSM)
@@ -85,6 +88,7 @@ typedef struct sg_config {
 	unsigned commit_batch;
 	unsigned workers;
 	int64_t lease_seconds;
+	int64_t store_open_timeout_seconds;
 	int64_t max_attempts;
 	int64_t retry_base_ms;
 	int64_t idempotency_ttl_seconds;

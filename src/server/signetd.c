@@ -17,7 +17,8 @@
  * Secrets given in the environment (SIGNET_PKCS11_PIN,
  * SIGNET_BOOTSTRAP_API_KEY, SIGNET_STORE_URL with its password) are copied and then overwritten in place and
  * unset before anything else runs, so /proc/<pid>/environ does not show
- * them for the life of the process.
+ * them for the life of the process.  The --store argument is copied and
+ * overwritten in argv the same way (ps, /proc/<pid>/cmdline).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <libpq-fe.h>
 #include "config.h"
 #include "sg_api.h"
 #include "sg_keystore.h"
@@ -109,6 +112,29 @@ set_store(sg_config *cfg, const char *url, const char *source)
 }
 
 /*
+ * Does libpq parse url?  Checked before connecting: libpq's parse errors
+ * quote the URL's text, password included, and must not reach the log.
+ */
+static int
+store_url_parses(const char *url)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &err);
+	if (opts == NULL) {
+		if (err != NULL) {
+			sg_wipe(err, strlen(err));
+			PQfreemem(err);
+		}
+		return 0;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL)
+			sg_wipe(o->val, strlen(o->val));
+	PQconninfoFree(opts);
+	return 1;
+}
+
+/*
  * The store cfg->store names: SQLite in the data directory when empty, else
  * PostgreSQL.  The URL's password is never logged.
  */
@@ -124,13 +150,52 @@ open_store(const sg_config *cfg, sg_store **out)
 		if ((r = sg_store_sqlite_open(path, out)) != SG_OK)
 			sg_error("cannot open database %s", path);
 		return r;
-	case SG_STORE_KIND_POSTGRESQL:
+	case SG_STORE_KIND_POSTGRESQL: {
 		sg_config_redact_url(cfg->store, path, sizeof(path));
-		if ((r = sg_store_pg_open(cfg->store, out)) != SG_OK)
+		if (!store_url_parses(cfg->store)) {
+			sg_error("the store URL %s is not a libpq URI that parses (libpq's message is not "
+			    "shown: it may quote the password); percent-encode '/', '@', ':', '?' and "
+			    "'#' in the user name and password (%%2F, %%40, %%3A, %%3F, %%23)", path);
+			return SG_ERR_INVALID_ARGUMENT;
+		}
+		/*
+		 * A database still starting (nodes and database booted together):
+		 * retry an unreachable one with backoff for store_open_timeout_seconds.
+		 */
+		int64_t until = sg_now_ms() + cfg->store_open_timeout_seconds * 1000;
+		unsigned delay_ms = 250;
+		int stopped = 0;
+		sigset_t stop;  /* blocked by main: a stop signal ends the wait at once */
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		while ((r = sg_store_pg_open(cfg->store, out)) == SG_ERR_UNAVAILABLE) {
+			int64_t left = until - sg_now_ms();
+			if (left <= 0)
+				break;
+			if (delay_ms > left)
+				delay_ms = (unsigned)left;
+			sg_warn("store: PostgreSQL %s is unavailable; retrying in %u ms (for %lld s "
+			    "more: store_open_timeout_seconds)", path, delay_ms, (long long)(left / 1000));
+			struct timespec ts = { (time_t)(delay_ms / 1000), (long)(delay_ms % 1000) * 1000000L };
+			if (sigtimedwait(&stop, NULL, &ts) > 0) {
+				stopped = 1;
+				break;
+			}
+			delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+		}
+		if (stopped)
+			sg_info("signetd: stop signal while waiting for the PostgreSQL store");
+		else if (r == SG_ERR_UNAVAILABLE)
+			sg_error("cannot open the PostgreSQL store %s: %s (gave up after "
+			    "store_open_timeout_seconds = %lld)", path, sg_err_str(r),
+			    (long long)cfg->store_open_timeout_seconds);
+		else if (r != SG_OK)
 			sg_error("cannot open the PostgreSQL store %s: %s", path, sg_err_str(r));
 		else
 			sg_info("store: PostgreSQL %s", path);
 		return r;
+	}
 	case SG_STORE_KIND_INVALID:
 		break;
 	}
@@ -240,7 +305,8 @@ main(int argc, char **argv)
 {
 	sg_config cfg;
 	const char *config_path = getenv("SIGNET_CONFIG");
-	const char *flag_listen = NULL, *flag_data = NULL, *flag_store = NULL;
+	const char *flag_listen = NULL, *flag_data = NULL;
+	char *flag_store = NULL;  /* a copy: the argument itself is wiped (ps, /proc/<pid>/cmdline) */
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
@@ -267,7 +333,14 @@ main(int argc, char **argv)
 		case 'l': flag_listen = optarg; break;
 		case 'd': flag_data = optarg; break;
 		case 'c': config_path = optarg; break;
-		case 's': flag_store = optarg; break;
+		case 's':
+			sg_free_secret_str(flag_store);
+			if ((flag_store = strdup(optarg)) == NULL) {
+				status = 1;
+				goto out;
+			}
+			sg_wipe(optarg, strlen(optarg));
+			break;
 		case 'h': usage(stdout); status = 0; goto out;
 		case 'V': printf("signetd %s\n", SIGNET_VERSION); status = 0; goto out;
 		default: usage(stderr); status = 2; goto out;
@@ -294,6 +367,8 @@ main(int argc, char **argv)
 	secrets[0] = NULL;
 	sg_free_secret_str(secrets[2]);
 	secrets[2] = NULL;
+	sg_free_secret_str(flag_store);
+	flag_store = NULL;
 	sg_log_set_level((sg_log_level)sg_log_level_from_name(cfg.log_level));
 	sg_log_set_format(strcmp(cfg.log_format, "json") == 0 ? SG_LOG_JSON : SG_LOG_TEXT);
 	if (strcmp(cfg.master_key, "hsm") == 0 && !cfg.pkcs11_module[0]) {
@@ -410,6 +485,7 @@ out:
 	free(tls_ca);
 	for (size_t k = 0; k < N_SECRET_ENV; k++)
 		sg_free_secret_str(secrets[k]);
+	sg_free_secret_str(flag_store);
 	sg_config_wipe(&cfg);
 	if (status == 0 && api != NULL)
 		sg_info("signetd: stopped");

@@ -138,5 +138,18 @@ sg_server_tsa_open(const sg_config *cfg, const sg_service *svc, sg_tsa **out)
 	tcfg.keystore_cert_pem = rec.cert_pem;
 	r = sg_tsa_open(&tcfg, out);
 	sg_tsa_key_record_clear(&rec);
+	/*
+	 * sg_tsa_open signs once with the key: a sealed key that does not
+	 * authenticate (SG_ERR_CRYPTO) means another master key sealed the
+	 * store's keys.  Every DISK key of the store would fail the same way
+	 * at sign time, so the start stops here, saying why.
+	 */
+	if (r == SG_ERR_CRYPTO && tcfg.keystore == svc->soft)
+		sg_error("tsa: cannot unseal the TSA key kept in the store: this node's master key "
+		    "(%s) is not the one that sealed the database's keys: give every node the same "
+		    "SIGNET_MASTER_KEY_FILE (master_key_file), or the same HSM key with "
+		    "master_key = hsm (docs/operations.md)", strcmp(cfg->master_key, "hsm") == 0 ?
+		    "the HSM's AES key" : cfg->master_key_file[0] ? cfg->master_key_file :
+		    "master.key in the data directory");
 	return r;
 }

@@ -8,9 +8,13 @@
 #   - precedence --store > SIGNET_STORE_URL > config file "store";
 #   - on PostgreSQL: /readyz "postgresql", no database file and no TSA serial
 #     file in the data directory, the role's password in no log and not in
-#     /proc/<pid>/environ, TSA serials from the database (increasing);
+#     /proc/<pid>/environ nor /proc/<pid>/cmdline (--store), masked whole when
+#     it holds '?' or '#'; an unreachable store retried for
+#     SIGNET_STORE_OPEN_TIMEOUT, then the start stops; TSA serials from the
+#     database (increasing);
 #   - SIGNET_MASTER_KEY_FILE: created 0600 at that path (none in the data
 #     directory), refused when group/world-readable, reused after a restart;
+#     a node with another master key refuses to start, naming the cause;
 #   - a second node on the same database with the same master key file signs
 #     with the first node's key, and an API key revoked on one node is refused
 #     by the other within 1 s.
@@ -113,28 +117,50 @@ if got=$(launch "$E2E_TMP/p2.log" "${COMMON[@]}" SIGNET_STORE_URL="$CLOSED" -- \
 	--store "$GOOD" --data-dir "$E2E_TMP/n1"); then
 	read -r PID1 PORT1 <<<"$got"
 	ok "--store beats SIGNET_STORE_URL"
+	assert_not_contains "$(tr '\0' '\n' <"/proc/$PID1/cmdline")" "$PW" \
+		"the --store password is not in /proc/<pid>/cmdline of the running server"
+	assert_contains "$(tr '\0' '\n' <"/proc/$PID1/cmdline")" "--store" "(cmdline was read)"
 	halt "$PID1"
 else
 	fail "--store beats SIGNET_STORE_URL" "$(cat "$E2E_TMP/p2.log")"
 fi
 # the file alone is used, and the environment over a good file is used too (and fails)
-if launch "$E2E_TMP/p3.log" "${COMMON[@]}" SIGNET_STORE_URL="$CLOSED" -- \
+if launch "$E2E_TMP/p3.log" "${COMMON[@]}" SIGNET_STORE_URL="$CLOSED" SIGNET_STORE_OPEN_TIMEOUT=2 -- \
 	--config "$E2E_TMP/good.conf" --data-dir "$E2E_TMP/n1" >/dev/null; then
 	fail "SIGNET_STORE_URL (unreachable) beats a good config file: the start fails"
 else
 	ok "SIGNET_STORE_URL (unreachable) beats a good config file: the start fails"
 	assert_contains "$(cat "$E2E_TMP/p3.log")" "noderole:***@127.0.0.1:1/nodedb" \
 		"the start error names the store with its password masked"
+	assert_contains "$(cat "$E2E_TMP/p3.log")" "gave up after store_open_timeout_seconds = 2" \
+		"an unreachable store is retried for SIGNET_STORE_OPEN_TIMEOUT, then the start stops"
 fi
 
 # a password given as a query parameter is masked too
-if launch "$E2E_TMP/p4.log" "${COMMON[@]}" -- --store "postgresql://noderole@127.0.0.1:1/nodedb?password=$PW&connect_timeout=2" \
+if launch "$E2E_TMP/p4.log" "${COMMON[@]}" SIGNET_STORE_OPEN_TIMEOUT=0 -- --store "postgresql://noderole@127.0.0.1:1/nodedb?password=$PW&connect_timeout=2" \
 	--data-dir "$E2E_TMP/n1" >/dev/null; then
 	fail "an unreachable --store stops the start"
 else
 	assert_contains "$(cat "$E2E_TMP/p4.log")" "nodedb?password=***&connect_timeout=2" \
 		"a password=... query parameter is masked in the start error"
 fi
+
+# passwords holding '?' or '#' (libpq reads the userinfo up to the '@'), or an
+# unencoded '/' (a URL libpq refuses): masked whole
+PW2="q?$PW#x"
+for u in "postgresql://noderole:$PW2@127.0.0.1:1/nodedb" "postgresql://noderole:$PW2@127.0.0.1:1/nodedb?sslmode=disable" \
+	"postgresql://noderole:a/$PW2@127.0.0.1:1/nodedb"; do
+	if launch "$E2E_TMP/p5.log" "${COMMON[@]}" SIGNET_STORE_OPEN_TIMEOUT=0 -- --store "$u" \
+		--data-dir "$E2E_TMP/n1" >/dev/null; then
+		fail "an unreachable --store stops the start"
+	else
+		assert_contains "$(cat "$E2E_TMP/p5.log")" "noderole:***@127.0.0.1:1/nodedb" \
+			"a password holding '?' and '#' is masked whole (${u##*/})"
+		assert_not_contains "$(cat "$E2E_TMP/p5.log")" "$PW" "... and none of it is logged (${u##*/})"
+		case $u in *:a/*) assert_contains "$(cat "$E2E_TMP/p5.log")" "is not a libpq URI that parses" \
+			"a URL libpq cannot parse is refused without libpq's message (it quotes the password)" ;; esac
+	fi
+done
 
 # ---- node 1 on PostgreSQL, from the config file
 got=$(launch "$E2E_TMP/n1.log" "${COMMON[@]}" -- --config "$E2E_TMP/good.conf" --data-dir "$E2E_TMP/n1")
@@ -213,6 +239,16 @@ else
 fi
 halt "$PID2"
 halt "$PID1"
+
+# ---- a node with another master key refuses to start (it could unseal none
+# of the keys the others made), and says why
+if launch "$E2E_TMP/n3.log" "${COMMON[@]}" SIGNET_MASTER_KEY_FILE="$E2E_TMP/keys/other.key" \
+	SIGNET_STORE_URL="$GOOD" -- --data-dir "$E2E_TMP/n3" >/dev/null; then
+	fail "a node with another master key file refuses to start"
+else
+	assert_contains "$(cat "$E2E_TMP/n3.log")" "is not the one that sealed the database's keys: give every node the same SIGNET_MASTER_KEY_FILE" \
+		"a node with another master key file refuses to start, naming the cause"
+fi
 
 # ---- the master key file: refused when others can read it, reused otherwise
 chmod 0644 "$MK"

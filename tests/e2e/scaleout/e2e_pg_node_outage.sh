@@ -11,7 +11,8 @@
 #     (its serial comes from the database) - never 401, 500 or a hang;
 #   - started again (same port, a new postmaster), sync signing works within
 #     30 s without restarting signetd, and an async request submitted then is
-#     signed (the workers neither exited nor wedged); the audit chain verifies.
+#     signed (the workers neither exited nor wedged); the audit chain verifies;
+#   - a node started while the database is down retries until it is back.
 # The server keeps running throughout.
 export SIGNET_TEST_STORE=postgresql
 . "$(dirname "$0")/../lib.sh" || exit 2
@@ -158,4 +159,37 @@ assert_json .valid true "the audit chain verifies after the outage"
 check_server_alive "the end"
 stop_server
 assert_eq "$SERVER_EXIT" 0 "signetd stops cleanly after the outage"
+
+# ---- a node started while the database is still down (nodes and database
+# booted together) waits for it, retrying with backoff (store_open_timeout_seconds)
+URL=$(e2e_store_url "$DATA")
+bash "$E2E_PG_TOOL" stop "$PGC"
+LATE=$E2E_TMP/late.log
+SERVER_LOGS+=("$LATE")
+env SIGNET_LOG_LEVEL=debug SIGNET_STORE_URL="$URL" SIGNET_STORE_OPEN_TIMEOUT=60 \
+	"$SIGNETD" --listen 127.0.0.1:0 --data-dir "$DATA" >/dev/null 2>"$LATE" &
+LATE_PID=$!
+sleep 3
+assert_eq "$(kill -0 "$LATE_PID" 2>/dev/null && echo running)" running \
+	"a node started while the database is down keeps trying (does not exit)"
+assert_contains "$(cat "$LATE")" "is unavailable; retrying in" "it logs each failed attempt"
+bash "$E2E_PG_TOOL" restart "$PGC"
+port=""
+for ((i = 0; i < 400; i++)); do
+	port=$(grep -m1 -o '(port [0-9]*)' "$LATE" 2>/dev/null | tr -dc 0-9)
+	[ -n "$port" ] && break
+	kill -0 "$LATE_PID" 2>/dev/null || break
+	sleep 0.05
+done
+if [ -n "$port" ]; then
+	ok "the waiting node comes up once the database is back"
+	BASE_URL="http://127.0.0.1:$port"
+	api "" GET /readyz
+	assert_eq "$STATUS $(jget .database)" "200 postgresql" "the late node is ready"
+else
+	fail "the waiting node comes up once the database is back" "$(tail -n 5 "$LATE")"
+fi
+kill -TERM "$LATE_PID" 2>/dev/null
+wait "$LATE_PID" 2>/dev/null
+assert_not_contains "$(cat "$LATE")" "signet@" "the late node's log shows the store URL only with its password masked"
 e2e_finish
