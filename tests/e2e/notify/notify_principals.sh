@@ -115,9 +115,11 @@ sqlite3 "$DATA/signet.db" .dump | sed \
 	-e "s/^INSERT INTO principals VALUES(\(.*\),'[^']*','[^']*');/INSERT INTO principals VALUES(\1);/" \
 	-e 's/^PRAGMA user_version *= *3;//' >"$E2E_TMP/old.sql"
 sqlite3 "$OLD/signet.db" <"$E2E_TMP/old.sql"
-# Tables of later migrations (the notification outbox, the TSA key) did not exist in schema 2 either.
+# Tables of later migrations (the notification outbox, the TSA key) did not exist in schema 2
+# either, and the chain heads had their old name (audit_heads until migration 8).
 sqlite3 "$OLD/signet.db" 'DROP TABLE IF EXISTS deliveries; DROP TABLE IF EXISTS notify_cursors;
-	DROP TABLE IF EXISTS webhooks; DROP TABLE IF EXISTS tsa_key; PRAGMA user_version = 2'
+	DROP TABLE IF EXISTS webhooks; DROP TABLE IF EXISTS tsa_key;
+	ALTER TABLE chain_heads RENAME TO audit_heads; PRAGMA user_version = 2'
 cols=$(sqlite3 "$OLD/signet.db" "SELECT group_concat(name) FROM pragma_table_info('principals')")
 require "the rebuilt database has schema 2 principals ($cols)" [ "$cols" = "id,tenant_id,name,roles,created_at" ]
 require "signetd starts on the schema-2 database" wf_start "$OLD"
