@@ -46,6 +46,7 @@
 #include <openssl/sha.h>
 
 #define BENCH_MAX_THREADS 256
+#define BENCH_MAX_RATE 10000000   /* --rate bound, requests/s */
 #define BENCH_MAX_SECONDS 3600
 #define BENCH_DEFAULT_MAX_REQUESTS 10000000L
 /* Latency samples kept per thread; beyond this, reservoir sampling keeps a fair sample. */
@@ -185,6 +186,18 @@ parse_seconds(const char *flag, const char *v)
 	return d;
 }
 
+/* A request rate: more than zero, at most BENCH_MAX_RATE requests/s. */
+static double
+parse_rate(const char *flag, const char *v)
+{
+	char *end = NULL;
+	errno = 0;
+	double d = strtod(v, &end);
+	if (errno != 0 || end == v || *end != 0 || !(d > 0.0) || d > BENCH_MAX_RATE)
+		die("%s wants requests/s from 1 to %d, not '%s'", flag, BENCH_MAX_RATE, v);
+	return d;
+}
+
 static void
 usage(void)
 {
@@ -252,7 +265,7 @@ parse_args(int argc, char **argv, options *o)
 		else if (strcmp(a, "--drain-seconds") == 0)
 			o->drain_seconds = (int)parse_long(a, v, 1, BENCH_MAX_SECONDS);
 		else if (strcmp(a, "--rate") == 0)
-			o->rate = parse_seconds(a, v);
+			o->rate = parse_rate(a, v);
 		else if (strcmp(a, "--raw-us") == 0)
 			o->raw_us = parse_seconds(a, v);
 		else if (strcmp(a, "--rss-mark") == 0)
