@@ -231,7 +231,15 @@ sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 		*n = 0;
 		return SG_OK;
 	}
-	sq_conn *w = sq_write_begin(q);
+	/*
+	 * The claim is committed without an fsync (synchronous=NORMAL, as the
+	 * notification bookkeeping is): a claim undone by a power cut only
+	 * returns its requests to QUEUED (the worker that held it died with
+	 * the machine), and in WAL mode the next synchronous=FULL commit (the
+	 * signature record of this very claim) makes these frames durable too.
+	 * So a SIGNED status is still visible only after a durable record.
+	 */
+	sq_conn *w = sq_lazy_write_begin(q);
 	if ((r = sq_tx_begin(w)) != SG_OK)
 		goto out;
 	sq_arg a[] = { sq_int(now), sq_int(lease_ms), sq_int((int64_t)max) };
@@ -249,7 +257,7 @@ sq_request_claim(sg_store *s, int64_t now, int64_t lease_ms, size_t max, sg_requ
 out:
 	if (r != SG_OK)
 		sq_tx_rollback(w);
-	sq_write_end(q);
+	sq_lazy_write_end(q, w);
 	sg_request_list_free(list, count);
 	return r;
 }
