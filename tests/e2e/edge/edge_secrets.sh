@@ -41,7 +41,7 @@ stop_server
 # ---- stdout a terminal: printed once
 TTY_OUT="$E2E_TMP/tty.out"
 python3 - "$SIGNETD" "$E2E_TMP/data3" "$E2E_TMP/tty.log" >"$TTY_OUT" 2>&1 <<'PY'
-import os, pty, select, signal, sys, time
+import os, pty, re, select, signal, sys, time
 signetd, data, log = sys.argv[1:4]
 pid, fd = pty.fork()
 if pid == 0:
@@ -52,7 +52,9 @@ if pid == 0:
     os.execve(signetd, [signetd, "--listen", "127.0.0.1:0", "--data-dir", data], env)
 out = b""
 end = time.time() + 30
-while time.time() < end and b"\n" not in out.split(b"):", 1)[-1]:
+# The heading line and the key line reach the terminal as two writes (stdout is
+# line-buffered there): wait for the key line itself, not just the heading's end.
+while time.time() < end and not re.search(rb"\):\r?\n[^\r\n]+\r?\n", out):
     r, _, _ = select.select([fd], [], [], 0.5)
     if r:
         try:
