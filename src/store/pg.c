@@ -818,13 +818,6 @@ pg_signature_get(sg_store *s, const char *tenant_id, const char *id, sg_signatur
 	return pg_get_one(s->impl, PG_SIGNATURE_GET, a, PG_NARGS(a), pg_row_signature, out);
 }
 
-static int
-pg_request_valid(const sg_request *q)
-{
-	return q->id[0] != '\0' && q->tenant_id[0] != '\0' && q->status[0] != '\0' &&
-	    q->digest_len <= sizeof(q->digest) && q->context_len <= sizeof(q->context);
-}
-
 /* Insert (PG_REQUEST_INSERT) or upsert (PG_REQUEST_UPSERT) request q. */
 static int
 pg_request_write(pg_conn *c, int id, const sg_request *q)
@@ -832,7 +825,7 @@ pg_request_write(pg_conn *c, int id, const sg_request *q)
 	int changes = 0;
 	int r;
 
-	if (!pg_request_valid(q))
+	if (!sg_rule_request_valid(q))
 		return SG_ERR_INVALID_ARGUMENT;
 	pg_arg a[] = { PG_FIELD(q->id), PG_FIELD(q->tenant_id), PG_FIELD(q->principal_id),
 	    PG_FIELD(q->key_id), pg_int(q->key_version), PG_FIELD(q->policy),
@@ -858,8 +851,7 @@ pg_request_write(pg_conn *c, int id, const sg_request *q)
 static int
 pg_signature_insert(pg_conn *c, const sg_signature *g)
 {
-	if (g->id[0] == '\0' || g->tenant_id[0] == '\0' || g->digest_len > sizeof(g->digest) ||
-	    g->signature == NULL || g->signature_len == 0)
+	if (!sg_rule_signature_valid(g))
 		return SG_ERR_INVALID_ARGUMENT;
 	pg_arg a[] = { PG_FIELD(g->id), PG_FIELD(g->request_id), PG_FIELD(g->tenant_id),
 	    PG_FIELD(g->key_id), pg_int(g->key_version), PG_FIELD(g->hash_alg),
@@ -998,7 +990,7 @@ pg_request_create_on(pg_conn *c, void *ctx)
 int
 pg_request_create(sg_store *s, const sg_request *rq, sg_audit_entry *audit)
 {
-	if (rq == NULL || !pg_request_valid(rq))
+	if (rq == NULL || !sg_rule_request_valid(rq))
 		return SG_ERR_INVALID_ARGUMENT;
 	pg_create_ctx x = { rq, audit, { 0 } };
 	int r = pg_tx(s->impl, pg_request_create_on, &x);

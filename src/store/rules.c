@@ -96,6 +96,20 @@ sg_audit_link(sg_audit_entry *e, int64_t head_seq, const uint8_t head_hash[32])
 }
 
 int
+sg_rule_request_valid(const sg_request *q)
+{
+	return q->id[0] != '\0' && q->tenant_id[0] != '\0' && q->status[0] != '\0' &&
+	    q->digest_len <= sizeof(q->digest) && q->context_len <= sizeof(q->context);
+}
+
+int
+sg_rule_signature_valid(const sg_signature *g)
+{
+	return g->id[0] != '\0' && g->tenant_id[0] != '\0' && g->digest_len <= sizeof(g->digest) &&
+	    g->signature != NULL && g->signature_len != 0;
+}
+
+int
 sg_rule_batch_valid(const sg_request *const *reqs, const sg_signature *const *sigs, size_t n)
 {
 	if (n > 0 && reqs == NULL)

@@ -104,6 +104,14 @@ void sg_rule_expiry_audit(const sg_request *r, int64_t now, sg_audit_entry *out)
 int sg_audit_link(sg_audit_entry *e, int64_t head_seq, const uint8_t head_hash[32]) SG_WUR;
 
 /*
+ * Whether a request or a signature record is well-formed enough to be
+ * written (ids, tenant and status present, blobs within their fields, a
+ * signature present); every back-end checks before it binds.  1 or 0.
+ */
+int sg_rule_request_valid(const sg_request *q);
+int sg_rule_signature_valid(const sg_signature *g);
+
+/*
  * Whether commit_batch's arguments are well-formed, before a transaction is
  * opened: reqs non-NULL with no NULL element (n > 0), and each signature
  * sigs[i] given belonging to its request: request_id reqs[i]->id and

@@ -86,8 +86,7 @@ sq_request_write(sq_conn *w, enum sq_stmt_id id, const sg_request *q)
 	int changes = 0;
 	int r;
 
-	if (q->id[0] == '\0' || q->tenant_id[0] == '\0' || q->status[0] == '\0' ||
-	    q->digest_len > sizeof(q->digest) || q->context_len > sizeof(q->context))
+	if (!sg_rule_request_valid(q))
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { SQ_FIELD(q->id), SQ_FIELD(q->tenant_id), SQ_FIELD(q->principal_id),
 	    SQ_FIELD(q->key_id), sq_int(q->key_version), SQ_FIELD(q->policy),
@@ -113,8 +112,7 @@ sq_request_write(sq_conn *w, enum sq_stmt_id id, const sg_request *q)
 static int
 sq_signature_insert(sq_conn *w, const sg_signature *g)
 {
-	if (g->id[0] == '\0' || g->tenant_id[0] == '\0' || g->digest_len > sizeof(g->digest) ||
-	    g->signature == NULL || g->signature_len == 0)
+	if (!sg_rule_signature_valid(g))
 		return SG_ERR_INVALID_ARGUMENT;
 	sq_arg a[] = { SQ_FIELD(g->id), SQ_FIELD(g->request_id), SQ_FIELD(g->tenant_id),
 	    SQ_FIELD(g->key_id), sq_int(g->key_version), SQ_FIELD(g->hash_alg),
